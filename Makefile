@@ -1,0 +1,96 @@
+# Makefile - builds htsc (and later htsd), the tests and the fuzzers.
+#
+#   make              bin/htsc with strict warnings
+#   make demo         set up, build, run a library query on a bundled capture
+#   make check        set up, build, run every test (unit, golden, e2e, short fuzz)
+#   make check-asan   the same tests with every binary built under ASan + UBSan
+#   make fuzz         long fuzzing runs (clang, libFuzzer)
+#
+# Objects go to $(BUILD) (build/ or build/asan/); `make` also links bin/.
+# Sources are found by wildcard: a new module is a new .c in its folder.
+
+BUILD   ?= build
+BIN     ?= bin
+CC      ?= cc
+SAN     ?=
+OPT     ?= -O2
+CFLAGS_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+               -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
+CFLAGS  ?= $(OPT) -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS_WARN) -Werror $(CFLAGS) $(SAN) -Icore -Icompiler -Iexec -I$(BUILD)/gen -MMD -MP
+LDLIBS  := -lpcap -lm
+LDFLAGS += $(SAN)
+
+CORE_SRC := $(wildcard core/*.c)
+COMP_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard exec/*.c)
+GEN_SRC  := $(BUILD)/gen/lexer.c $(BUILD)/gen/parser.c
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lexer.o $(BUILD)/gen/parser.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+
+.PHONY: all demo check check-asan fuzz deps clean tests
+all: $(BIN)/htsc $(UNIT_BIN) $(TOOL_BIN)
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# generated code is compiled without -Werror's pickier flags it cannot help
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -Wno-unused-function -Wno-missing-prototypes -Wno-sign-compare -Wno-unused-but-set-variable -c $< -o $@
+
+$(BUILD)/gen/parser.c $(BUILD)/gen/parser.h &: compiler/parser.y
+	@mkdir -p $(BUILD)/gen
+	bison -Wall -Werror --defines=$(BUILD)/gen/parser.h -o $(BUILD)/gen/parser.c $<
+
+$(BUILD)/gen/lexer.c $(BUILD)/gen/lexer.h &: compiler/lexer.l $(BUILD)/gen/parser.h
+	@mkdir -p $(BUILD)/gen
+	flex --header-file=$(BUILD)/gen/lexer.h -o $(BUILD)/gen/lexer.c $<
+
+# every compiler object may include the generated headers
+$(COMP_SRC:%.c=$(BUILD)/%.o): $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+
+$(BUILD)/libhtscore.a: $(CORE_OBJ)
+	ar rcs $@ $^
+$(BUILD)/libhtsc.a: $(COMP_OBJ)
+	ar rcs $@ $^
+
+$(BIN)/htsc: $(BUILD)/compiler/main.o $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh
+
+tests: all
+	@BUILD=$(BUILD) BIN=$(BIN) tests/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory tests
+
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan BIN=build/asan/bin OPT=-O1 \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" tests
+
+fuzz: deps
+	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run.sh
+
+clean:
+	rm -rf build bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

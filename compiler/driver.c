@@ -1,0 +1,186 @@
+/*
+ * driver.c - the htsc subcommands: argument parsing, loading, check, explain.
+ *
+ * `run` lives with the executor (exec/run.c) so that this file stays about the
+ * compiler; it shares htsc_load().
+ */
+#include "driver.h"
+
+#include "fields.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int htsc_parse_args(int argc, char **argv, struct htsc_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = "json";
+    o->progress = -1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+#define NEED_VALUE                                                             \
+    do {                                                                       \
+        if (!val) {                                                            \
+            fprintf(stderr, "htsc: %s needs a value\n", a);                    \
+            return -EINVAL;                                                    \
+        }                                                                      \
+        i++;                                                                   \
+    } while (0)
+        if (!strcmp(a, "--dot")) {
+            o->dot = 1;
+        } else if (!strcmp(a, "--set")) {
+            NEED_VALUE;
+            if (o->nsets == HTSC_MAX_SETS) {
+                fprintf(stderr, "htsc: too many --set options\n");
+                return -EINVAL;
+            }
+            o->sets[o->nsets++] = val;
+        } else if (!strncmp(a, "--set=", 6)) {
+            if (o->nsets == HTSC_MAX_SETS)
+                return -EINVAL;
+            o->sets[o->nsets++] = a + 6;
+        } else if (!strcmp(a, "--pcap")) {
+            NEED_VALUE;
+            o->pcap = val;
+        } else if (!strcmp(a, "--format")) {
+            NEED_VALUE;
+            if (strcmp(val, "json") && strcmp(val, "table")) {
+                fprintf(stderr, "htsc: --format must be json or table\n");
+                return -EINVAL;
+            }
+            o->format = val;
+        } else if (!strcmp(a, "--query")) {
+            NEED_VALUE;
+            o->only = val;
+        } else if (!strcmp(a, "--stats")) {
+            o->stats = 1;
+        } else if (!strcmp(a, "--progress")) {
+            o->progress = 1;
+        } else if (!strcmp(a, "--no-progress")) {
+            o->progress = 0;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "htsc: unknown option '%s'\n", a);
+            return -EINVAL;
+        } else {
+            if (o->nfiles == HTSC_MAX_FILES) {
+                fprintf(stderr, "htsc: too many files\n");
+                return -EINVAL;
+            }
+            o->files[o->nfiles++] = a;
+        }
+#undef NEED_VALUE
+    }
+    if (o->nfiles == 0) {
+        fprintf(stderr, "htsc: no query file given\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* --set [QUERY.]NAME=VALUE */
+static int parse_override(const char *s, struct ir_override *ov,
+                          struct arena *arena, FILE *err)
+{
+    const char *eq = strchr(s, '=');
+    if (!eq || eq == s) {
+        fprintf(err, "htsc: --set %s: expected NAME=VALUE\n", s);
+        return -EINVAL;
+    }
+    char *name = arena_strndup(arena, s, (size_t)(eq - s));
+    char *dot = strrchr(name, '.');
+    memset(ov, 0, sizeof *ov);
+    if (dot) {
+        *dot = 0;
+        ov->query = name;
+        ov->name = dot + 1;
+    } else {
+        ov->name = name;
+    }
+    char msg[256];
+    if (ast_parse_literal(eq + 1, &ov->value, arena, msg, sizeof msg) < 0) {
+        fprintf(err, "htsc: --set %s: %s\n", s, msg);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+struct ir_program *htsc_load(const struct htsc_opts *o, struct arena *arena,
+                             struct src_file **srcs, FILE *err)
+{
+    struct diag d;
+    diag_init(&d);
+    struct ast_file *files[HTSC_MAX_FILES];
+    int nf = 0;
+    for (int i = 0; i < o->nfiles; i++) {
+        srcs[i] = src_read(&d, o->files[i]);
+        if (!srcs[i])
+            continue;
+        struct ast_file *f = NULL;
+        if (ast_parse(arena, &d, srcs[i], &f) == 0)
+            files[nf++] = f;
+    }
+    struct ir_program *p = NULL;
+    struct ir_override ovr[HTSC_MAX_SETS];
+    int bad = 0;
+    for (int i = 0; i < o->nsets; i++)
+        bad |= parse_override(o->sets[i], &ovr[i], arena, err) < 0;
+    if (d.errors == 0 && !bad)
+        p = sema_build(arena, &d, files, nf, ovr, o->nsets);
+    diag_print(&d, err);
+    if (d.errors)
+        p = NULL;
+    diag_free(&d);
+    return bad ? NULL : p;
+}
+
+static void free_srcs(struct src_file **srcs, int n)
+{
+    for (int i = 0; i < n; i++)
+        src_free(srcs[i]);
+}
+
+int htsc_cmd_fields(FILE *out)
+{
+    fprintf(out, "%-18s %-8s %5s  %-5s %s\n", "field", "type", "bits", "where",
+            "meaning");
+    for (int i = 0; i < FLD__COUNT; i++)
+        fprintf(out, "%-18s %-8s %5u  %-5s %s\n", hts_fields[i].name,
+                hts_type_name(hts_fields[i].type), hts_fields[i].width,
+                hts_fields[i].where == WHERE_DP ? "dp" : "host",
+                hts_fields[i].doc);
+    return 0;
+}
+
+int htsc_cmd_check(const struct htsc_opts *o)
+{
+    struct arena arena = {0};
+    struct src_file *srcs[HTSC_MAX_FILES] = {0};
+    struct ir_program *p = htsc_load(o, &arena, srcs, stderr);
+    int rc = p ? 0 : 1;
+    if (p)
+        fprintf(stderr, "htsc: %d quer%s in %d file%s: ok\n", p->nqueries,
+                p->nqueries == 1 ? "y" : "ies", o->nfiles,
+                o->nfiles == 1 ? "" : "s");
+    free_srcs(srcs, o->nfiles);
+    arena_free(&arena);
+    return rc;
+}
+
+int htsc_cmd_explain(const struct htsc_opts *o)
+{
+    struct arena arena = {0};
+    struct src_file *srcs[HTSC_MAX_FILES] = {0};
+    struct ir_program *p = htsc_load(o, &arena, srcs, stderr);
+    int rc = p ? 0 : 1;
+    if (p) {
+        if (o->dot)
+            ir_dump_dot(p, stdout);
+        else
+            ir_dump(p, stdout);
+    }
+    free_srcs(srcs, o->nfiles);
+    arena_free(&arena);
+    return rc;
+}

@@ -1,0 +1,108 @@
+/*
+ * packet.h - one decoded packet: the values of every catalogue field it has.
+ *
+ * The decoder (decode.c) is shared by the reference executor, the data plane
+ * model and the runtime. It reads a frame once, checks every length before it
+ * reads, and fills the fields it finds; a header that is truncated or malformed
+ * leaves its fields (and everything after it) absent and counts the reason in
+ * struct hts_decode_stats. It never reads outside [data, data + cap_len).
+ *
+ * Storage is a flat array indexed by field id plus a presence bitmap, so that
+ * "is tcp.dport here and what is it" is two loads. Byte strings (payload,
+ * dns.qname) point into the frame or into the packet's own name buffer: they
+ * live as long as the frame and the struct.
+ */
+#ifndef HTS_PACKET_H
+#define HTS_PACKET_H
+
+#include "fields.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HTS_PRESENT_WORDS ((FLD__COUNT + 63) / 64)
+#define HTS_MAX_AN_TYPES 32
+#define HTS_QNAME_MAX 256 /* dotted name, NUL-terminated, at most 253 chars */
+
+/* Link types (pcap DLT numbers) the decoder understands. */
+#define HTS_DLT_EN10MB 1
+#define HTS_DLT_RAW 101       /* raw IPv4/IPv6 */
+#define HTS_DLT_LINUX_SLL 113 /* Linux cooked capture v1 */
+#define HTS_DLT_LINUX_SLL2 276
+
+union hts_fv {
+    uint64_t u;       /* UINT fields, IPV4 (host order in the low 32 bits) */
+    uint8_t b[16];    /* IPV6 (network order), MAC (first 6 bytes) */
+    hts_str s;        /* STR */
+};
+
+struct hts_pkt {
+    uint64_t present[HTS_PRESENT_WORDS];
+    union hts_fv f[FLD__COUNT];
+    uint16_t an_types[HTS_MAX_AN_TYPES]; /* dns.an.types */
+    uint8_t n_an_types;
+    char qname[HTS_QNAME_MAX];
+    const uint8_t *data;
+    uint32_t cap_len;
+};
+
+/* DECODE ERROR ORDER: hts_decode_err_names[] follows this list. */
+#define HTS_DECODE_ERRORS(X)                                                   \
+    X(LINKTYPE, "unsupported link type")                                       \
+    X(TRUNC_L2, "truncated link-layer header")                                 \
+    X(TRUNC_VLAN, "truncated VLAN tag")                                        \
+    X(TRUNC_MPLS, "truncated MPLS label stack")                                \
+    X(TRUNC_IPV4, "truncated IPv4 header")                                     \
+    X(BAD_IPV4, "malformed IPv4 header (version, IHL or total length)")        \
+    X(TRUNC_IPV6, "truncated IPv6 header")                                     \
+    X(BAD_IPV6, "malformed IPv6 header (version)")                             \
+    X(BAD_IPV6_EXT, "malformed or truncated IPv6 extension header")            \
+    X(TRUNC_TCP, "truncated TCP header")                                       \
+    X(BAD_TCP, "malformed TCP header (data offset)")                           \
+    X(TRUNC_UDP, "truncated UDP header")                                       \
+    X(TRUNC_ICMP, "truncated ICMP/ICMPv6 header")                              \
+    X(TRUNC_DNS, "truncated DNS message")                                      \
+    X(BAD_DNS, "malformed DNS message (name, pointer loop, record)")           \
+    X(TRUNC_TUNNEL, "truncated VXLAN/GRE header or inner packet")              \
+    X(FRAGMENT, "non-first IP fragment (no L4 fields)")
+
+enum hts_decode_err {
+#define X(id, text) DEC_##id,
+    HTS_DECODE_ERRORS(X)
+#undef X
+        DEC__COUNT
+};
+
+extern const char *const hts_decode_err_names[DEC__COUNT]; /* "trunc_ipv4"... */
+extern const char *const hts_decode_err_text[DEC__COUNT];
+
+struct hts_decode_stats {
+    uint64_t packets;
+    uint64_t errors[DEC__COUNT];
+};
+
+static inline bool hts_pkt_has(const struct hts_pkt *p, enum hts_field f)
+{
+    return (p->present[f >> 6] >> (f & 63)) & 1;
+}
+
+static inline void hts_pkt_set(struct hts_pkt *p, enum hts_field f)
+{
+    p->present[f >> 6] |= (uint64_t)1 << (f & 63);
+}
+
+/*
+ * Decodes one frame into *p (which it resets first). ts_ns is the capture time
+ * in ns since the epoch, port the ingress port. Returns 0, or a negative
+ * errno-style value only for an unsupported link type; a malformed packet is
+ * not a failure: its later fields are absent and st->errors[] says why (st may
+ * be NULL). The frame must outlive *p's string fields.
+ */
+int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
+               uint32_t wire_len, uint64_t ts_ns, uint16_t port, int linktype,
+               struct hts_decode_stats *st);
+
+/* The value of field f in packet p as a typed value (absent if missing). */
+hts_value hts_pkt_value(const struct hts_pkt *p, enum hts_field f);
+
+#endif

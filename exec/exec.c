@@ -1,0 +1,971 @@
+/*
+ * exec.c - the reference executor (see exec.h and docs/semantics.md).
+ *
+ * Shape. Each query's DAG splits in two regions:
+ *  - the streaming region: nodes with no stateful node upstream (the source,
+ *    per-packet filter, sample, map, export). They run once per packet.
+ *  - the windowed region: stateful nodes and everything after them. A
+ *    stateful node fed by the streaming region keeps an accumulator per open
+ *    window instance, updated per packet; the rest runs when the window
+ *    closes, over the rows of its inputs ("batch").
+ * Stateful operators have one implementation (struct acc) used both ways:
+ * fed packet by packet, or fed a batch of rows.
+ *
+ * Memory: a window instance owns an arena holding its accumulators, keys and
+ * rows; closing the window frees it whole. Nothing here is on a hot path that
+ * matters; the runtime has its own fast paths and is tested against this.
+ */
+#include "exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- rows ---- */
+
+struct rowlist {
+    hts_value **v;
+    int n, cap;
+    int ncols;
+};
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "htsc: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static void rows_push(struct arena *ar, struct rowlist *l, hts_value *row)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 16;
+        hts_value **v = arena_alloc(ar, (size_t)cap * sizeof *v);
+        if (l->n)
+            memcpy(v, l->v, (size_t)l->n * sizeof *v);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = row;
+}
+
+/* Copies a value so that it outlives the packet (string bytes included). */
+static hts_value own(struct arena *ar, hts_value v)
+{
+    if (v.present && v.type == TY_STR && v.u.s.n) {
+        uint8_t *b = arena_alloc(ar, v.u.s.n);
+        memcpy(b, v.u.s.p, v.u.s.n);
+        v.u.s.p = b;
+    }
+    return v;
+}
+
+static hts_value *row_copy(struct arena *ar, const hts_value *src, int n)
+{
+    hts_value *r = arena_alloc(ar, (size_t)(n ? n : 1) * sizeof *r);
+    for (int i = 0; i < n; i++)
+        r[i] = own(ar, src[i]);
+    return r;
+}
+
+/* ---- expressions ---- */
+
+struct env {
+    const struct hts_pkt *pkt; /* packet-level input */
+    const hts_value *row;      /* tuple input */
+    hts_value *state;          /* fold state */
+};
+
+static hts_value eval(const struct ast_expr *e, const struct env *env);
+
+/* three-valued logic: absent is "unknown" */
+static hts_value tv_absent(void) { return hts_absent(TY_BOOL); }
+
+static bool prefix_match(const hts_value *a, const hts_value *p)
+{
+    if (a->type == TY_IPV4 && p->type == TY_PREFIX4) {
+        uint32_t mask = p->plen ? 0xffffffffu << (32 - p->plen) : 0;
+        return (a->u.ip4 & mask) == p->u.ip4;
+    }
+    if (a->type == TY_IPV6 && p->type == TY_PREFIX6) {
+        int bits = p->plen;
+        for (int i = 0; i < 16 && bits > 0; i++, bits -= 8) {
+            uint8_t m = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+            if ((a->u.ip6[i] & m) != (p->u.ip6[i] & m))
+                return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+static hts_value eval_in(const struct ast_expr *e, const struct env *env)
+{
+    hts_value a = eval(e->a, env);
+    if (!a.present)
+        return tv_absent();
+    const struct ast_expr *b = e->b;
+    if (b->kind == E_SET) {
+        for (int i = 0; i < b->nargs; i++) {
+            hts_value x = b->args[i]->lit;
+            if (x.type == TY_PREFIX4 || x.type == TY_PREFIX6) {
+                if (prefix_match(&a, &x))
+                    return hts_bool(true);
+            } else if (hts_value_eq(&a, &x)) {
+                return hts_bool(true);
+            }
+        }
+        return hts_bool(false);
+    }
+    if (b->kind == E_RANGE) {
+        hts_value lo = eval(b->a, env), hi = eval(b->b, env);
+        if (!lo.present || !hi.present)
+            return tv_absent();
+        return hts_bool(a.u.i >= lo.u.i && a.u.i <= hi.u.i);
+    }
+    hts_value p = eval(b, env);
+    if (!p.present)
+        return tv_absent();
+    return hts_bool(prefix_match(&a, &p));
+}
+
+static hts_value mask_addr(hts_value a, int64_t plen)
+{
+    if (a.type == TY_IPV4) {
+        a.u.ip4 &= plen ? 0xffffffffu << (32 - plen) : 0;
+    } else {
+        int bits = (int)plen;
+        for (int i = 0; i < 16; i++, bits -= 8)
+            a.u.ip6[i] &= bits >= 8 ? 0xff : bits > 0 ? (uint8_t)(0xff << (8 - bits)) : 0;
+    }
+    return a;
+}
+
+static bool bytes_has(const hts_str *h, const hts_str *n, enum ast_op op)
+{
+    if (n->n > h->n)
+        return false;
+    if (n->n == 0)
+        return true;
+    if (op == OP_STARTSWITH)
+        return memcmp(h->p, n->p, n->n) == 0;
+    if (op == OP_ENDSWITH)
+        return memcmp(h->p + h->n - n->n, n->p, n->n) == 0;
+    return memmem(h->p, h->n, n->p, n->n) != NULL;
+}
+
+static hts_value eval_binary(const struct ast_expr *e, const struct env *env)
+{
+    if (e->op == OP_IN)
+        return eval_in(e, env);
+    hts_value a = eval(e->a, env);
+    if (e->op == OP_AND || e->op == OP_OR) {
+        bool is_and = e->op == OP_AND;
+        if (a.present && a.u.i == !is_and) /* false and _, true or _ */
+            return hts_bool(!is_and);
+        hts_value b = eval(e->b, env);
+        if (b.present && b.u.i == !is_and)
+            return hts_bool(!is_and);
+        if (!a.present || !b.present)
+            return tv_absent();
+        return hts_bool(is_and);
+    }
+    hts_value b = eval(e->b, env);
+    if (!a.present || !b.present)
+        return hts_absent(e->type);
+    int64_t x = a.u.i, y = b.u.i;
+    switch (e->op) {
+    case OP_EQ: return hts_bool(hts_value_eq(&a, &b));
+    case OP_NE: return hts_bool(!hts_value_eq(&a, &b));
+    case OP_LT: return hts_bool(hts_value_cmp(&a, &b) < 0);
+    case OP_LE: return hts_bool(hts_value_cmp(&a, &b) <= 0);
+    case OP_GT: return hts_bool(hts_value_cmp(&a, &b) > 0);
+    case OP_GE: return hts_bool(hts_value_cmp(&a, &b) >= 0);
+    case OP_HAS:
+        if (a.type == TY_TYPESET) {
+            const uint16_t *t = (const uint16_t *)(const void *)a.u.s.p;
+            for (uint32_t i = 0; i < a.u.s.n; i++)
+                if (t[i] == y)
+                    return hts_bool(true);
+            return hts_bool(false);
+        }
+        return hts_bool((x & y) == y);
+    case OP_CONTAINS:
+    case OP_STARTSWITH:
+    case OP_ENDSWITH:
+        return hts_bool(bytes_has(&a.u.s, &b.u.s, e->op));
+    /* integer arithmetic wraps (two's complement), as docs/semantics.md says */
+    case OP_BOR: return hts_int(x | y);
+    case OP_BAND: return hts_int(x & y);
+    case OP_ADD: return hts_int((int64_t)((uint64_t)x + (uint64_t)y));
+    case OP_SUB: return hts_int((int64_t)((uint64_t)x - (uint64_t)y));
+    case OP_MUL: return hts_int((int64_t)((uint64_t)x * (uint64_t)y));
+    case OP_DIV:
+        if (a.type == TY_IPV4 || a.type == TY_IPV6)
+            return mask_addr(a, y);
+        /* fallthrough */
+    case OP_MOD:
+        if (y == 0 || (x == INT64_MIN && y == -1))
+            return hts_absent(TY_INT); /* no value, no trap */
+        return hts_int(e->op == OP_DIV ? x / y : x % y);
+    default:
+        return hts_absent(e->type);
+    }
+}
+
+static hts_value eval_call(const struct ast_expr *e, const struct env *env)
+{
+    hts_value a = eval(e->args[0], env);
+    switch ((enum hts_fn)e->fn) {
+    case FN_MIN2:
+    case FN_MAX2: {
+        hts_value b = eval(e->args[1], env);
+        if (!a.present || !b.present)
+            return hts_absent(TY_INT);
+        bool lt = a.u.i < b.u.i;
+        return e->fn == FN_MIN2 ? (lt ? a : b) : (lt ? b : a);
+    }
+    case FN_ABS:
+        if (!a.present)
+            return a;
+        return hts_int(a.u.i < 0 ? (int64_t)(0 - (uint64_t)a.u.i) : a.u.i);
+    case FN_HASH:
+        return hts_int((int64_t)(hts_value_hash(&a, 0) & INT64_MAX));
+    default:
+        return hts_absent(e->type);
+    }
+}
+
+static hts_value eval(const struct ast_expr *e, const struct env *env)
+{
+    switch (e->kind) {
+    case E_LIT:
+        return e->lit;
+    case E_NAME:
+        switch (e->ref_kind) {
+        case REF_FIELD:
+            return hts_pkt_value(env->pkt, (enum hts_field)e->ref);
+        case REF_COL:
+            return env->row[e->ref];
+        case REF_STATE:
+            return env->state[e->ref];
+        default:
+            return hts_absent(e->type);
+        }
+    case E_UNARY: {
+        hts_value a = eval(e->a, env);
+        if (!a.present)
+            return a;
+        if (e->op == OP_NOT)
+            return hts_bool(!a.u.i);
+        return hts_int((int64_t)(0 - (uint64_t)a.u.i));
+    }
+    case E_BINARY:
+        return eval_binary(e, env);
+    case E_CALL:
+        return eval_call(e, env);
+    default:
+        return hts_absent(e->type);
+    }
+}
+
+static bool eval_true(const struct ast_expr *e, const struct env *env)
+{
+    hts_value v = eval(e, env);
+    return v.present && v.u.i;
+}
+
+/* ---- keyed tables ---- */
+
+struct entry {
+    uint64_t hash;
+    hts_value *key;
+    hts_value *vals; /* aggregates' results or fold state */
+    int64_t *aux;    /* per aggregate: count of inputs (sum/avg/min/max) */
+};
+
+struct table {
+    struct entry **slots;
+    size_t cap, n;
+};
+
+static uint64_t key_hash(const hts_value *k, int n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < n; i++)
+        h = hts_value_hash(&k[i], h);
+    return h;
+}
+
+static bool key_eq(const hts_value *a, const hts_value *b, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!hts_value_eq(&a[i], &b[i]))
+            return false;
+    return true;
+}
+
+/* Finds the entry for key, or creates it (created = true) in arena ar. */
+static struct entry *table_get(struct table *t, struct arena *ar,
+                               const hts_value *key, int nk, bool *created)
+{
+    if (t->n * 2 >= t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        struct entry **s = calloc(cap, sizeof *s);
+        if (!s) {
+            fprintf(stderr, "htsc: out of memory\n");
+            exit(2);
+        }
+        for (size_t i = 0; i < t->cap; i++) {
+            struct entry *e = t->slots[i];
+            if (!e)
+                continue;
+            size_t j = e->hash & (cap - 1);
+            while (s[j])
+                j = (j + 1) & (cap - 1);
+            s[j] = e;
+        }
+        free(t->slots);
+        t->slots = s;
+        t->cap = cap;
+    }
+    uint64_t h = key_hash(key, nk);
+    size_t j = h & (t->cap - 1);
+    for (; t->slots[j]; j = (j + 1) & (t->cap - 1)) {
+        struct entry *e = t->slots[j];
+        if (e->hash == h && key_eq(e->key, key, nk)) {
+            *created = false;
+            return e;
+        }
+    }
+    struct entry *e = arena_alloc(ar, sizeof *e);
+    e->hash = h;
+    e->key = row_copy(ar, key, nk);
+    t->slots[j] = e;
+    t->n++;
+    *created = true;
+    return e;
+}
+
+static void table_free(struct table *t)
+{
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* ---- accumulators: one per stateful node and window instance ---- */
+
+struct acc {
+    const struct ir_node *n;
+    struct arena *ar;
+    struct table tab;
+    struct rowlist emitted; /* fold with emit */
+    int64_t *hist;          /* histogram: nedges + 1 counters */
+    struct exec_stats *st;
+};
+
+static void acc_init(struct acc *a, const struct ir_node *n, struct arena *ar,
+                     struct exec_stats *st)
+{
+    memset(a, 0, sizeof *a);
+    a->n = n;
+    a->ar = ar;
+    a->st = st;
+    if (n->kind == IR_HISTOGRAM)
+        a->hist = arena_alloc(ar, (size_t)(n->nedges + 1) * sizeof *a->hist);
+}
+
+static void agg_update(const struct ir_node *n, struct entry *e,
+                       const struct env *env, struct arena *ar)
+{
+    for (int i = 0; i < n->naggs; i++) {
+        const struct ast_expr *call = n->aggs[i];
+        hts_value *v = &e->vals[i];
+        if (call->agg == AGG_COUNT) {
+            v->u.i++;
+            continue;
+        }
+        hts_value x = eval(call->args[0], env);
+        if (!x.present)
+            continue; /* aggregates skip absent inputs */
+        int64_t seen = e->aux[i]++;
+        switch (call->agg) {
+        case AGG_SUM:
+        case AGG_AVG:
+            v->u.i = (int64_t)((uint64_t)v->u.i + (uint64_t)x.u.i);
+            break;
+        case AGG_MIN:
+            if (!seen || hts_value_cmp(&x, v) < 0)
+                *v = own(ar, x);
+            break;
+        case AGG_MAX:
+            if (!seen || hts_value_cmp(&x, v) > 0)
+                *v = own(ar, x);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void fold_run(struct acc *a, struct ast_stmt **body, int n,
+                     struct entry *e, const struct env *env);
+
+static void fold_emit(struct acc *a, struct entry *e)
+{
+    const struct ir_node *n = a->n;
+    hts_value *row = arena_alloc(a->ar, (size_t)n->ncols * sizeof *row);
+    memcpy(row, e->key, (size_t)n->nkeys * sizeof *row);
+    memcpy(row + n->nkeys, e->vals, (size_t)n->naggs * sizeof *row);
+    rows_push(a->ar, &a->emitted, row);
+}
+
+static void fold_run(struct acc *a, struct ast_stmt **body, int n,
+                     struct entry *e, const struct env *env)
+{
+    for (int i = 0; i < n; i++) {
+        const struct ast_stmt *s = body[i];
+        switch (s->kind) {
+        case S_ASSIGN:
+            /* evaluate, then store: "x = x + 1" reads the old x */
+            e->vals[s->ref] = own(a->ar, eval(s->expr, env));
+            break;
+        case S_IF:
+            if (eval_true(s->expr, env))
+                fold_run(a, (struct ast_stmt **)s->then_.v, s->then_.n, e, env);
+            else
+                fold_run(a, (struct ast_stmt **)s->else_.v, s->else_.n, e, env);
+            break;
+        case S_EMIT:
+            fold_emit(a, e);
+            break;
+        }
+    }
+}
+
+static void acc_add(struct acc *a, const struct env *in)
+{
+    const struct ir_node *n = a->n;
+    if (n->kind == IR_HISTOGRAM) {
+        hts_value v = eval(n->expr, in);
+        if (!v.present) {
+            a->st->absent_keys++;
+            return;
+        }
+        int b = 0;
+        while (b < n->nedges && v.u.i >= n->edges[b])
+            b++;
+        a->hist[b]++;
+        return;
+    }
+    hts_value key[IR_MAX_KEYS];
+    for (int i = 0; i < n->nkeys; i++) {
+        key[i] = eval(n->exprs[i], in);
+        if (!key[i].present) {
+            a->st->absent_keys++;
+            return;
+        }
+    }
+    bool created;
+    struct entry *e = table_get(&a->tab, a->ar, key, n->nkeys, &created);
+    if (created && n->naggs) {
+        e->vals = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->vals);
+        e->aux = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->aux);
+        for (int i = 0; i < n->naggs; i++) {
+            if (n->kind == IR_FOLD) {
+                struct env none = {0};
+                e->vals[i] = own(a->ar, eval(n->aggs[i], &none));
+            } else {
+                e->vals[i] = hts_int(0);
+                e->vals[i].type = (uint8_t)n->cols[n->nkeys + i].type;
+            }
+        }
+    }
+    if (n->kind == IR_GROUPBY) {
+        agg_update(n, e, in, a->ar);
+    } else if (n->kind == IR_FOLD) {
+        struct env env = *in;
+        env.state = e->vals;
+        fold_run(a, n->body, n->nbody, e, &env);
+    }
+}
+
+static void acc_finish(struct acc *a, struct rowlist *out)
+{
+    const struct ir_node *n = a->n;
+    out->ncols = n->ncols;
+    if (n->kind == IR_HISTOGRAM) {
+        for (int b = 0; b <= n->nedges; b++) {
+            if (!a->hist[b])
+                continue;
+            hts_value *row = arena_alloc(a->ar, 3 * sizeof *row);
+            row[0] = hts_int(b ? n->edges[b - 1] : 0);
+            row[1] = b < n->nedges ? hts_int(n->edges[b]) : hts_absent(TY_INT);
+            row[2] = hts_int(a->hist[b]);
+            rows_push(a->ar, out, row);
+        }
+        return;
+    }
+    if (n->kind == IR_FOLD && n->emits) {
+        *out = a->emitted;
+        out->ncols = n->ncols;
+        table_free(&a->tab);
+        return;
+    }
+    for (size_t i = 0; i < a->tab.cap; i++) {
+        struct entry *e = a->tab.slots[i];
+        if (!e)
+            continue;
+        hts_value *row = arena_alloc(a->ar, (size_t)(n->ncols ? n->ncols : 1) * sizeof *row);
+        memcpy(row, e->key, (size_t)n->nkeys * sizeof *row);
+        for (int k = 0; k < n->naggs; k++) {
+            hts_value v = e->vals[k];
+            if (n->kind == IR_GROUPBY && n->aggs[k]->agg != AGG_COUNT) {
+                if (e->aux[k] == 0)
+                    v = hts_absent((enum hts_type)v.type);
+                else if (n->aggs[k]->agg == AGG_AVG)
+                    v = hts_int(v.u.i / e->aux[k]);
+            }
+            row[n->nkeys + k] = v;
+        }
+        rows_push(a->ar, out, row);
+    }
+    table_free(&a->tab);
+}
+
+/* ---- queries and windows ---- */
+
+struct winst {
+    int64_t start, end;
+    struct arena ar;
+    struct acc *acc;          /* per node id (stateful frontier nodes) */
+    struct rowlist *buf;      /* per node id (streaming rows kept for a join) */
+    struct rowlist *done;     /* per node id: batch results, memoised */
+    bool *have;
+};
+
+struct xquery {
+    const struct ir_query *q;
+    bool *streaming; /* per node: no stateful node upstream */
+    bool *frontier;  /* per node: stateful with a streaming input */
+    bool *buffered;  /* per node: streaming and feeding a join */
+    /* per-packet scratch of the streaming region */
+    bool *active;
+    hts_value **rows;
+    struct winst **open; /* sorted by start */
+    int nopen, capopen;
+};
+
+struct exec {
+    const struct ir_program *p;
+    struct xquery *qs;
+    exec_row_fn fn;
+    void *ctx;
+    struct exec_stats st;
+    int64_t watermark;    /* the latest packet time seen: windows ending at
+                           * or before it are closed */
+    struct arena scratch; /* per-packet rows of the streaming region */
+};
+
+uint64_t exec_frame_hash(const uint8_t *data, uint32_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (uint32_t i = 0; i < len; i++) {
+        h ^= data[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+struct exec *exec_new(const struct ir_program *p, exec_row_fn fn, void *ctx)
+{
+    struct exec *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->p = p;
+    x->fn = fn;
+    x->ctx = ctx;
+    x->qs = calloc((size_t)p->nqueries + 1, sizeof *x->qs);
+    if (!x->qs) {
+        free(x);
+        return NULL;
+    }
+    for (int i = 0; i < p->nqueries; i++) {
+        struct xquery *xq = &x->qs[i];
+        const struct ir_query *q = p->queries[i];
+        int nn = q->nnodes;
+        xq->q = q;
+        xq->streaming = xmalloc((size_t)nn * sizeof(bool));
+        xq->frontier = xmalloc((size_t)nn * sizeof(bool));
+        xq->buffered = xmalloc((size_t)nn * sizeof(bool));
+        xq->active = xmalloc((size_t)nn * sizeof(bool));
+        xq->rows = calloc((size_t)nn, sizeof *xq->rows);
+        for (int k = 0; k < nn; k++) {
+            const struct ir_node *n = q->nodes[k];
+            bool up = true;
+            for (int j = 0; j < n->nin; j++)
+                up &= xq->streaming[n->in[j]->id];
+            xq->streaming[k] = up && !ir_kind_stateful(n->kind);
+            xq->frontier[k] = ir_kind_stateful(n->kind) && n->kind != IR_JOIN &&
+                              xq->streaming[n->in[0]->id];
+            xq->buffered[k] = false;
+        }
+        for (int k = 0; k < nn; k++) {
+            const struct ir_node *n = q->nodes[k];
+            if (n->kind == IR_JOIN)
+                for (int j = 0; j < 2; j++)
+                    if (xq->streaming[n->in[j]->id])
+                        xq->buffered[n->in[j]->id] = true;
+        }
+    }
+    return x;
+}
+
+/* Runs the streaming region on one packet: which nodes pass it, and the
+ * tuple each tuple-producing node makes of it. */
+static void stream_packet(struct exec *x, struct xquery *xq,
+                          const struct hts_pkt *pkt)
+{
+    const struct ir_query *q = xq->q;
+    for (int k = 0; k < q->nnodes; k++) {
+        const struct ir_node *n = q->nodes[k];
+        xq->active[k] = false;
+        if (!xq->streaming[k])
+            continue;
+        if (n->kind == IR_SOURCE) {
+            xq->active[k] = true;
+            continue;
+        }
+        int in = n->in[0]->id;
+        if (!xq->active[in])
+            continue;
+        struct env env = {.pkt = pkt, .row = xq->rows[in]};
+        switch (n->kind) {
+        case IR_FILTER:
+            xq->active[k] = eval_true(n->expr, &env);
+            xq->rows[k] = xq->rows[in];
+            break;
+        case IR_SAMPLE:
+            xq->active[k] = exec_frame_hash(pkt->data, pkt->cap_len) %
+                                (uint64_t)n->sample_n == 0;
+            break;
+        case IR_MAP:
+        case IR_EXPORT: {
+            hts_value *row = arena_alloc(&x->scratch, (size_t)(n->ncols ? n->ncols : 1) * sizeof *row);
+            for (int c = 0; c < n->ncols; c++)
+                row[c] = eval(n->exprs[c], &env);
+            xq->rows[k] = row;
+            xq->active[k] = true;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
+static struct winst *window_get(struct xquery *xq, int64_t start)
+{
+    int i = 0;
+    for (; i < xq->nopen; i++) {
+        if (xq->open[i]->start == start)
+            return xq->open[i];
+        if (xq->open[i]->start > start)
+            break;
+    }
+    if (xq->nopen == xq->capopen) {
+        xq->capopen = xq->capopen ? xq->capopen * 2 : 4;
+        xq->open = realloc(xq->open, (size_t)xq->capopen * sizeof *xq->open);
+        if (!xq->open) {
+            fprintf(stderr, "htsc: out of memory\n");
+            exit(2);
+        }
+    }
+    memmove(&xq->open[i + 1], &xq->open[i], (size_t)(xq->nopen - i) * sizeof *xq->open);
+    struct winst *w = calloc(1, sizeof *w);
+    int nn = xq->q->nnodes;
+    if (!w) {
+        fprintf(stderr, "htsc: out of memory\n");
+        exit(2);
+    }
+    w->start = start;
+    w->end = start + xq->q->window_ns;
+    w->acc = arena_alloc(&w->ar, (size_t)nn * sizeof *w->acc);
+    w->buf = arena_alloc(&w->ar, (size_t)nn * sizeof *w->buf);
+    w->done = arena_alloc(&w->ar, (size_t)nn * sizeof *w->done);
+    w->have = arena_alloc(&w->ar, (size_t)nn * sizeof *w->have);
+    xq->open[i] = w;
+    xq->nopen++;
+    return w;
+}
+
+/* Feeds the streaming region's output for this packet into window w. */
+static void window_add(struct exec *x, struct xquery *xq, struct winst *w,
+                       const struct hts_pkt *pkt)
+{
+    const struct ir_query *q = xq->q;
+    for (int k = 0; k < q->nnodes; k++) {
+        const struct ir_node *n = q->nodes[k];
+        if (xq->frontier[k]) {
+            int in = n->in[0]->id;
+            if (!xq->active[in])
+                continue;
+            if (!w->acc[k].n)
+                acc_init(&w->acc[k], n, &w->ar, &x->st);
+            struct env env = {.pkt = pkt, .row = xq->rows[in]};
+            acc_add(&w->acc[k], &env);
+        } else if (xq->buffered[k] && xq->active[k]) {
+            w->buf[k].ncols = n->ncols;
+            rows_push(&w->ar, &w->buf[k], row_copy(&w->ar, xq->rows[k], n->ncols));
+        }
+    }
+}
+
+static const struct rowlist *batch(struct exec *x, struct xquery *xq,
+                                   struct winst *w, const struct ir_node *n);
+
+static void join_rows(struct winst *w, const struct ir_node *n,
+                      const struct rowlist *l, const struct rowlist *r,
+                      struct rowlist *out)
+{
+    /* hash the right side on its keys, probe with the left */
+    struct table t = {0};
+    struct rowlist *chains = NULL;
+    int nchains = 0;
+    hts_value key[IR_MAX_KEYS];
+    for (int i = 0; i < r->n; i++) {
+        for (int k = 0; k < n->njk; k++)
+            key[k] = r->v[i][n->rkeys[k]];
+        bool created;
+        struct entry *e = table_get(&t, &w->ar, key, n->njk, &created);
+        if (created) {
+            chains = realloc(chains, (size_t)(nchains + 1) * sizeof *chains);
+            if (!chains) {
+                fprintf(stderr, "htsc: out of memory\n");
+                exit(2);
+            }
+            memset(&chains[nchains], 0, sizeof *chains);
+            e->aux = (int64_t *)(intptr_t)nchains++;
+        }
+        rows_push(&w->ar, &chains[(intptr_t)e->aux], r->v[i]);
+    }
+    out->ncols = n->ncols;
+    for (int i = 0; i < l->n; i++) {
+        const hts_value *lr = l->v[i];
+        for (int k = 0; k < n->njk; k++)
+            key[k] = lr[n->lkeys[k]];
+        bool absent = false;
+        for (int k = 0; k < n->njk; k++)
+            absent |= !key[k].present;
+        const struct rowlist *m = NULL;
+        if (!absent && t.cap) {
+            uint64_t h = key_hash(key, n->njk);
+            for (size_t j = h & (t.cap - 1); t.slots[j]; j = (j + 1) & (t.cap - 1))
+                if (t.slots[j]->hash == h && key_eq(t.slots[j]->key, key, n->njk)) {
+                    m = &chains[(intptr_t)t.slots[j]->aux];
+                    break;
+                }
+        }
+        int nm = m ? m->n : 0;
+        if (!nm && !n->left_join)
+            continue;
+        for (int j = 0; j < (nm ? nm : 1); j++) {
+            hts_value *row = arena_alloc(&w->ar, (size_t)n->ncols * sizeof *row);
+            for (int c = 0; c < n->ncols; c++) {
+                if (n->jside[c] == 0)
+                    row[c] = lr[n->jcol[c]];
+                else if (nm)
+                    row[c] = m->v[j][n->jcol[c]];
+                else
+                    row[c] = hts_absent(n->cols[c].type);
+            }
+            rows_push(&w->ar, out, row);
+        }
+    }
+    free(chains);
+    table_free(&t);
+}
+
+/* The rows node n produces in window w (computed once per window). */
+static const struct rowlist *batch(struct exec *x, struct xquery *xq,
+                                   struct winst *w, const struct ir_node *n)
+{
+    int k = n->id;
+    if (w->have[k])
+        return &w->done[k];
+    struct rowlist *out = &w->done[k];
+    out->ncols = n->ncols;
+    if (xq->frontier[k]) {
+        if (w->acc[k].n)
+            acc_finish(&w->acc[k], out);
+    } else if (xq->buffered[k]) {
+        *out = w->buf[k];
+        out->ncols = n->ncols;
+    } else if (n->kind == IR_JOIN) {
+        join_rows(w, n, batch(x, xq, w, n->in[0]), batch(x, xq, w, n->in[1]), out);
+    } else {
+        const struct rowlist *in = batch(x, xq, w, n->in[0]);
+        if (ir_kind_stateful(n->kind)) {
+            struct acc a;
+            acc_init(&a, n, &w->ar, &x->st);
+            for (int i = 0; i < in->n; i++) {
+                struct env env = {.row = in->v[i]};
+                acc_add(&a, &env);
+            }
+            acc_finish(&a, out);
+        } else {
+            for (int i = 0; i < in->n; i++) {
+                struct env env = {.row = in->v[i]};
+                if (n->kind == IR_FILTER) {
+                    if (eval_true(n->expr, &env))
+                        rows_push(&w->ar, out, in->v[i]);
+                } else { /* map */
+                    hts_value *row = arena_alloc(&w->ar, (size_t)(n->ncols ? n->ncols : 1) * sizeof *row);
+                    for (int c = 0; c < n->ncols; c++)
+                        row[c] = own(&w->ar, eval(n->exprs[c], &env));
+                    rows_push(&w->ar, out, row);
+                }
+            }
+        }
+    }
+    w->have[k] = true;
+    return out;
+}
+
+static int row_cmp(const void *pa, const void *pb, void *ncols)
+{
+    const hts_value *a = *(hts_value *const *)pa, *b = *(hts_value *const *)pb;
+    for (int i = 0; i < *(int *)ncols; i++) {
+        int c = hts_value_cmp(&a[i], &b[i]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
+{
+    const struct ir_query *q = xq->q;
+    const struct rowlist *rows = batch(x, xq, w, q->root);
+    hts_value **sorted = xmalloc((size_t)(rows->n + 1) * sizeof *sorted);
+    if (rows->n)
+        memcpy(sorted, rows->v, (size_t)rows->n * sizeof *sorted);
+    int ncols = q->root->ncols;
+    qsort_r(sorted, (size_t)rows->n, sizeof *sorted, row_cmp, &ncols);
+    for (int i = 0; i < rows->n; i++) {
+        x->st.rows++;
+        x->fn(x->ctx, q, w->start, w->end, sorted[i], q->root->ncols);
+    }
+    free(sorted);
+    for (int k = 0; k < q->nnodes; k++)
+        table_free(&w->acc[k].tab);
+    x->st.windows++;
+    arena_free(&w->ar);
+    free(w);
+}
+
+/* Closes, in order of end time then query, every window that ends at or
+ * before `now` (INT64_MAX: all of them). */
+static void close_until(struct exec *x, int64_t now)
+{
+    for (;;) {
+        struct xquery *best = NULL;
+        for (int i = 0; i < x->p->nqueries; i++) {
+            struct xquery *xq = &x->qs[i];
+            if (xq->nopen && xq->open[0]->end <= now &&
+                (!best || xq->open[0]->end < best->open[0]->end))
+                best = xq;
+        }
+        if (!best)
+            return;
+        struct winst *w = best->open[0];
+        memmove(&best->open[0], &best->open[1], (size_t)(best->nopen - 1) * sizeof *best->open);
+        best->nopen--;
+        window_close(x, best, w);
+    }
+}
+
+/* The oldest window [s, s+W), s a multiple of H, that holds ts. */
+static int64_t first_window(int64_t ts, int64_t W, int64_t H)
+{
+    int64_t s = ts - ts % H;
+    while (s - H > ts - W && s - H >= 0)
+        s -= H;
+    return s;
+}
+
+void exec_packet(struct exec *x, const struct hts_pkt *pkt)
+{
+    int64_t ts = (int64_t)pkt->f[FLD_META_TS].u;
+    x->st.packets++;
+    if (ts > x->watermark)
+        x->watermark = ts;
+    close_until(x, ts);
+    for (int i = 0; i < x->p->nqueries; i++) {
+        struct xquery *xq = &x->qs[i];
+        const struct ir_query *q = xq->q;
+        stream_packet(x, xq, pkt);
+        int64_t W = q->window_ns, H = q->hop_ns;
+        if (q->per_packet) {
+            if (!xq->active[q->root->id])
+                continue;
+            const hts_value *row = xq->rows[q->root->id];
+            if (!W) {
+                x->st.rows++;
+                x->fn(x->ctx, q, ts, ts, row, q->root->ncols);
+                continue;
+            }
+            for (int64_t s = first_window(ts, W, H); s <= ts; s += H) {
+                x->st.rows++;
+                x->fn(x->ctx, q, s, s + W, row, q->root->ncols);
+            }
+            continue;
+        }
+        bool late = false;
+        for (int64_t s = first_window(ts, W, H); s <= ts; s += H) {
+            if (s + W <= x->watermark) {
+                late = true;
+                continue;
+            }
+            window_add(x, xq, window_get(xq, s), pkt);
+        }
+        x->st.late += late;
+    }
+    arena_reset(&x->scratch);
+}
+
+void exec_finish(struct exec *x)
+{
+    close_until(x, INT64_MAX);
+}
+
+const struct exec_stats *exec_stats(const struct exec *x)
+{
+    return &x->st;
+}
+
+void exec_free(struct exec *x)
+{
+    if (!x)
+        return;
+    for (int i = 0; i < x->p->nqueries; i++) {
+        struct xquery *xq = &x->qs[i];
+        for (int w = 0; w < xq->nopen; w++) {
+            for (int k = 0; k < xq->q->nnodes; k++)
+                table_free(&xq->open[w]->acc[k].tab);
+            arena_free(&xq->open[w]->ar);
+            free(xq->open[w]);
+        }
+        free(xq->open);
+        free(xq->streaming);
+        free(xq->frontier);
+        free(xq->buffered);
+        free(xq->active);
+        free(xq->rows);
+    }
+    free(x->qs);
+    arena_free(&x->scratch);
+    free(x);
+}

@@ -1,0 +1,52 @@
+/*
+ * exec.h - the reference executor: runs any checked query over packets.
+ *
+ * This defines what a query means (architecture.md, contract 2): every other
+ * path - the data-plane model plus the runtime, the JIT, several workers - is
+ * tested for giving the same rows as this code on the same packets. It is
+ * written to be obviously right rather than fast; docs/semantics.md states
+ * the rules it implements (absent values, windows, row order).
+ *
+ * Use: exec_new() with a row callback, exec_packet() for each decoded packet
+ * in capture order, exec_finish() at end of input (closes open windows), then
+ * exec_free(). Rows reach the callback in a deterministic order.
+ */
+#ifndef HTS_EXEC_H
+#define HTS_EXEC_H
+
+#include "ir.h"
+#include "packet.h"
+
+/* One result row: the values of the query's root columns. The values (and
+ * any string bytes) are only valid during the callback. */
+typedef void (*exec_row_fn)(void *ctx, const struct ir_query *q,
+                            int64_t window_start, int64_t window_end,
+                            const hts_value *cols, int ncols);
+
+struct exec_stats {
+    uint64_t packets;
+    uint64_t rows;
+    uint64_t late;        /* packets older than an already closed window */
+    uint64_t absent_keys; /* tuples skipped: a group/distinct key was absent */
+    uint64_t windows;     /* window instances closed */
+};
+
+struct exec;
+
+/* A new executor for every query of p (not owned). NULL on allocation failure. */
+struct exec *exec_new(const struct ir_program *p, exec_row_fn fn, void *ctx);
+
+/* Runs one decoded packet (meta.ts must be present) through every query. */
+void exec_packet(struct exec *x, const struct hts_pkt *pkt);
+
+/* End of input: closes every open window, in order, emitting their rows. */
+void exec_finish(struct exec *x);
+
+const struct exec_stats *exec_stats(const struct exec *x);
+void exec_free(struct exec *x);
+
+/* The 1-in-N sampling hash of a frame: FNV-1a 64 over the captured bytes. A
+ * packet is kept when hash % N == 0 (so every worker decides alike). */
+uint64_t exec_frame_hash(const uint8_t *data, uint32_t len);
+
+#endif
