@@ -337,12 +337,9 @@ int ast_parse(struct arena *arena, struct diag *d, const struct src_file *src,
         return -ENOMEM;
     }
     YY_BUFFER_STATE buf = yy_scan_bytes(src->text, (int)src->len, c.scanner);
-    int rc = yyparse(&c);
+    yyparse(&c);
     yy_delete_buffer(buf, c.scanner);
     yylex_destroy(c.scanner);
-    if (rc == 2) /* bison's stack limit: 10,000 nested parentheses and such */
-        diag_error(d, (struct loc){src, c.line, c.col},
-                   "query nested too deeply");
     if (c.file->queries.n == 0 && d->errors == before)
         diag_error(d, (struct loc){src, 1, 1}, "no query in file");
     *out = c.file;

@@ -158,7 +158,10 @@ static void print_details(const struct ir_node *n, FILE *out)
             if (i)
                 fputs(", ", out);
             const struct ast_expr *e = n->exprs[i];
-            if (!(e->kind == E_NAME && strcmp(e->name, n->cols[i].name) == 0))
+            const char *shown = e->kind != E_NAME ? NULL
+                                : e->ref_kind == REF_COL ? col_name(in, e->ref)
+                                                         : e->name;
+            if (!shown || strcmp(shown, n->cols[i].name) != 0)
                 fprintf(out, "%s = ", n->cols[i].name);
             ir_expr_print(e, in, out);
         }

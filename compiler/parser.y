@@ -27,10 +27,16 @@
 
 %code {
 #include "lexer.h"
+
+#include <string.h>
 #define scanner (c->scanner)
 static void yyerror(struct loc *l, struct parse_ctx *c, const char *msg)
 {
-    diag_error(c->diag, *l, "%s", msg);
+    /* bison's stack limit (YYMAXDEPTH) is hit only by absurd nesting */
+    if (strcmp(msg, "memory exhausted") == 0)
+        diag_error(c->diag, *l, "query nested too deeply");
+    else
+        diag_error(c->diag, *l, "%s", msg);
 }
 }
 
