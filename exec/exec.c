@@ -17,6 +17,7 @@
  */
 #include "exec.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -543,6 +544,7 @@ struct winst {
     struct acc *acc;          /* per node id (stateful frontier nodes) */
     struct rowlist *buf;      /* per node id (streaming rows kept for a join) */
     struct rowlist *done;     /* per node id: batch results, memoised */
+    struct rowlist *extra;    /* per node id: rows a data plane computed */
     bool *have;
 };
 
@@ -569,14 +571,17 @@ struct exec {
     struct arena scratch; /* per-packet rows of the streaming region */
 };
 
-uint64_t exec_frame_hash(const uint8_t *data, uint32_t len)
+uint32_t exec_sample_hash(uint64_t ts_ns)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (uint32_t i = 0; i < len; i++) {
-        h ^= data[i];
-        h *= 0x100000001b3ULL;
+    /* CRC-32 (IEEE 802.3, reflected, as P4's HashAlgorithm.crc32) of the
+     * timestamp's 8 bytes, most significant first */
+    uint32_t crc = 0xffffffffu;
+    for (int i = 7; i >= 0; i--) {
+        crc ^= (uint8_t)(ts_ns >> (8 * i));
+        for (int b = 0; b < 8; b++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
     }
-    return h;
+    return ~crc;
 }
 
 struct exec *exec_new(const struct ir_program *p, exec_row_fn fn, void *ctx)
@@ -597,6 +602,7 @@ struct exec *exec_new(const struct ir_program *p, exec_row_fn fn, void *ctx)
         const struct ir_query *q = p->queries[i];
         int nn = q->nnodes;
         xq->q = q;
+        assert(nn > 0 && q->nodes[0]->kind == IR_SOURCE); /* sema builds it first */
         xq->streaming = xmalloc((size_t)nn * sizeof(bool));
         xq->frontier = xmalloc((size_t)nn * sizeof(bool));
         xq->buffered = xmalloc((size_t)nn * sizeof(bool));
@@ -623,21 +629,22 @@ struct exec *exec_new(const struct ir_program *p, exec_row_fn fn, void *ctx)
     return x;
 }
 
-/* Runs the streaming region on one packet: which nodes pass it, and the
- * tuple each tuple-producing node makes of it. */
-static void stream_packet(struct exec *x, struct xquery *xq,
-                          const struct hts_pkt *pkt)
+/* Runs the streaming region on one packet from node `start` on: which
+ * nodes pass it, and the tuple each tuple-producing node makes of it. From
+ * the source for a captured packet; from a later node for what a data plane
+ * reported (the nodes before `start` ran there). */
+static void stream_from(struct exec *x, struct xquery *xq,
+                        const struct hts_pkt *pkt, int start,
+                        const hts_value *row)
 {
     const struct ir_query *q = xq->q;
-    for (int k = 0; k < q->nnodes; k++) {
+    memset(xq->active, 0, (size_t)q->nnodes * sizeof *xq->active);
+    xq->active[start] = true;
+    xq->rows[start] = (hts_value *)row;
+    for (int k = start + 1; k < q->nnodes; k++) {
         const struct ir_node *n = q->nodes[k];
-        xq->active[k] = false;
-        if (!xq->streaming[k])
+        if (!xq->streaming[k] || n->kind == IR_SOURCE)
             continue;
-        if (n->kind == IR_SOURCE) {
-            xq->active[k] = true;
-            continue;
-        }
         int in = n->in[0]->id;
         if (!xq->active[in])
             continue;
@@ -648,15 +655,15 @@ static void stream_packet(struct exec *x, struct xquery *xq,
             xq->rows[k] = xq->rows[in];
             break;
         case IR_SAMPLE:
-            xq->active[k] = exec_frame_hash(pkt->data, pkt->cap_len) %
+            xq->active[k] = exec_sample_hash(pkt->f[FLD_META_TS].u) %
                                 (uint64_t)n->sample_n == 0;
             break;
         case IR_MAP:
         case IR_EXPORT: {
-            hts_value *row = arena_alloc(&x->scratch, (size_t)(n->ncols ? n->ncols : 1) * sizeof *row);
+            hts_value *r = arena_alloc(&x->scratch, (size_t)(n->ncols ? n->ncols : 1) * sizeof *r);
             for (int c = 0; c < n->ncols; c++)
-                row[c] = eval(n->exprs[c], &env);
-            xq->rows[k] = row;
+                r[c] = eval(n->exprs[c], &env);
+            xq->rows[k] = r;
             xq->active[k] = true;
             break;
         }
@@ -696,6 +703,7 @@ static struct winst *window_get(struct xquery *xq, int64_t start)
     w->buf = arena_alloc(&w->ar, (size_t)nn * sizeof *w->buf);
     w->done = arena_alloc(&w->ar, (size_t)nn * sizeof *w->done);
     w->have = arena_alloc(&w->ar, (size_t)nn * sizeof *w->have);
+    w->extra = arena_alloc(&w->ar, (size_t)nn * sizeof *w->extra);
     xq->open[i] = w;
     xq->nopen++;
     return w;
@@ -830,6 +838,8 @@ static const struct rowlist *batch(struct exec *x, struct xquery *xq,
             }
         }
     }
+    for (int i = 0; i < w->extra[k].n; i++) /* the data plane's share */
+        rows_push(&w->ar, out, w->extra[k].v[i]);
     w->have[k] = true;
     return out;
 }
@@ -896,44 +906,87 @@ static int64_t first_window(int64_t ts, int64_t W, int64_t H)
     return s;
 }
 
+/* Advances event time to ts, closing what ends at or before it. */
+static void advance(struct exec *x, int64_t ts)
+{
+    if (ts > x->watermark)
+        x->watermark = ts;
+    close_until(x, ts);
+}
+
+/* After stream_from(): emits per-packet rows, or adds to every window that
+ * holds ts. */
+static void route(struct exec *x, struct xquery *xq,
+                  const struct hts_pkt *pkt, int64_t ts)
+{
+    const struct ir_query *q = xq->q;
+    int64_t W = q->window_ns, H = q->hop_ns;
+    if (q->per_packet) {
+        if (!xq->active[q->root->id])
+            return;
+        const hts_value *row = xq->rows[q->root->id];
+        if (!W) {
+            x->st.rows++;
+            x->fn(x->ctx, q, ts, ts, row, q->root->ncols);
+            return;
+        }
+        for (int64_t s = first_window(ts, W, H); s <= ts; s += H) {
+            x->st.rows++;
+            x->fn(x->ctx, q, s, s + W, row, q->root->ncols);
+        }
+        return;
+    }
+    bool late = false;
+    for (int64_t s = first_window(ts, W, H); s <= ts; s += H) {
+        if (s + W <= x->watermark) {
+            late = true;
+            continue;
+        }
+        window_add(x, xq, window_get(xq, s), pkt);
+    }
+    x->st.late += late;
+}
+
 void exec_packet(struct exec *x, const struct hts_pkt *pkt)
 {
     int64_t ts = (int64_t)pkt->f[FLD_META_TS].u;
     x->st.packets++;
-    if (ts > x->watermark)
-        x->watermark = ts;
-    close_until(x, ts);
+    advance(x, ts);
     for (int i = 0; i < x->p->nqueries; i++) {
         struct xquery *xq = &x->qs[i];
-        const struct ir_query *q = xq->q;
-        stream_packet(x, xq, pkt);
-        int64_t W = q->window_ns, H = q->hop_ns;
-        if (q->per_packet) {
-            if (!xq->active[q->root->id])
-                continue;
-            const hts_value *row = xq->rows[q->root->id];
-            if (!W) {
-                x->st.rows++;
-                x->fn(x->ctx, q, ts, ts, row, q->root->ncols);
-                continue;
-            }
-            for (int64_t s = first_window(ts, W, H); s <= ts; s += H) {
-                x->st.rows++;
-                x->fn(x->ctx, q, s, s + W, row, q->root->ncols);
-            }
-            continue;
-        }
-        bool late = false;
-        for (int64_t s = first_window(ts, W, H); s <= ts; s += H) {
-            if (s + W <= x->watermark) {
-                late = true;
-                continue;
-            }
-            window_add(x, xq, window_get(xq, s), pkt);
-        }
-        x->st.late += late;
+        stream_from(x, xq, pkt, 0, NULL);
+        route(x, xq, pkt, ts);
     }
     arena_reset(&x->scratch);
+}
+
+void exec_feed(struct exec *x, int query, int node, const struct hts_pkt *pkt,
+               const hts_value *row, int64_t ts)
+{
+    struct xquery *xq = &x->qs[query];
+    assert(query >= 0 && query < x->p->nqueries);
+    assert(node >= 0 && node < xq->q->nnodes && xq->streaming[node]);
+    x->st.packets++;
+    advance(x, ts);
+    stream_from(x, xq, pkt, node, row);
+    route(x, xq, pkt, ts);
+    arena_reset(&x->scratch);
+}
+
+void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
+                    const hts_value *row)
+{
+    struct xquery *xq = &x->qs[query];
+    const struct ir_query *q = xq->q;
+    assert(query >= 0 && query < x->p->nqueries);
+    assert(node >= 0 && node < q->nnodes && !xq->streaming[node]);
+    if (window_start + q->window_ns <= x->watermark) {
+        x->st.late++;
+        return;
+    }
+    struct winst *w = window_get(xq, window_start);
+    w->extra[node].ncols = q->nodes[node]->ncols;
+    rows_push(&w->ar, &w->extra[node], row_copy(&w->ar, row, q->nodes[node]->ncols));
 }
 
 void exec_finish(struct exec *x)

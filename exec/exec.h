@@ -45,8 +45,29 @@ void exec_finish(struct exec *x);
 const struct exec_stats *exec_stats(const struct exec *x);
 void exec_free(struct exec *x);
 
-/* The 1-in-N sampling hash of a frame: FNV-1a 64 over the captured bytes. A
- * packet is kept when hash % N == 0 (so every worker decides alike). */
-uint64_t exec_frame_hash(const uint8_t *data, uint32_t len);
+/*
+ * Feeding what a data plane reported (the host part of a partitioned query):
+ *
+ * exec_feed: one tuple that left the data plane at streaming node `node` of
+ * query `query` (the nodes up to it ran there). For a packet-level node the
+ * values are in *pkt (only the fields the host part reads need be present);
+ * for a tuple node they are `row` (that node's columns). ts is the packet's
+ * time. Evaluation continues after `node` exactly as for a captured packet.
+ *
+ * exec_feed_rows: one output row of stateful node `node` (or of a filter
+ * after one) for the window starting at window_start, computed by the data
+ * plane from its registers. The window's rows of that node are the union of
+ * the host's own and these; the planner guarantees the two never hold the
+ * same key. Rows for a window that already closed are counted late.
+ */
+void exec_feed(struct exec *x, int query, int node, const struct hts_pkt *pkt,
+               const hts_value *row, int64_t ts);
+void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
+                    const hts_value *row);
+
+/* The 1-in-N sampling hash: CRC-32 (P4's crc32) of meta.ts as 8 big-endian
+ * bytes. A packet is kept when hash % N == 0: it depends on the packet only,
+ * so workers, hosts and a data plane decide alike. */
+uint32_t exec_sample_hash(uint64_t ts_ns);
 
 #endif

@@ -621,6 +621,7 @@ def compare_capture(tool, tshark, path, verbose):
     mism = []
     used = set()
     fields_compared = 0
+    nonempty = 0
     if len(frames) != len(rows):
         mism.append((0, "frame count", str(len(rows)), str(len(frames))))
     for fr, row in zip(frames, rows):
@@ -643,6 +644,8 @@ def compare_capture(tool, tshark, path, verbose):
             if field == "dns.qname":
                 got = tshark_text(unescape_ours(got))
             fields_compared += 1
+            if exp != "" or got != "":
+                nonempty += 1
             if got == exp:
                 continue
             key = (name, field, num_)
@@ -650,7 +653,7 @@ def compare_capture(tool, tshark, path, verbose):
                 used.add(key)
                 continue
             mism.append((num_, field, got, exp))
-    return len(rows), fields_compared, mism, used
+    return len(rows), fields_compared, nonempty, mism, used
 
 
 def main():
@@ -676,17 +679,24 @@ def main():
 
     global KNOWN
     KNOWN = known_index()
-    total_pk = total_f = total_m = 0
+    total_pk = total_f = total_ne = total_m = 0
     used_all = set()
-    print("%-40s %8s %9s %10s" % ("capture", "packets", "fields", "mismatches"))
+    # fields: comparisons made; with value: those where either side had a
+    # value (the rest agree that the field is absent); known: differences
+    # explained by KNOWN_DIFFERENCES
+    line = "%-38s %8s %9s %10s %6s %10s"
+    print(line % ("capture", "packets", "fields", "with value", "known",
+                  "mismatches"))
     for c in caps:
-        pk, nf, mism, used = compare_capture(tool, tshark,
-                                             os.path.join(data, c), verbose)
+        pk, nf, ne, mism, used = compare_capture(tool, tshark,
+                                                 os.path.join(data, c),
+                                                 verbose)
         used_all |= used
         total_pk += pk
         total_f += nf
+        total_ne += ne
         total_m += len(mism)
-        print("%-40s %8d %9d %10d" % (c, pk, nf, len(mism)))
+        print(line % (c, pk, nf, ne, len(used), len(mism)))
         shown = mism if verbose else mism[:20]
         for frame, field, got, exp in shown:
             print("    frame %d %s: ours %r, tshark %r" %
@@ -697,7 +707,8 @@ def main():
     for key in sorted(stale):
         print("stale known difference (no longer differs): %s %s frame %d"
               % key)
-    print("%-40s %8d %9d %10d" % ("TOTAL", total_pk, total_f, total_m))
+    print(line % ("TOTAL", total_pk, total_f, total_ne, len(used_all),
+                  total_m))
     if total_m or stale:
         print("compare_tshark: FAIL", file=sys.stderr)
         sys.exit(1)
