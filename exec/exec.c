@@ -278,6 +278,13 @@ static bool eval_true(const struct ast_expr *e, const struct env *env)
     return v.present && v.u.i;
 }
 
+hts_value exec_eval(const struct ast_expr *e, const struct hts_pkt *pkt,
+                    const hts_value *row)
+{
+    struct env env = {.pkt = pkt, .row = row};
+    return eval(e, &env);
+}
+
 /* ---- keyed tables ---- */
 
 struct entry {

@@ -65,6 +65,12 @@ void exec_feed(struct exec *x, int query, int node, const struct hts_pkt *pkt,
 void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
                     const hts_value *row);
 
+/* Evaluates a checked expression of a filter, map, key or aggregate
+ * argument (not fold statements) on a packet or a row: the one evaluator,
+ * for the data-plane model and the runtime's interpreter to share. */
+hts_value exec_eval(const struct ast_expr *e, const struct hts_pkt *pkt,
+                    const hts_value *row);
+
 /* The 1-in-N sampling hash: CRC-32 (P4's crc32) of meta.ts as 8 big-endian
  * bytes. A packet is kept when hash % N == 0: it depends on the packet only,
  * so workers, hosts and a data plane decide alike. */
