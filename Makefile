@@ -95,6 +95,22 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# ---- htsd: the DPDK runtime ----
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
+RDK_CFLAGS  := $(shell pkg-config --cflags rdkafka 2>/dev/null)
+RDK_LIBS    := $(shell pkg-config --libs rdkafka 2>/dev/null)
+RT_SRC := $(wildcard runtime/*.c)
+RT_OBJ := $(RT_SRC:%.c=$(BUILD)/%.o)
+# DPDK's headers trip a few of our warnings; they stay on for our own code
+$(RT_OBJ): $(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime $(DPDK_CFLAGS) $(RDK_CFLAGS) -c $< -o $@
+$(BIN)/htsd: $(RT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(RDK_LIBS) $(LDLIBS)
+all: $(BIN)/htsd
+
 # ---- benchmarks (not tests) ----
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)

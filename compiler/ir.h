@@ -45,6 +45,7 @@ static inline int ir_kind_stateful(enum ir_kind k)
 /* Keys of a groupby, distinct, fold or join: a bound the executor and the
  * runtime size their scratch with. */
 #define IR_MAX_KEYS 16
+#define IR_MAX_AGGS 32 /* aggregates of a groupby, state variables of a fold */
 
 struct ir_col {
     const char *name;

@@ -606,6 +606,13 @@ static struct ir_node *build_op(struct sema *s, struct ir_node *in,
                    ast_opkind_text[op->kind], op->items.n, IR_MAX_KEYS);
         op->items.n = IR_MAX_KEYS;
     }
+    if (op->aggs.n > IR_MAX_AGGS) {
+        diag_error(s->d, op->loc, "%s has %d %s; at most %d are allowed",
+                   ast_opkind_text[op->kind], op->aggs.n,
+                   op->kind == K_FOLD ? "state variables" : "aggregates",
+                   IR_MAX_AGGS);
+        op->aggs.n = IR_MAX_AGGS;
+    }
     switch (op->kind) {
     case K_FILTER:
         copy_schema(n, in);

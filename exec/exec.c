@@ -453,6 +453,28 @@ static void fold_run(struct acc *a, struct ast_stmt **body, int n,
     }
 }
 
+/* The entry of key in a's table, created with initial values if new. */
+static struct entry *acc_entry(struct acc *a, const hts_value *key)
+{
+    const struct ir_node *n = a->n;
+    bool created;
+    struct entry *e = table_get(&a->tab, a->ar, key, n->nkeys, &created);
+    if (created && n->naggs) {
+        e->vals = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->vals);
+        e->aux = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->aux);
+        for (int i = 0; i < n->naggs; i++) {
+            if (n->kind == IR_FOLD) {
+                struct env none = {0};
+                e->vals[i] = own(a->ar, eval(n->aggs[i], &none));
+            } else {
+                e->vals[i] = hts_int(0);
+                e->vals[i].type = (uint8_t)n->cols[n->nkeys + i].type;
+            }
+        }
+    }
+    return e;
+}
+
 static void acc_add(struct acc *a, const struct env *in)
 {
     const struct ir_node *n = a->n;
@@ -476,21 +498,7 @@ static void acc_add(struct acc *a, const struct env *in)
             return;
         }
     }
-    bool created;
-    struct entry *e = table_get(&a->tab, a->ar, key, n->nkeys, &created);
-    if (created && n->naggs) {
-        e->vals = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->vals);
-        e->aux = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->aux);
-        for (int i = 0; i < n->naggs; i++) {
-            if (n->kind == IR_FOLD) {
-                struct env none = {0};
-                e->vals[i] = own(a->ar, eval(n->aggs[i], &none));
-            } else {
-                e->vals[i] = hts_int(0);
-                e->vals[i].type = (uint8_t)n->cols[n->nkeys + i].type;
-            }
-        }
-    }
+    struct entry *e = acc_entry(a, key);
     if (n->kind == IR_GROUPBY) {
         agg_update(n, e, in, a->ar);
     } else if (n->kind == IR_FOLD) {
@@ -543,6 +551,83 @@ static void acc_finish(struct acc *a, struct rowlist *out)
     table_free(&a->tab);
 }
 
+/* Partial state, for merging several workers' accumulators (exec_merge).
+ * Row shapes: groupby: keys, then each aggregate's running value, then each
+ * aggregate's count of present inputs; distinct: keys; histogram: bucket
+ * index and count. A fold's state depends on arrival order: not mergeable. */
+int exec_partial_ncols(const struct ir_node *n)
+{
+    switch (n->kind) {
+    case IR_GROUPBY: return n->nkeys + 2 * n->naggs;
+    case IR_DISTINCT: return n->nkeys;
+    case IR_HISTOGRAM: return 2;
+    default: return n->ncols; /* rows kept for a join: the rows themselves */
+    }
+}
+
+static void acc_partial(struct acc *a, exec_partial_fn fn, void *ctx, int query,
+                        int64_t ws)
+{
+    const struct ir_node *n = a->n;
+    int nc = exec_partial_ncols(n);
+    hts_value row[IR_MAX_KEYS + 2 * IR_MAX_AGGS + 2];
+    if (n->kind == IR_HISTOGRAM) {
+        for (int b = 0; b <= n->nedges; b++)
+            if (a->hist[b]) {
+                row[0] = hts_int(b);
+                row[1] = hts_int(a->hist[b]);
+                fn(ctx, query, n->id, ws, row, 2);
+            }
+        return;
+    }
+    for (size_t i = 0; i < a->tab.cap; i++) {
+        struct entry *e = a->tab.slots[i];
+        if (!e)
+            continue;
+        memcpy(row, e->key, (size_t)n->nkeys * sizeof *row);
+        for (int k = 0; n->kind == IR_GROUPBY && k < n->naggs; k++) {
+            row[n->nkeys + k] = e->vals[k];
+            row[n->nkeys + n->naggs + k] = hts_int(e->aux[k]);
+        }
+        fn(ctx, query, n->id, ws, row, nc);
+    }
+}
+
+static void acc_merge(struct acc *a, const hts_value *row)
+{
+    const struct ir_node *n = a->n;
+    if (n->kind == IR_HISTOGRAM) {
+        if (row[0].u.i >= 0 && row[0].u.i <= n->nedges)
+            a->hist[row[0].u.i] += row[1].u.i;
+        return;
+    }
+    struct entry *e = acc_entry(a, row);
+    for (int k = 0; n->kind == IR_GROUPBY && k < n->naggs; k++) {
+        const hts_value *v = &row[n->nkeys + k];
+        int64_t seen = row[n->nkeys + n->naggs + k].u.i;
+        switch (n->aggs[k]->agg) {
+        case AGG_COUNT:
+            e->vals[k].u.i += v->u.i;
+            break;
+        case AGG_SUM:
+        case AGG_AVG:
+            e->vals[k].u.i = (int64_t)((uint64_t)e->vals[k].u.i + (uint64_t)v->u.i);
+            break;
+        case AGG_MIN:
+            if (seen && (!e->aux[k] || hts_value_cmp(v, &e->vals[k]) < 0))
+                e->vals[k] = own(a->ar, *v);
+            break;
+        case AGG_MAX:
+            if (seen && (!e->aux[k] || hts_value_cmp(v, &e->vals[k]) > 0))
+                e->vals[k] = own(a->ar, *v);
+            break;
+        default:
+            break;
+        }
+        e->aux[k] += seen;
+    }
+}
+
 /* ---- queries and windows ---- */
 
 struct winst {
@@ -573,6 +658,8 @@ struct exec {
     exec_row_fn fn;
     void *ctx;
     struct exec_stats st;
+    exec_partial_fn partial; /* set: windows hand over partial state */
+    void *partial_ctx;
     int64_t watermark;    /* the latest packet time seen: windows ending at
                            * or before it are closed */
     struct arena scratch; /* per-packet rows of the streaming region */
@@ -865,6 +952,20 @@ static int row_cmp(const void *pa, const void *pb, void *ncols)
 static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
 {
     const struct ir_query *q = xq->q;
+    if (x->partial) { /* a worker: hand the state over, emit nothing */
+        for (int k = 0; k < q->nnodes; k++) {
+            if (xq->frontier[k] && w->acc[k].n)
+                acc_partial(&w->acc[k], x->partial, x->partial_ctx, q->index, w->start);
+            for (int i = 0; xq->buffered[k] && i < w->buf[k].n; i++)
+                x->partial(x->partial_ctx, q->index, k, w->start, w->buf[k].v[i],
+                           q->nodes[k]->ncols);
+            table_free(&w->acc[k].tab);
+        }
+        x->st.windows++;
+        arena_free(&w->ar);
+        free(w);
+        return;
+    }
     const struct rowlist *rows = batch(x, xq, w, q->root);
     hts_value **sorted = xmalloc((size_t)(rows->n + 1) * sizeof *sorted);
     if (rows->n)
@@ -994,6 +1095,71 @@ void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
     struct winst *w = window_get(xq, window_start);
     w->extra[node].ncols = q->nodes[node]->ncols;
     rows_push(&w->ar, &w->extra[node], row_copy(&w->ar, row, q->nodes[node]->ncols));
+}
+
+void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx)
+{
+    x->partial = fn;
+    x->partial_ctx = ctx;
+}
+
+bool exec_mergeable(const struct exec *x, char *why, size_t len)
+{
+    for (int i = 0; i < x->p->nqueries; i++) {
+        const struct xquery *xq = &x->qs[i];
+        for (int k = 0; k < xq->q->nnodes; k++)
+            if (xq->frontier[k] && xq->q->nodes[k]->kind == IR_FOLD) {
+                snprintf(why, len, "query '%s' folds per packet in arrival "
+                         "order (fold at %d:%d): its state cannot be split "
+                         "across workers", xq->q->name,
+                         xq->q->nodes[k]->loc.line, xq->q->nodes[k]->loc.col);
+                return false;
+            }
+    }
+    return true;
+}
+
+void exec_merge(struct exec *x, int query, int node, int64_t window_start,
+                const hts_value *row)
+{
+    struct xquery *xq = &x->qs[query];
+    const struct ir_node *n = xq->q->nodes[node];
+    assert(query >= 0 && query < x->p->nqueries);
+    if (window_start + xq->q->window_ns <= x->watermark) {
+        x->st.late++;
+        return;
+    }
+    struct winst *w = window_get(xq, window_start);
+    if (xq->frontier[node]) {
+        if (!w->acc[node].n)
+            acc_init(&w->acc[node], n, &w->ar, &x->st);
+        acc_merge(&w->acc[node], row);
+    } else if (xq->buffered[node]) {
+        w->buf[node].ncols = n->ncols;
+        rows_push(&w->ar, &w->buf[node], row_copy(&w->ar, row, n->ncols));
+    }
+}
+
+void exec_advance(struct exec *x, int64_t ts)
+{
+    advance(x, ts);
+}
+
+int64_t exec_watermark(const struct exec *x)
+{
+    return x->watermark;
+}
+
+uint64_t exec_state_keys(const struct exec *x)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < x->p->nqueries; i++) {
+        const struct xquery *xq = &x->qs[i];
+        for (int w = 0; w < xq->nopen; w++)
+            for (int k = 0; k < xq->q->nnodes; k++)
+                n += xq->open[w]->acc[k].tab.n;
+    }
+    return n;
 }
 
 void exec_finish(struct exec *x)

@@ -65,6 +65,31 @@ void exec_feed(struct exec *x, int query, int node, const struct hts_pkt *pkt,
 void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
                     const hts_value *row);
 
+/*
+ * Several workers (htsd): each worker runs its own executor in partial mode:
+ * when one of its windows closes it hands the state of that window's
+ * stateful operators to `fn` instead of emitting rows. The main executor
+ * merges them with exec_merge() (same query, node and window) and, once
+ * event time passes the window's end (exec_advance()), emits the rows, which
+ * equal a single executor's on all the packets. exec_mergeable() says whether
+ * the program allows it: a fold depends on arrival order and does not.
+ * A partial row has exec_partial_ncols(node) columns.
+ */
+typedef void (*exec_partial_fn)(void *ctx, int query, int node,
+                                int64_t window_start, const hts_value *row,
+                                int ncols);
+void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx);
+bool exec_mergeable(const struct exec *x, char *why, size_t len);
+int exec_partial_ncols(const struct ir_node *n);
+void exec_merge(struct exec *x, int query, int node, int64_t window_start,
+                const hts_value *row);
+/* Event time reaches ts without a packet: closes what ends at or before it. */
+void exec_advance(struct exec *x, int64_t ts);
+/* The event time reached: every window ending at or before it is closed. */
+int64_t exec_watermark(const struct exec *x);
+/* Keys held in the open windows' tables (a gauge for metrics). */
+uint64_t exec_state_keys(const struct exec *x);
+
 /* Evaluates a checked expression of a filter, map, key or aggregate
  * argument (not fold statements) on a packet or a row: the one evaluator,
  * for the data-plane model and the runtime's interpreter to share. */

@@ -10,6 +10,7 @@
 #include "driver.h"
 #include "exec.h"
 #include "pcapin.h"
+#include "rowfmt.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,22 +28,8 @@ struct run_ctx {
     bool table;
     const char *only;
     struct table_out *tables; /* per query */
+    struct rowbuf line;
 };
-
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
 
 static char *xstrdup(const char *s)
 {
@@ -62,29 +49,13 @@ static void on_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
     if (rc->only && strcmp(rc->only, q->name) != 0)
         return;
     if (!rc->table) {
-        fputs("{\"query\":", rc->out);
-        json_string(rc->out, q->name);
-        fprintf(rc->out, ",\"window_start\":%lld,\"window_end\":%lld",
-                (long long)ws, (long long)we);
-        for (int i = 0; i < ncols; i++) {
-            fputc(',', rc->out);
-            json_string(rc->out, q->root->cols[i].name);
-            fputc(':', rc->out);
-            int n = hts_value_json(&cols[i], buf, sizeof buf);
-            if (n >= (int)sizeof buf) { /* a long payload: print it whole */
-                char *big = malloc((size_t)n + 1);
-                if (!big) {
-                    fputs("null", rc->out);
-                    continue;
-                }
-                hts_value_json(&cols[i], big, (size_t)n + 1);
-                fputs(big, rc->out);
-                free(big);
-            } else {
-                fputs(buf, rc->out);
-            }
+        rc->line.n = 0;
+        if (rowfmt_json(&rc->line, q, ws, we, cols, ncols) < 0) {
+            fprintf(stderr, "htsc: out of memory\n");
+            exit(2);
         }
-        fputs("}\n", rc->out);
+        rc->line.p[rc->line.n++] = '\n';
+        fwrite(rc->line.p, 1, rc->line.n, rc->out);
         return;
     }
     struct table_out *t = &rc->tables[q->index];
@@ -258,6 +229,7 @@ int htsc_cmd_run(const struct htsc_opts *o)
     }
 out:
     exec_free(x);
+    rowbuf_free(&ctx.line);
     free(ctx.tables);
     if (pc)
         hts_pcap_close(pc);

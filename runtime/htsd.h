@@ -1,0 +1,91 @@
+/*
+ * htsd.h - the DPDK runtime's shared state: options, workers, messages.
+ *
+ * Threads (lcores), after DPDK's examples: one main lcore (control, window
+ * emission, output, Kafka polling, metrics) and N worker lcores. Each worker
+ * owns one RX queue of every port and its own executor in partial mode: no
+ * locks and no allocation per packet, bursts of 32. When a worker's window
+ * closes, it hands the window's partial state to the main lcore through its
+ * own single-producer ring; per-packet rows (export) travel in batches the
+ * same way. The main lcore merges, and emits a window once every worker has
+ * closed it (rt_worker.closed), so rows equal the reference executor's for
+ * any number of workers.
+ *
+ *   worker i: rx burst -> decode -> exec (partial) -> ring i ─┐
+ *   worker j: rx burst -> decode -> exec (partial) -> ring j ─┴-> main: merge,
+ *                                                   close windows, output
+ */
+#ifndef HTS_HTSD_H
+#define HTS_HTSD_H
+
+#include "exec.h"
+#include "ir.h"
+#include "packet.h"
+
+#include <rte_common.h>
+#include <rte_ring.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RT_BURST 32
+#define RT_MAX_WORKERS 64
+#define RT_MAX_PORTS 16
+#define RT_MAX_X 64
+
+struct rt_options {
+    const char *queries[64]; /* --query FILE.htq */
+    int nqueries;
+    const char *sets[64]; /* --set [Q.]NAME=VALUE */
+    int nsets;
+    const char *brokers;      /* NULL: rows to stdout as JSON Lines */
+    const char *topic_prefix; /* default "hts." */
+    const char *kprops[RT_MAX_X]; /* -X key=value */
+    int nkprops;
+    const char *metrics; /* HOST:PORT or NULL */
+    int idle_exit_ms;    /* > 0: stop after this long without packets */
+    int flush_ms;        /* Kafka flush timeout at shutdown */
+    bool quiet;
+};
+
+/* Messages from a worker to the main lcore (one allocation per window per
+ * stateful node, or per batch of per-packet rows: never per packet). */
+enum rt_msg_kind { MSG_PARTIAL, MSG_ROWS };
+
+struct rt_msg {
+    enum rt_msg_kind kind;
+    int query, node;
+    int64_t window_start;
+    int ncols, nrows;
+    hts_value *vals; /* nrows * ncols values; string bytes in `bytes` */
+    int64_t *ws, *we; /* MSG_ROWS: window bounds per row */
+    uint8_t *bytes;
+    size_t nbytes, capbytes;
+    int caprows;
+};
+
+/* per-worker counters and progress, written by the worker only */
+struct rt_worker {
+    unsigned lcore;
+    int index;
+    struct rte_ring *ring; /* worker -> main */
+    struct exec *x;
+    struct hts_decode_stats ds;
+    uint64_t packets, bytes, bursts, ring_full;
+    struct rt_msg *batch; /* per-packet rows being filled */
+    _Atomic int64_t seen;   /* latest packet time */
+    _Atomic int64_t closed; /* every window ending at or before this is handed over */
+    _Atomic uint64_t last_rx_tsc;
+    _Atomic bool done;
+} __rte_cache_aligned;
+
+extern volatile bool rt_force_quit;
+
+/* worker.c */
+int rt_worker_main(void *arg);
+/* the workers' row callback (exec_row_fn): per-packet rows, in batches */
+void rt_worker_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
+                   const hts_value *cols, int ncols);
+void rt_msg_free(struct rt_msg *m);
+
+#endif

@@ -1,0 +1,418 @@
+/*
+ * main.c - htsd: the DPDK runtime that takes packets to result rows.
+ *
+ *   htsd --query FILE.htq [--set [Q.]NAME=VALUE]... [--brokers HOST:PORT]
+ *        [--topic-prefix P] [-X key=value]... [--metrics HOST:PORT]
+ *        [--idle-exit MS] [--flush-timeout MS] -- EAL-ARGUMENTS
+ *
+ * The shape is DPDK's l3fwd/skeleton: parse, EAL init, mbuf pool, port_init
+ * with one RX queue per worker lcore, launch the workers, run the control
+ * loop on the main lcore, then stop, close and clean up. rte_exit only during
+ * set-up. SIGINT/SIGTERM set rt_force_quit: workers stop receiving and close
+ * their windows, the main lcore emits what is left, flushes the sink within
+ * --flush-timeout, prints a summary and exits 0 only if every row was
+ * delivered.
+ */
+#include "driver.h"
+#include "rowfmt.h"
+#include "rt.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RX_RING_SIZE 1024
+#define NUM_MBUFS 8191
+#define MBUF_CACHE_SIZE 250
+#define RING_SIZE 4096
+
+struct rt_global rt = {.ts_offset = -1};
+volatile bool rt_force_quit;
+
+void rt_fatal_oom(void)
+{
+    fprintf(stderr, "htsd: out of memory\n");
+    abort();
+}
+
+uint64_t rt_wallclock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    rt_force_quit = true;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: htsd --query FILE.htq [--query FILE.htq]... [options] -- EAL-ARGS\n"
+          "  --set [Q.]NAME=VALUE   override a query parameter\n"
+          "  --brokers HOST:PORT    produce rows to Kafka (default: JSON Lines on stdout;\n"
+          "                         'mock' uses librdkafka's in-process mock cluster)\n"
+          "  --topic-prefix P       topic per query: P + query name (default hts.)\n"
+          "  -X key=value           any librdkafka producer property\n"
+          "  --metrics HOST:PORT    serve Prometheus text metrics over HTTP\n"
+          "  --idle-exit MS         stop once no packet arrived for MS ms (captures)\n"
+          "  --flush-timeout MS     how long to wait for deliveries at shutdown (10000)\n"
+          "  -q, --quiet            no summary on stderr\n"
+          "EAL example: -- --no-huge --no-pci -m 512 -l 0,1 --vdev net_pcap0,rx_pcap=FILE\n",
+          out);
+}
+
+static int parse_args(int argc, char **argv, struct rt_options *o)
+{
+    static const struct option longs[] = {
+        {"query", required_argument, 0, 'Q'},
+        {"set", required_argument, 0, 's'},
+        {"brokers", required_argument, 0, 'b'},
+        {"topic-prefix", required_argument, 0, 't'},
+        {"metrics", required_argument, 0, 'm'},
+        {"idle-exit", required_argument, 0, 'i'},
+        {"flush-timeout", required_argument, 0, 'f'},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    memset(o, 0, sizeof *o);
+    o->topic_prefix = "hts.";
+    o->flush_ms = 10000;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "X:qh", longs, NULL)) != -1) {
+        switch (c) {
+        case 'Q':
+            if (o->nqueries == 64)
+                return -EINVAL;
+            o->queries[o->nqueries++] = optarg;
+            break;
+        case 's':
+            if (o->nsets == 64)
+                return -EINVAL;
+            o->sets[o->nsets++] = optarg;
+            break;
+        case 'b': o->brokers = optarg; break;
+        case 't': o->topic_prefix = optarg; break;
+        case 'm': o->metrics = optarg; break;
+        case 'i': o->idle_exit_ms = atoi(optarg); break;
+        case 'f': o->flush_ms = atoi(optarg); break;
+        case 'q': o->quiet = true; break;
+        case 'X':
+            if (o->nkprops == RT_MAX_X || !strchr(optarg, '=')) {
+                fprintf(stderr, "htsd: -X needs key=value\n");
+                return -EINVAL;
+            }
+            o->kprops[o->nkprops++] = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "htsd: unexpected argument '%s' (EAL arguments go after --)\n",
+                argv[optind]);
+        return -EINVAL;
+    }
+    if (o->nqueries == 0) {
+        fprintf(stderr, "htsd: no query given (--query FILE.htq)\n");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- output: rows to the sink ---- */
+
+static struct rowbuf line, key;
+
+static void emit_row(const struct ir_query *q, int64_t ws, int64_t we,
+                     const hts_value *cols, int ncols)
+{
+    line.n = key.n = 0;
+    if (rowfmt_json(&line, q, ws, we, cols, ncols) < 0 ||
+        rowfmt_key(&key, q, cols, ncols) < 0) {
+        rt.rows_dropped++;
+        return;
+    }
+    rt.rows_per_query[q->index]++;
+    rt.sink->ops->produce(rt.sink->self, q->name, key.n ? key.p : NULL, key.n,
+                          line.p, line.n, we);
+}
+
+static void on_main_row(void *ctx, const struct ir_query *q, int64_t ws,
+                        int64_t we, const hts_value *cols, int ncols)
+{
+    (void)ctx;
+    emit_row(q, ws, we, cols, ncols);
+}
+
+static void handle_msg(struct rt_msg *m)
+{
+    rt_msg_fix_strings(m);
+    const struct ir_query *q = rt.prog->queries[m->query];
+    for (int r = 0; r < m->nrows; r++) {
+        const hts_value *row = &m->vals[(size_t)r * (size_t)m->ncols];
+        if (m->kind == MSG_PARTIAL)
+            exec_merge(rt.main_x, m->query, m->node, m->window_start, row);
+        else
+            emit_row(q, m->ws[r], m->we[r], row, m->ncols);
+    }
+    rt_msg_free(m);
+}
+
+static unsigned drain(void)
+{
+    void *msgs[64];
+    unsigned total = 0;
+    for (int i = 0; i < rt.nworkers; i++) {
+        unsigned n;
+        while ((n = rte_ring_sc_dequeue_burst(rt.workers[i].ring, msgs, 64, NULL)) > 0) {
+            for (unsigned k = 0; k < n; k++)
+                handle_msg(msgs[k]);
+            total += n;
+        }
+    }
+    return total;
+}
+
+/* ---- set-up ---- */
+
+static int port_init(uint16_t port, struct rte_mempool *pool, int nq)
+{
+    struct rte_eth_conf conf;
+    struct rte_eth_dev_info info;
+    memset(&conf, 0, sizeof conf);
+    int rc = rte_eth_dev_info_get(port, &info);
+    if (rc != 0)
+        return rc;
+    if (nq > info.max_rx_queues) {
+        fprintf(stderr, "htsd: port %u has %u RX queues, %d workers need one each\n",
+                port, info.max_rx_queues, nq);
+        return -EINVAL;
+    }
+    if (nq > 1 && info.flow_type_rss_offloads) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP |
+                                            RTE_ETH_RSS_UDP) & info.flow_type_rss_offloads;
+    }
+    if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP)
+        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
+    /* net_pcap replays the capture's own times, in microseconds; a NIC's
+     * timestamps count device ticks, so for NICs we use the host clock */
+    for (int p = 0; p < rt.nports; p++)
+        if (rt.ports[p] == port)
+            rt.ts_scale[p] = strcmp(info.driver_name, "net_pcap") == 0 ? 1000 : 0;
+    rc = rte_eth_dev_configure(port, (uint16_t)nq, 1, &conf);
+    if (rc != 0)
+        return rc;
+    uint16_t nrx = RX_RING_SIZE, ntx = 512;
+    rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrx, &ntx);
+    for (int q = 0; q < nq; q++) {
+        rc = rte_eth_rx_queue_setup(port, (uint16_t)q, nrx, rte_eth_dev_socket_id(port),
+                                    NULL, pool);
+        if (rc < 0)
+            return rc;
+    }
+    rc = rte_eth_tx_queue_setup(port, 0, ntx, rte_eth_dev_socket_id(port), NULL);
+    if (rc < 0)
+        return rc;
+    rc = rte_eth_dev_start(port);
+    if (rc < 0)
+        return rc;
+    rte_eth_promiscuous_enable(port); /* a mirror port sees others' traffic */
+    return 0;
+}
+
+static void summary(int undelivered)
+{
+    struct rt_sink_counters c;
+    uint64_t pkts = 0, ring_full = 0;
+    struct hts_decode_stats ds = {0};
+    rt.sink->ops->counters(rt.sink->self, &c);
+    for (int i = 0; i < rt.nworkers; i++) {
+        pkts += rt.workers[i].packets;
+        ring_full += rt.workers[i].ring_full;
+        for (int e = 0; e < DEC__COUNT; e++)
+            ds.errors[e] += rt.workers[i].ds.errors[e];
+    }
+    const struct exec_stats *st = exec_stats(rt.main_x);
+    fprintf(stderr, "htsd: %llu packets, %llu rows; %s: %llu delivered, %llu failed, "
+            "%d undelivered at exit; %llu rows dropped, %llu late\n",
+            (unsigned long long)pkts, (unsigned long long)c.produced, rt.sink->name,
+            (unsigned long long)c.delivered, (unsigned long long)c.failed, undelivered,
+            (unsigned long long)rt.rows_dropped, (unsigned long long)st->late);
+    for (int e = 0; e < DEC__COUNT; e++)
+        if (ds.errors[e])
+            fprintf(stderr, "htsd: decode: %llu %s\n", (unsigned long long)ds.errors[e],
+                    hts_decode_err_text[e]);
+    if (c.broker_down || c.last_error[0])
+        fprintf(stderr, "htsd: %s: %s\n", rt.sink->name,
+                c.last_error[0] ? c.last_error : "all brokers down");
+    (void)ring_full;
+}
+
+int main(int argc, char **argv)
+{
+    /* htsd's own options end at "--"; what follows belongs to the EAL */
+    int split = argc;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            split = i;
+            break;
+        }
+    if (parse_args(split, argv, &rt.opt) < 0) {
+        usage(stderr);
+        return 2;
+    }
+    /* the queries, checked like htsc check does */
+    struct htsc_opts ho = {.format = "json"};
+    for (int i = 0; i < rt.opt.nqueries; i++)
+        ho.files[ho.nfiles++] = rt.opt.queries[i];
+    for (int i = 0; i < rt.opt.nsets; i++)
+        ho.sets[ho.nsets++] = rt.opt.sets[i];
+    static struct arena arena;
+    static struct src_file *srcs[HTSC_MAX_FILES];
+    rt.prog = htsc_load(&ho, &arena, srcs, stderr);
+    if (!rt.prog)
+        return 1;
+
+    char **eal_argv = calloc((size_t)(argc - split + 2), sizeof *eal_argv);
+    int eal_argc = 0;
+    if (!eal_argv)
+        rt_fatal_oom();
+    eal_argv[eal_argc++] = argv[0];
+    for (int i = split + 1; i < argc; i++)
+        eal_argv[eal_argc++] = argv[i];
+    if (rte_eal_init(eal_argc, eal_argv) < 0)
+        rte_exit(EXIT_FAILURE, "htsd: cannot initialise the EAL (arguments after --)\n");
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    rt.nworkers = (int)rte_lcore_count() - 1;
+    if (rt.nworkers < 1)
+        rte_exit(EXIT_FAILURE, "htsd: need a main lcore and at least one worker (-l 0,1)\n");
+    uint16_t pid;
+    RTE_ETH_FOREACH_DEV(pid) {
+        if (rt.nports < RT_MAX_PORTS)
+            rt.ports[rt.nports++] = pid;
+    }
+    if (rt.nports == 0)
+        rte_exit(EXIT_FAILURE, "htsd: no port (give a NIC, or --vdev net_pcap0,rx_pcap=FILE)\n");
+    struct rte_mempool *pool = rte_pktmbuf_pool_create(
+        "mbufs", NUM_MBUFS * (unsigned)rt.nports, MBUF_CACHE_SIZE, 0,
+        RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+    if (!pool)
+        rte_exit(EXIT_FAILURE, "htsd: cannot create the mbuf pool\n");
+    if (rte_mbuf_dyn_rx_timestamp_register(&rt.ts_offset, &rt.ts_flag) != 0)
+        rt.ts_offset = -1;
+    for (int p = 0; p < rt.nports; p++) {
+        int rc = port_init(rt.ports[p], pool, rt.nworkers);
+        if (rc != 0)
+            rte_exit(EXIT_FAILURE, "htsd: cannot start port %u: %s\n", rt.ports[p],
+                     rte_strerror(-rc));
+    }
+
+    rt.rows_per_query = calloc((size_t)rt.prog->nqueries, sizeof *rt.rows_per_query);
+    rt.main_x = exec_new(rt.prog, on_main_row, NULL);
+    if (!rt.rows_per_query || !rt.main_x)
+        rt_fatal_oom();
+    char why[512];
+    if (rt.nworkers > 1 && !exec_mergeable(rt.main_x, why, sizeof why))
+        rte_exit(EXIT_FAILURE, "htsd: %s; run with one worker (-l 0,1)\n", why);
+    char err[512] = "";
+    rt.sink = rt.opt.brokers
+                  ? rt_sink_kafka(rt.opt.brokers, rt.opt.topic_prefix, rt.opt.kprops,
+                                  rt.opt.nkprops, err, sizeof err)
+                  : rt_sink_stdout(stdout);
+    if (!rt.sink)
+        rte_exit(EXIT_FAILURE, "htsd: %s\n", err[0] ? err : "cannot create the sink");
+    if (rt.opt.metrics && rt_metrics_open(rt.opt.metrics, err, sizeof err) < 0)
+        rte_exit(EXIT_FAILURE, "htsd: --metrics %s: %s\n", rt.opt.metrics, err);
+
+    unsigned lcore;
+    int wi = 0;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        struct rt_worker *w = &rt.workers[wi];
+        char name[32];
+        snprintf(name, sizeof name, "htsd_w%d", wi);
+        w->index = wi;
+        w->lcore = lcore;
+        w->ring = rte_ring_create(name, RING_SIZE, (int)rte_socket_id(),
+                                  RING_F_SP_ENQ | RING_F_SC_DEQ);
+        w->x = exec_new(rt.prog, rt_worker_row, w);
+        if (!w->ring || !w->x)
+            rte_exit(EXIT_FAILURE, "htsd: cannot set up worker %d\n", wi);
+        wi++;
+    }
+    for (int i = 0; i < rt.nworkers; i++)
+        rte_eal_remote_launch(rt_worker_main, &rt.workers[i], rt.workers[i].lcore);
+
+    /* the control loop */
+    for (;;) {
+        int64_t upto = INT64_MAX;
+        bool all_done = true;
+        for (int i = 0; i < rt.nworkers; i++) {
+            int64_t c = atomic_load_explicit(&rt.workers[i].closed, memory_order_acquire);
+            if (c < upto)
+                upto = c;
+            all_done &= atomic_load_explicit(&rt.workers[i].done, memory_order_acquire);
+        }
+        unsigned n = drain(); /* everything handed over before `closed` was read */
+        if (upto != INT64_MAX)
+            exec_advance(rt.main_x, upto);
+        rt.sink->ops->poll(rt.sink->self);
+        if (rt.opt.metrics)
+            rt_metrics_poll();
+        if (all_done && n == 0 && drain() == 0)
+            break;
+        if (n == 0)
+            rte_delay_us_sleep(200);
+    }
+    rte_eal_mp_wait_lcore();
+    exec_finish(rt.main_x);
+    int undelivered = rt.sink->ops->flush(rt.sink->self, rt.opt.flush_ms);
+    struct rt_sink_counters c;
+    rt.sink->ops->counters(rt.sink->self, &c);
+    if (!rt.opt.quiet)
+        summary(undelivered);
+    int rc = (undelivered == 0 && c.failed == 0 && rt.rows_dropped == 0) ? 0 : 1;
+
+    for (int p = 0; p < rt.nports; p++) {
+        rte_eth_dev_stop(rt.ports[p]);
+        rte_eth_dev_close(rt.ports[p]);
+    }
+    if (rt.opt.metrics)
+        rt_metrics_close();
+    for (int i = 0; i < rt.nworkers; i++) {
+        exec_free(rt.workers[i].x);
+        rte_ring_free(rt.workers[i].ring);
+    }
+    exec_free(rt.main_x);
+    rt_sink_free(rt.sink);
+    rowbuf_free(&line);
+    rowbuf_free(&key);
+    free(rt.rows_per_query);
+    free(eal_argv);
+    for (int i = 0; i < ho.nfiles; i++)
+        src_free(srcs[i]);
+    arena_free(&arena);
+    rte_eal_cleanup();
+    return rc;
+}

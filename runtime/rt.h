@@ -1,0 +1,43 @@
+/*
+ * rt.h - htsd's process-wide state and the main lcore's helpers.
+ *
+ * One struct, `rt`, set up by main.c before the lcores start and read-only
+ * afterwards (workers write only their own struct rt_worker).
+ */
+#ifndef HTS_RT_H
+#define HTS_RT_H
+
+#include "htsd.h"
+#include "sink.h"
+
+struct rt_global {
+    struct rt_options opt;
+    uint16_t ports[RT_MAX_PORTS];
+    int nports;
+    struct rt_worker workers[RT_MAX_WORKERS];
+    int nworkers;
+    int ts_offset; /* mbuf timestamp dynfield, -1: none */
+    uint64_t ts_scale[RT_MAX_PORTS]; /* ns per timestamp unit; 0: use the clock */
+    uint64_t ts_flag;
+    struct ir_program *prog;
+    struct exec *main_x; /* merges the workers' windows, emits rows */
+    struct rt_sink *sink;
+    /* counters of the main lcore */
+    uint64_t *rows_per_query;
+    uint64_t rows_dropped; /* could not be handed to the sink */
+    uint64_t late_merges;
+    int64_t emitted_upto; /* windows ending at or before this are out */
+};
+
+extern struct rt_global rt;
+
+__attribute__((noreturn)) void rt_fatal_oom(void);
+uint64_t rt_wallclock_ns(void);
+void rt_msg_fix_strings(struct rt_msg *m);
+
+/* metrics.c: Prometheus text over HTTP, served from the main lcore */
+int rt_metrics_open(const char *hostport, char *err, size_t errlen);
+void rt_metrics_poll(void);
+void rt_metrics_close(void);
+
+#endif

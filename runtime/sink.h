@@ -1,0 +1,46 @@
+/*
+ * sink.h - where htsd's result rows go: stdout (the embedded default) or
+ * Kafka. A struct of function pointers, so the main lcore does not care.
+ *
+ * Delivery is counted by the sink: for stdout a row is delivered when it is
+ * written; for Kafka only on its delivery report.
+ */
+#ifndef HTS_SINK_H
+#define HTS_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct rt_sink_counters {
+    uint64_t produced, delivered, failed, queued;
+    bool broker_down;
+    char last_error[256];
+};
+
+struct rt_sink_ops {
+    /* 0, or a negative errno: the row was not accepted (counted failed) */
+    int (*produce)(void *self, const char *query, const void *key,
+                   size_t keylen, const void *value, size_t len,
+                   int64_t timestamp_ns);
+    void (*poll)(void *self);
+    /* waits up to timeout_ms; returns how many rows remain undelivered */
+    int (*flush)(void *self, int timeout_ms);
+    void (*counters)(void *self, struct rt_sink_counters *c);
+    void (*free)(void *self);
+};
+
+struct rt_sink {
+    const struct rt_sink_ops *ops;
+    void *self;
+    const char *name;
+};
+
+struct rt_sink *rt_sink_stdout(FILE *out);
+struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
+                              const char *const *props, int nprops,
+                              char *err, size_t errlen);
+void rt_sink_free(struct rt_sink *s);
+
+#endif

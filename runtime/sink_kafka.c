@@ -1,0 +1,73 @@
+/*
+ * sink_kafka.c - the Kafka sink behind htsd's sink interface (kafka.c does
+ * the librdkafka work). At start-up it asks the cluster for metadata so that
+ * an unreachable broker is said clearly at once, not discovered row by row;
+ * htsd still runs (the broker may come back) and its exit status tells.
+ */
+#include "kafka.h"
+#include "sink.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int k_produce(void *self, const char *query, const void *key,
+                     size_t keylen, const void *value, size_t len, int64_t ts)
+{
+    return kafka_produce(self, query, key, keylen, value, len, ts / 1000000);
+}
+
+static void k_poll(void *self) { kafka_poll(self); }
+
+static int k_flush(void *self, int timeout_ms)
+{
+    return kafka_flush(self, timeout_ms);
+}
+
+static void k_counters(void *self, struct rt_sink_counters *c)
+{
+    struct kafka_counters k;
+    kafka_stats(self, &k);
+    memset(c, 0, sizeof *c);
+    c->produced = k.produced + k.rejected;
+    c->delivered = k.delivered;
+    c->failed = k.failed + k.rejected;
+    c->queued = k.queued;
+    c->broker_down = k.brokers_down;
+    snprintf(c->last_error, sizeof c->last_error, "%s",
+             k.broker_error[0] ? k.broker_error : k.last_error);
+}
+
+static void k_free(void *self) { kafka_sink_free(self); }
+
+static const struct rt_sink_ops kafka_ops = {
+    k_produce, k_poll, k_flush, k_counters, k_free,
+};
+
+struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
+                              const char *const *props, int nprops,
+                              char *err, size_t errlen)
+{
+    struct kafka_conf c = {
+        .brokers = brokers,
+        .topic_prefix = topic_prefix,
+        .props = props,
+        .nprops = (size_t)nprops,
+    };
+    struct kafka_sink *k = kafka_sink_new(&c, err, errlen);
+    if (!k)
+        return NULL;
+    char perr[256];
+    if (kafka_ping(k, 5000, perr, sizeof perr) < 0)
+        fprintf(stderr, "htsd: warning: Kafka at %s does not answer (%s); rows "
+                "will wait for it until the delivery timeout\n", brokers, perr);
+    struct rt_sink *s = calloc(1, sizeof *s);
+    if (!s) {
+        kafka_sink_free(k);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->ops = &kafka_ops;
+    s->self = k;
+    s->name = "kafka";
+    return s;
+}

@@ -1,0 +1,228 @@
+/*
+ * worker.c - a worker lcore: receive, decode, execute, hand over.
+ *
+ * The loop is DPDK's skeleton: bursts of 32 from the worker's own RX queue of
+ * every port, prefetching the next frame while decoding this one. The
+ * executor runs in partial mode (exec_set_partial), so the only things that
+ * leave the worker are window state at window close and batches of
+ * per-packet rows; both go through the worker's single-producer ring. A full
+ * ring stalls the worker (counted) rather than dropping: the main lcore never
+ * loses a window's state.
+ *
+ * Event time: the worker publishes the latest packet time it has seen and
+ * the time up to which it has handed over every window. An idle worker (no
+ * packets in its queue) follows the other workers' time so that it does not
+ * hold back the windows the main lcore can close.
+ */
+#include "htsd.h"
+#include "rt.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+void rt_msg_free(struct rt_msg *m)
+{
+    if (!m)
+        return;
+    free(m->vals);
+    free(m->ws);
+    free(m->we);
+    free(m->bytes);
+    free(m);
+}
+
+static struct rt_msg *msg_new(enum rt_msg_kind kind, int ncols, int caprows)
+{
+    struct rt_msg *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->kind = kind;
+    m->ncols = ncols;
+    m->caprows = caprows;
+    m->vals = calloc((size_t)(caprows * (ncols ? ncols : 1)), sizeof *m->vals);
+    if (kind == MSG_ROWS) {
+        m->ws = calloc((size_t)caprows, sizeof *m->ws);
+        m->we = calloc((size_t)caprows, sizeof *m->we);
+    }
+    if (!m->vals || (kind == MSG_ROWS && (!m->ws || !m->we))) {
+        rt_msg_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+/* Copies row into m (string bytes into m->bytes, re-pointed at the end). */
+static bool msg_add_row(struct rt_msg *m, const hts_value *row)
+{
+    if (m->nrows == m->caprows)
+        return false;
+    hts_value *dst = &m->vals[(size_t)m->nrows * (size_t)m->ncols];
+    for (int c = 0; c < m->ncols; c++) {
+        dst[c] = row[c];
+        if (row[c].present && row[c].type == TY_STR) {
+            size_t need = m->nbytes + row[c].u.s.n;
+            if (need > m->capbytes) {
+                size_t cap = m->capbytes ? m->capbytes * 2 : 4096;
+                while (cap < need)
+                    cap *= 2;
+                uint8_t *b = realloc(m->bytes, cap);
+                if (!b)
+                    return false;
+                m->bytes = b;
+                m->capbytes = cap;
+            }
+            memcpy(m->bytes + m->nbytes, row[c].u.s.p, row[c].u.s.n);
+            /* an offset for now: pointers are fixed on the main lcore */
+            dst[c].u.s.p = (const uint8_t *)(uintptr_t)m->nbytes;
+            m->nbytes = need;
+        }
+    }
+    m->nrows++;
+    return true;
+}
+
+void rt_msg_fix_strings(struct rt_msg *m)
+{
+    for (size_t i = 0; i < (size_t)m->nrows * (size_t)m->ncols; i++)
+        if (m->vals[i].present && m->vals[i].type == TY_STR)
+            m->vals[i].u.s.p = m->bytes + (uintptr_t)m->vals[i].u.s.p;
+}
+
+static void send_msg(struct rt_worker *w, struct rt_msg *m)
+{
+    while (rte_ring_sp_enqueue(w->ring, m) != 0) {
+        w->ring_full++; /* the main lcore is behind: wait, never drop */
+        rte_pause();
+    }
+}
+
+static void flush_batch(struct rt_worker *w)
+{
+    if (w->batch && w->batch->nrows) {
+        send_msg(w, w->batch);
+        w->batch = NULL;
+    }
+}
+
+/* partial window state from the worker's executor */
+static void on_partial(void *ctx, int query, int node, int64_t ws,
+                       const hts_value *row, int ncols)
+{
+    struct rt_worker *w = ctx;
+    /* one message per row keeps this simple; windows close rarely */
+    struct rt_msg *m = msg_new(MSG_PARTIAL, ncols, 1);
+    if (!m || !msg_add_row(m, row)) {
+        rt_fatal_oom();
+    }
+    m->query = query;
+    m->node = node;
+    m->window_start = ws;
+    send_msg(w, m);
+}
+
+/* a per-packet row (export, per-packet filters): batched */
+void rt_worker_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
+                   const hts_value *cols, int ncols)
+{
+    struct rt_worker *w = ctx;
+    if (w->batch && (w->batch->query != q->index || w->batch->nrows == w->batch->caprows))
+        flush_batch(w);
+    if (!w->batch) {
+        w->batch = msg_new(MSG_ROWS, ncols, 256);
+        if (!w->batch)
+            rt_fatal_oom();
+        w->batch->query = q->index;
+    }
+    w->batch->ws[w->batch->nrows] = ws;
+    w->batch->we[w->batch->nrows] = we;
+    if (!msg_add_row(w->batch, cols))
+        rt_fatal_oom();
+}
+
+/* Event time of a frame: the capture time a pcap port replays (DPDK's
+ * net_pcap stamps microseconds), else the host's clock at reception. */
+static inline uint64_t mbuf_ts(struct rte_mbuf *m, int p)
+{
+    if (rt.ts_scale[p] && rt.ts_offset >= 0 && (m->ol_flags & rt.ts_flag))
+        return *RTE_MBUF_DYNFIELD(m, rt.ts_offset, rte_mbuf_timestamp_t *) *
+               rt.ts_scale[p];
+    return rt_wallclock_ns();
+}
+
+static int64_t others_seen(const struct rt_worker *self)
+{
+    int64_t t = 0;
+    for (int i = 0; i < rt.nworkers; i++) {
+        int64_t s = atomic_load_explicit(&rt.workers[i].seen, memory_order_acquire);
+        if (&rt.workers[i] != self && s > t)
+            t = s;
+    }
+    return t;
+}
+
+int rt_worker_main(void *arg)
+{
+    struct rt_worker *w = arg;
+    struct rte_mbuf *bufs[RT_BURST];
+    struct hts_pkt pkt;
+    uint8_t *linear = malloc(65536); /* multi-segment frames, made contiguous */
+    uint64_t idle_since = rte_get_tsc_cycles();
+    uint64_t idle_limit = rt.opt.idle_exit_ms > 0
+                              ? rte_get_tsc_hz() / 1000 * (uint64_t)rt.opt.idle_exit_ms
+                              : 0;
+    if (!linear)
+        rt_fatal_oom();
+    exec_set_partial(w->x, on_partial, w);
+    while (!rt_force_quit) {
+        unsigned got = 0;
+        for (int p = 0; p < rt.nports; p++) {
+            uint16_t n = rte_eth_rx_burst(rt.ports[p], (uint16_t)w->index, bufs, RT_BURST);
+            got += n;
+            w->bursts += n != 0;
+            for (uint16_t i = 0; i < n; i++) {
+                struct rte_mbuf *m = bufs[i];
+                if (i + 1 < n)
+                    rte_prefetch0(rte_pktmbuf_mtod(bufs[i + 1], void *));
+                const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+                uint32_t len = rte_pktmbuf_data_len(m);
+                if (unlikely(m->nb_segs > 1)) {
+                    len = rte_pktmbuf_pkt_len(m) < 65536 ? rte_pktmbuf_pkt_len(m) : 65536;
+                    data = rte_pktmbuf_read(m, 0, len, linear);
+                }
+                uint64_t ts = mbuf_ts(m, p);
+                hts_decode(&pkt, data, len, rte_pktmbuf_pkt_len(m), ts,
+                           rt.ports[p], HTS_DLT_EN10MB, &w->ds);
+                exec_packet(w->x, &pkt);
+                w->packets++;
+                w->bytes += rte_pktmbuf_pkt_len(m);
+                if ((int64_t)ts > atomic_load_explicit(&w->seen, memory_order_relaxed))
+                    atomic_store_explicit(&w->seen, (int64_t)ts, memory_order_release);
+            }
+            if (n)
+                rte_pktmbuf_free_bulk(bufs, n);
+        }
+        uint64_t now = rte_get_tsc_cycles();
+        if (got) {
+            idle_since = now;
+        } else {
+            /* nothing queued here: follow the others' event time */
+            exec_advance(w->x, others_seen(w));
+            flush_batch(w);
+            if (idle_limit && now - idle_since > idle_limit)
+                break;
+        }
+        atomic_store_explicit(&w->closed, exec_watermark(w->x), memory_order_release);
+    }
+    exec_finish(w->x);
+    flush_batch(w);
+    atomic_store_explicit(&w->closed, INT64_MAX, memory_order_release);
+    atomic_store_explicit(&w->done, true, memory_order_release);
+    free(linear);
+    return 0;
+}
