@@ -1,0 +1,417 @@
+/*
+ * kafka.c - the Kafka sink (see kafka.h for the contract, docs/kafka.md for the
+ * delivery semantics).
+ *
+ * Shaped after librdkafka's examples/producer.c. The counters are plain fields,
+ * not atomics: librdkafka calls the delivery-report and error callbacks from
+ * rd_kafka_poll() / rd_kafka_flush(), which only the owning thread calls, so they
+ * never race with kafka_produce() or kafka_stats().
+ *
+ * Topic handles are created on first use and cached for the sink's life; rows
+ * for one query tend to come in runs (a window's rows, a burst of packets), so the
+ * last handle used is checked before the list.
+ */
+#include "kafka.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#define KAFKA_TOPIC_MAX 249 /* Kafka's limit on a topic name */
+
+struct kafka_topic {
+    char *query;
+    rd_kafka_topic_t *rkt;
+};
+
+struct kafka_sink {
+    rd_kafka_t *rk;
+    char *prefix;
+    size_t prefixlen;
+    struct kafka_topic *topics;
+    size_t ntopics, captopics;
+    size_t last;              /* index of the topic used last */
+    int queue_full_wait_ms;
+    struct kafka_counters c;
+};
+
+static void set_msg(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_msg(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!buf || len == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
+/* Counts one failure (delivery report or rejection) under its error code. */
+static void count_error(struct kafka_sink *s, rd_kafka_resp_err_t err)
+{
+    struct kafka_counters *c = &s->c;
+
+    for (int i = 0; i < c->nerrors; i++) {
+        if (c->errors[i].code == (int)err) {
+            c->errors[i].count++;
+            return;
+        }
+    }
+    if (c->nerrors < KAFKA_MAX_ERRCODES) {
+        c->errors[c->nerrors].code = (int)err;
+        c->errors[c->nerrors].count = 1;
+        c->nerrors++;
+    }
+}
+
+/* The delivery report: the one place where a row is known delivered or failed. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    struct kafka_sink *s = opaque;
+
+    (void)rk;
+    if (m->err) {
+        s->c.failed++;
+        count_error(s, m->err);
+        set_msg(s->c.last_error, sizeof s->c.last_error, "delivery to %s failed: %s",
+                m->rkt ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err));
+    } else {
+        s->c.delivered++;
+        s->c.brokers_down = 0; /* a broker took this row: not all are down */
+    }
+}
+
+/* Client-level errors: librdkafka retries connections by itself, so these are
+ * reports, not actions; they are kept so that htsd can say why rows are not
+ * getting through (broker unreachable, or a fatal idempotence error). */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct kafka_sink *s = opaque;
+    char fatal[256];
+
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+        s->c.brokers_down = 1;
+        /* keep the connection error that says why, if one came first */
+        if (!s->c.broker_error[0])
+            set_msg(s->c.broker_error, sizeof s->c.broker_error, "%s", reason);
+        break;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+        s->c.transport_errors++;
+        set_msg(s->c.broker_error, sizeof s->c.broker_error, "%s", reason);
+        break;
+    case RD_KAFKA_RESP_ERR__FATAL:
+        s->c.fatal = 1;
+        if (rd_kafka_fatal_error(rk, fatal, sizeof fatal))
+            reason = fatal;
+        set_msg(s->c.last_error, sizeof s->c.last_error, "fatal producer error: %s", reason);
+        return;
+    default:
+        break;
+    }
+    set_msg(s->c.last_error, sizeof s->c.last_error, "%s: %s",
+            rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, char *err,
+                    size_t errlen)
+{
+    char why[512];
+
+    if (rd_kafka_conf_set(conf, key, val, why, sizeof why) != RD_KAFKA_CONF_OK) {
+        set_msg(err, errlen, "kafka: %s=%s: %s", key, val, why);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* One "key=value" from the command line (-X). */
+static int conf_set_kv(rd_kafka_conf_t *conf, const char *kv, char *err, size_t errlen)
+{
+    const char *eq = strchr(kv, '=');
+    char key[256];
+    size_t klen;
+
+    if (!eq || eq == kv) {
+        set_msg(err, errlen, "kafka: property '%s' is not key=value", kv);
+        return -EINVAL;
+    }
+    klen = (size_t)(eq - kv);
+    if (klen >= sizeof key) {
+        set_msg(err, errlen, "kafka: property name too long in '%s'", kv);
+        return -EINVAL;
+    }
+    memcpy(key, kv, klen);
+    key[klen] = '\0';
+    return conf_set(conf, key, eq + 1, err, errlen);
+}
+
+/* Defaults first, then the caller's -X properties, which may override them. */
+static int build_conf(rd_kafka_conf_t *conf, const struct kafka_conf *c, char *err,
+                      size_t errlen)
+{
+    char num[32];
+
+    if (conf_set(conf, "client.id", "htsd", err, errlen) ||
+        conf_set(conf, "enable.idempotence", "true", err, errlen) ||
+        /* the Java client's partitioner: a key lands in the same partition whether a
+           row comes from htsd or from a Java/Kafka Streams producer */
+        conf_set(conf, "partitioner", "murmur2_random", err, errlen))
+        return -EINVAL;
+    if (strcmp(c->brokers, "mock") == 0) {
+        if (conf_set(conf, "test.mock.num.brokers", "1", err, errlen))
+            return -EINVAL;
+    } else if (conf_set(conf, "bootstrap.servers", c->brokers, err, errlen)) {
+        return -EINVAL;
+    }
+    if (c->delivery_timeout_ms > 0) {
+        snprintf(num, sizeof num, "%d", c->delivery_timeout_ms);
+        if (conf_set(conf, "message.timeout.ms", num, err, errlen))
+            return -EINVAL;
+    }
+    for (size_t i = 0; i < c->nprops; i++)
+        if (conf_set_kv(conf, c->props[i], err, errlen))
+            return -EINVAL;
+    return 0;
+}
+
+struct kafka_sink *kafka_sink_new(const struct kafka_conf *c, char *err, size_t errlen)
+{
+    struct kafka_sink *s;
+    rd_kafka_conf_t *conf;
+    char why[512];
+    const char *prefix = c->topic_prefix ? c->topic_prefix : "";
+
+    if (!c->brokers || !*c->brokers) {
+        set_msg(err, errlen, "kafka: no brokers given");
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->prefix = strdup(prefix))) {
+        free(s);
+        set_msg(err, errlen, "kafka: out of memory");
+        return NULL;
+    }
+    s->prefixlen = strlen(prefix);
+    s->queue_full_wait_ms = c->queue_full_wait_ms == 0 ? 1000 : c->queue_full_wait_ms;
+
+    conf = rd_kafka_conf_new();
+    if (build_conf(conf, c, err, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        goto fail;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_opaque(conf, s);
+
+    /* rd_kafka_new owns conf on success only */
+    s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+    if (!s->rk) {
+        rd_kafka_conf_destroy(conf);
+        set_msg(err, errlen, "kafka: cannot create producer: %s", why);
+        goto fail;
+    }
+    return s;
+
+fail:
+    free(s->prefix);
+    free(s);
+    return NULL;
+}
+
+int kafka_ping(struct kafka_sink *s, int timeout_ms, char *err, size_t errlen)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e;
+    int nbrokers;
+
+    e = rd_kafka_metadata(s->rk, 0, NULL, &md, timeout_ms);
+    nbrokers = md ? md->broker_cnt : 0;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_poll(s->rk, 0); /* collect the error callbacks that explain a failure */
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && nbrokers > 0)
+        return 0;
+    set_msg(err, errlen, "kafka: no broker answered within %d ms: %s%s%s", timeout_ms,
+            rd_kafka_err2str(e), s->c.broker_error[0] ? "; " : "", s->c.broker_error);
+    return -EHOSTUNREACH;
+}
+
+static int topic_char_ok(int ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           ch == '.' || ch == '_' || ch == '-';
+}
+
+/* The cached topic handle for a query, created on first use; NULL with the
+ * error counted when the name is not a valid Kafka topic or memory runs out. */
+static rd_kafka_topic_t *topic_for(struct kafka_sink *s, const char *query)
+{
+    char name[KAFKA_TOPIC_MAX + 1];
+    size_t qlen = strlen(query);
+    struct kafka_topic *t;
+
+    if (s->ntopics && strcmp(s->topics[s->last].query, query) == 0)
+        return s->topics[s->last].rkt;
+    for (size_t i = 0; i < s->ntopics; i++) {
+        if (strcmp(s->topics[i].query, query) == 0) {
+            s->last = i;
+            return s->topics[i].rkt;
+        }
+    }
+
+    if (qlen == 0 || s->prefixlen + qlen > KAFKA_TOPIC_MAX) {
+        set_msg(s->c.last_error, sizeof s->c.last_error,
+                "topic '%s%s' is empty or longer than %d characters", s->prefix, query,
+                KAFKA_TOPIC_MAX);
+        return NULL;
+    }
+    memcpy(name, s->prefix, s->prefixlen);
+    memcpy(name + s->prefixlen, query, qlen + 1);
+    for (const char *p = name; *p; p++) {
+        if (!topic_char_ok((unsigned char)*p)) {
+            set_msg(s->c.last_error, sizeof s->c.last_error,
+                    "topic '%s' has a character Kafka does not allow (only [A-Za-z0-9._-])",
+                    name);
+            return NULL;
+        }
+    }
+
+    if (s->ntopics == s->captopics) {
+        size_t cap = s->captopics ? 2 * s->captopics : 8;
+        t = realloc(s->topics, cap * sizeof *t);
+        if (!t)
+            return NULL;
+        s->topics = t;
+        s->captopics = cap;
+    }
+    t = &s->topics[s->ntopics];
+    t->query = strdup(query);
+    if (!t->query)
+        return NULL;
+    t->rkt = rd_kafka_topic_new(s->rk, name, NULL);
+    if (!t->rkt) {
+        set_msg(s->c.last_error, sizeof s->c.last_error, "topic '%s': %s", name,
+                rd_kafka_err2str(rd_kafka_last_error()));
+        free(t->query);
+        return NULL;
+    }
+    s->last = s->ntopics++;
+    return t->rkt;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int reject(struct kafka_sink *s, rd_kafka_resp_err_t err, int ret)
+{
+    s->c.rejected++;
+    count_error(s, err);
+    return ret;
+}
+
+int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size_t keylen,
+                  const void *value, size_t len, int64_t timestamp_ms)
+{
+    rd_kafka_topic_t *rkt = topic_for(s, query);
+    rd_kafka_resp_err_t err;
+    int64_t deadline = 0;
+    int waited = 0;
+
+    if (!rkt)
+        return reject(s, RD_KAFKA_RESP_ERR__INVALID_ARG, -EINVAL);
+    for (;;) {
+        err = rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(rkt),
+                                RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
+                                RD_KAFKA_V_VALUE((void *)value, len),
+                                RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            break;
+        /* The queue drains as delivery reports are served: serve them, retry,
+           for a bounded time, so a stuck broker cannot stall the caller forever. */
+        if (!waited) {
+            s->c.queue_full_waits++;
+            waited = 1;
+            deadline = now_ms() + (s->queue_full_wait_ms > 0 ? s->queue_full_wait_ms : 0);
+        }
+        if (s->queue_full_wait_ms < 0 || now_ms() >= deadline)
+            break;
+        rd_kafka_poll(s->rk, 10);
+    }
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        s->c.produced++;
+        return 0;
+    }
+    set_msg(s->c.last_error, sizeof s->c.last_error, "produce to %s failed: %s",
+            rd_kafka_topic_name(rkt), rd_kafka_err2str(err));
+    switch (err) {
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+        return reject(s, err, -ENOBUFS);
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+        return reject(s, err, -EMSGSIZE);
+    default:
+        return reject(s, err, -EIO);
+    }
+}
+
+void kafka_poll(struct kafka_sink *s)
+{
+    rd_kafka_poll(s->rk, 0);
+}
+
+int kafka_flush(struct kafka_sink *s, int timeout_ms)
+{
+    uint64_t undelivered;
+
+    rd_kafka_flush(s->rk, timeout_ms); /* serves the delivery reports while it waits */
+    undelivered = s->c.produced - s->c.delivered;
+    return undelivered > INT_MAX ? INT_MAX : (int)undelivered;
+}
+
+void kafka_stats(const struct kafka_sink *s, struct kafka_counters *out)
+{
+    *out = s->c;
+    out->queued = s->c.produced - s->c.delivered - s->c.failed;
+}
+
+const char *kafka_mock_bootstraps(const struct kafka_sink *s)
+{
+    rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(s->rk);
+
+    return mc ? rd_kafka_mock_cluster_bootstraps(mc) : NULL;
+}
+
+void kafka_sink_free(struct kafka_sink *s)
+{
+    if (!s)
+        return;
+    /* without this, rd_kafka_destroy would wait on rows the caller gave up on */
+    rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(s->rk, 0);
+    for (size_t i = 0; i < s->ntopics; i++) {
+        rd_kafka_topic_destroy(s->topics[i].rkt);
+        free(s->topics[i].query);
+    }
+    free(s->topics);
+    rd_kafka_destroy(s->rk);
+    free(s->prefix);
+    free(s);
+}
