@@ -165,6 +165,7 @@ struct ast_opnode {
     struct ast_list items;   /* map/export outputs, keys: struct ast_item * */
     struct ast_list aggs;    /* groupby aggregates, fold state: ast_item * */
     struct ast_list body;    /* fold update: struct ast_stmt * */
+    struct ast_list close;   /* fold: statements run per key at window close */
     struct ast_list buckets; /* histogram edges: struct ast_expr * */
     struct ast_expr *n;      /* sample 1 in n */
 };

@@ -176,6 +176,11 @@ static void print_details(const struct ir_node *n, FILE *out)
             fputs(" { ", out);
             print_stmts(n->body, n->nbody, in, n, out);
             fputs(" }", out);
+            if (n->nclose) {
+                fputs(" close { ", out);
+                print_stmts(n->close, n->nclose, in, n, out);
+                fputs(" }", out);
+            }
         }
         break;
     case IR_SAMPLE:

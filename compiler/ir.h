@@ -76,6 +76,8 @@ struct ir_node {
     /* FOLD: the update statements, and whether they emit */
     struct ast_stmt **body;
     int nbody;
+    struct ast_stmt **close; /* run once per key when the window closes */
+    int nclose;
     bool emits;
     /* SAMPLE: keep 1 in n */
     int64_t sample_n;
@@ -160,7 +162,9 @@ void ir_expr_print(const struct ast_expr *e, const struct ir_node *in,
     X(MIN2, "min", 2)                                                          \
     X(MAX2, "max", 2)                                                          \
     X(ABS, "abs", 1)                                                           \
-    X(HASH, "hash", 1)
+    X(HASH, "hash", 1)                                                         \
+    X(COALESCE, "coalesce", 2) /* a if present, else b */                      \
+    X(PRESENT, "present", 1)   /* true if the value is present */
 
 enum hts_fn {
 #define X(id, name, nargs) FN_##id,

@@ -39,13 +39,13 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (!strcmp(cmd, "fields"))
+        return htsc_cmd_fields(stdout);
     struct htsc_opts o;
     if (htsc_parse_args(argc - 2, argv + 2, &o) < 0) {
         usage(stderr);
         return 2;
     }
-    if (!strcmp(cmd, "fields"))
-        return htsc_cmd_fields(stdout);
     if (!strcmp(cmd, "check"))
         return htsc_cmd_check(&o);
     if (!strcmp(cmd, "explain"))

@@ -55,7 +55,7 @@ static void yyerror(struct loc *l, struct parse_ctx *c, const char *msg)
 %token QUERY "query" LET "let" WINDOW "window" EVERY "every" REFINE "refine"
 %token BY "by" PACKETS "packets" FILTER "filter" MAP "map"
 %token DISTINCT "distinct" GROUPBY "groupby" AGGREGATE "aggregate"
-%token FOLD "fold" STATE "state" IF "if" ELSE "else" EMIT "emit"
+%token FOLD "fold" STATE "state" IF "if" ELSE "else" EMIT "emit" CLOSE "close"
 %token EXPORT "export" SAMPLE "sample" IN "in" HISTOGRAM "histogram"
 %token BUCKETS "buckets" JOIN "join" LEFT "left" ON "on"
 %token AND "and" OR "or" NOT "not" HAS "has" CONTAINS "contains"
@@ -167,6 +167,8 @@ op
     | GROUPBY items AGGREGATE items   { $$ = ast_op(c, @1, K_GROUPBY); $$->items = $2; $$->aggs = $4; }
     | FOLD BY items STATE items '{' stmts '}'
                                       { $$ = ast_op(c, @1, K_FOLD); $$->items = $3; $$->aggs = $5; $$->body = $7; }
+    | FOLD BY items STATE items '{' stmts '}' CLOSE '{' stmts '}'
+                                      { $$ = ast_op(c, @1, K_FOLD); $$->items = $3; $$->aggs = $5; $$->body = $7; $$->close = $11; }
     | EXPORT items                    { $$ = ast_op(c, @1, K_EXPORT); $$->items = $2; }
     | SAMPLE LITERAL IN expr          { $$ = ast_op(c, @1, K_SAMPLE); $$->expr = ast_lit(c, @2, $2); $$->n = $4; }
     | HISTOGRAM expr BUCKETS exprs    { $$ = ast_op(c, @1, K_HISTOGRAM); $$->expr = $2; $$->buckets = $4; }

@@ -400,6 +400,21 @@ static enum hts_type check_call(struct sema *s, struct scope *sc,
                        funcs[i].nargs, funcs[i].nargs == 1 ? "" : "s");
             return TY_ERROR;
         }
+        if (i == FN_COALESCE || i == FN_PRESENT) {
+            enum hts_type ta = check(s, sc, e->args[0], 0);
+            if (i == FN_PRESENT)
+                return is_error(ta) ? ta : TY_BOOL;
+            enum hts_type tb = check(s, sc, e->args[1], 0);
+            if (is_error(ta) || is_error(tb))
+                return TY_ERROR;
+            if (ta != tb) {
+                diag_error(s->d, e->loc, "coalesce needs two values of one "
+                           "type, not %s and %s", hts_type_name(ta),
+                           hts_type_name(tb));
+                return TY_ERROR;
+            }
+            return ta;
+        }
         enum hts_type t = TY_INT;
         for (int a = 0; a < e->nargs; a++) {
             enum hts_type ta = check(s, sc, e->args[a], 0);
@@ -689,6 +704,11 @@ static struct ir_node *build_op(struct sema *s, struct ir_node *in,
             n->body = (struct ast_stmt **)op->body.v;
             n->nbody = op->body.n;
             check_stmts(s, &fs, &op->body, n);
+            /* at window close there is no packet: state variables only */
+            struct scope cs = {.state = &op->aggs, .state_type = stypes};
+            n->close = (struct ast_stmt **)op->close.v;
+            n->nclose = op->close.n;
+            check_stmts(s, &cs, &op->close, n);
         }
         check_unique_cols(s, n);
         break;

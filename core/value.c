@@ -33,12 +33,15 @@ int hts_value_cmp(const hts_value *a, const hts_value *b)
     case TY_BOOL:
     case TY_INT:
         return (a->u.i > b->u.i) - (a->u.i < b->u.i);
+    /* a plain address has no prefix length: only prefixes compare theirs */
     case TY_IPV4:
+        return (a->u.ip4 > b->u.ip4) - (a->u.ip4 < b->u.ip4);
     case TY_PREFIX4:
         if (a->u.ip4 != b->u.ip4)
             return a->u.ip4 < b->u.ip4 ? -1 : 1;
         return (int)a->plen - (int)b->plen;
     case TY_IPV6:
+        return memcmp(a->u.ip6, b->u.ip6, 16);
     case TY_PREFIX6: {
         int c = memcmp(a->u.ip6, b->u.ip6, 16);
         return c ? c : (int)a->plen - (int)b->plen;

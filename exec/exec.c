@@ -234,6 +234,10 @@ static hts_value eval_call(const struct ast_expr *e, const struct env *env)
         return hts_int(a.u.i < 0 ? (int64_t)(0 - (uint64_t)a.u.i) : a.u.i);
     case FN_HASH:
         return hts_int((int64_t)(hts_value_hash(&a, 0) & INT64_MAX));
+    case FN_COALESCE:
+        return a.present ? a : eval(e->args[1], env);
+    case FN_PRESENT:
+        return hts_bool(a.present);
     default:
         return hts_absent(e->type);
     }
@@ -508,6 +512,17 @@ static void acc_add(struct acc *a, const struct env *in)
     }
 }
 
+static int entry_cmp(const void *pa, const void *pb, void *nkeys)
+{
+    const struct entry *a = *(struct entry *const *)pa, *b = *(struct entry *const *)pb;
+    for (int i = 0; i < *(int *)nkeys; i++) {
+        int c = hts_value_cmp(&a->key[i], &b->key[i]);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
 static void acc_finish(struct acc *a, struct rowlist *out)
 {
     const struct ir_node *n = a->n;
@@ -523,6 +538,21 @@ static void acc_finish(struct acc *a, struct rowlist *out)
             rows_push(a->ar, out, row);
         }
         return;
+    }
+    if (n->kind == IR_FOLD && n->nclose) {
+        /* the close block, per key, in a deterministic (key) order */
+        size_t m = 0;
+        struct entry **es = xmalloc((a->tab.n + 1) * sizeof *es);
+        for (size_t i = 0; i < a->tab.cap; i++)
+            if (a->tab.slots[i])
+                es[m++] = a->tab.slots[i];
+        int nk = n->nkeys;
+        qsort_r(es, m, sizeof *es, entry_cmp, &nk);
+        for (size_t i = 0; i < m; i++) {
+            struct env env = {.state = es[i]->vals};
+            fold_run(a, n->close, n->nclose, es[i], &env);
+        }
+        free(es);
     }
     if (n->kind == IR_FOLD && n->emits) {
         *out = a->emitted;

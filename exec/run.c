@@ -107,12 +107,13 @@ static void print_tables(struct run_ctx *rc, const struct ir_program *p)
         }
         fprintf(rc->out, "%s%s (%d row%s)\n", qi ? "\n" : "", q->name, t->n,
                 t->n == 1 ? "" : "s");
-        for (int c = 0; c < nc; c++)
-            fprintf(rc->out, "%s%-*s", c ? "  " : "", (int)w[c], head[c]);
+        for (int c = 0; c < nc; c++) /* no padding after the last column */
+            fprintf(rc->out, "%s%-*s", c ? "  " : "", c + 1 < nc ? (int)w[c] : 0, head[c]);
         fputc('\n', rc->out);
         for (int r = 0; r < t->n; r++) {
             for (int c = 0; c < nc; c++) {
-                fprintf(rc->out, "%s%-*s", c ? "  " : "", (int)w[c], t->cells[r][c]);
+                fprintf(rc->out, "%s%-*s", c ? "  " : "", c + 1 < nc ? (int)w[c] : 0,
+                        t->cells[r][c]);
                 free(t->cells[r][c]);
             }
             fputc('\n', rc->out);

@@ -1,0 +1,153 @@
+/*
+ * plan.h - the partition plan: which part of each query runs in the data
+ * plane, and what the data plane reports to the host.
+ *
+ * The planner (planner.c) makes a plan for a program and a target; `htsc
+ * compile` writes it as DIR/NAME.plan.json (docs/plan-format.md); the
+ * data-plane model, `htsc host` and htsd load it back with plan_load(), which
+ * rebuilds the queries' IR with the same front end (lexer, parser, sema) from
+ * the source text the plan carries, so both sides agree on node ids and
+ * column types by construction, and checks that they do.
+ *
+ * The data-plane part of a query is a set of IR nodes closed under inputs
+ * (the source is always in it: a data plane at least mirrors packets). Where
+ * an edge leaves that set, the data plane reports (docs/partitioning.md):
+ *
+ *   exit at a streaming node N     TUPLE records at N, one per packet that
+ *                                  reaches N; the host resumes at N
+ *                                  (exec_feed).
+ *   exit at a stateful DP node N   ROW records of N (or of the threshold
+ *   (or a DP filter after it)      filter after it) for a window: a distinct
+ *                                  reports first sights at once, a groupby
+ *                                  or histogram its rows when the window
+ *                                  closes (exec_feed_rows).
+ *   overflow of a DP distinct or   the key's register slot is taken by
+ *   groupby                        another key: the tuple leaves at the
+ *                                  node's input, as a TUPLE (streaming
+ *                                  input) or a ROW (input after a distinct).
+ *   spill of a DP groupby fed by   a key whose distinct tuple overflowed is
+ *   a DP distinct                  the host's: at close, the distinct rows
+ *                                  of that key leave as ROWs at the
+ *                                  groupby's input.
+ *
+ * Ownership: a struct plan owns everything it points to (one arena), except
+ * the program given to plan_new(), which must outlive it. plan_free()
+ * releases it all.
+ */
+#ifndef HTS_PLAN_H
+#define HTS_PLAN_H
+
+#include "ir.h"
+#include "report.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define PLAN_FORMAT 1 /* the plan file format this code writes and reads */
+
+/* How a data-plane node's output leaves the data plane. */
+enum plan_exit {
+    PLAN_EXIT_NONE,      /* host node, or consumed only inside the data plane */
+    PLAN_EXIT_TUPLE,     /* TUPLE records per packet (streaming node) */
+    PLAN_EXIT_ROW_NOW,   /* ROW records per packet (distinct first sights and
+                          * the filters and maps after a DP distinct) */
+    PLAN_EXIT_ROW_CLOSE, /* ROW records when the window closes (groupby,
+                          * histogram, the threshold filter after them) */
+};
+
+struct plan_node {
+    bool dp;          /* runs in the data plane */
+    uint32_t slots;   /* DP DISTINCT/GROUPBY: hashed register slots */
+    int16_t stage;    /* first pipeline stage (-1: none, host node) */
+    int16_t nstages;  /* pipeline stages it occupies */
+    /* derived by plan_finish() from dp[] and the IR */
+    uint8_t exit;        /* enum plan_exit */
+    bool spill;          /* DP GROUPBY fed by a DP DISTINCT: keeps spill bits */
+    int16_t overflow_at; /* DP DISTINCT/GROUPBY: where overflow leaves (its
+                          * input node), else -1 */
+    uint8_t overflow_kind; /* REP_TUPLE or REP_ROW */
+};
+
+struct plan_query {
+    const struct ir_query *q;
+    struct plan_node *nodes; /* [q->nnodes] */
+    const char *file;        /* the file it came from (for people) */
+    const char *source;      /* its text, "query NAME ... { ... }" */
+    /* the planner's estimate over the training capture (or defaults) */
+    double est_in;    /* packets in */
+    double est_out;   /* records to the host */
+};
+
+struct plan_resources { /* what the plan uses of the target */
+    int stages;
+    uint64_t register_bits;
+    int salus, hash_units, tables, table_entries, phv_bits;
+};
+
+struct plan {
+    int format;            /* PLAN_FORMAT */
+    uint64_t fingerprint;  /* of the canonical content (plan_finish) */
+    const char *target;    /* "none", "v1model", "tofino", "smartnic" */
+    uint32_t max_frame;    /* largest report frame the target sends */
+    const struct ir_program *prog;
+    struct plan_query *queries; /* [prog->nqueries] */
+    int nqueries;
+    struct rep_schema reports;  /* layouts and fingerprint */
+    struct plan_resources used;
+    const char *optimality;     /* how the planner knows its cut is optimal */
+    /* private */
+    struct arena arena;
+    struct arena *prog_arena; /* plan_load: the program's own arena */
+    struct rep_layout *layouts;
+    int nlayouts;
+};
+
+/*
+ * A plan for prog on `target` with every node on the host but the sources,
+ * ready for the planner to set dp[] and slots. Sources: each query's text is
+ * cut out of the file it was parsed from (q->loc.file). NULL on failure, with
+ * the reason in err.
+ */
+struct plan *plan_new(const struct ir_program *prog, const char *target,
+                      uint32_t max_frame, char *err, size_t errlen);
+
+/*
+ * Derives exits, overflow paths and report layouts from the dp flags and the
+ * IR, checks the cut is one the data-plane model can run (closed under
+ * inputs; only the shapes docs/partitioning.md lists), and computes the
+ * fingerprint. 0, or -EINVAL with the reason in err.
+ */
+int plan_finish(struct plan *p, char *err, size_t errlen);
+
+/* Writes the plan as JSON (docs/plan-format.md). 0 or -errno. */
+int plan_write(const struct plan *p, FILE *out);
+
+/*
+ * Loads DIR/NAME.plan.json: parses it strictly, refuses a newer format, a
+ * corrupt file or a fingerprint that does not match the content, rebuilds
+ * the program from the sources with their parameter values, checks that each
+ * query's nodes are the ones the plan describes, and derives the layouts
+ * again. NULL on failure with a one-line reason in err ("plan.json: ...").
+ */
+struct plan *plan_load(const char *path, char *err, size_t errlen);
+/* The same from memory (tests, fuzzers); `name` is used in messages. */
+struct plan *plan_load_text(const char *text, size_t len, const char *name,
+                            char *err, size_t errlen);
+
+void plan_free(struct plan *p);
+
+/* The layout of (query, node, kind), or NULL. */
+static inline const struct rep_layout *plan_layout(const struct plan *p,
+                                                   int query, int node,
+                                                   int kind)
+{
+    return rep_layout_find(&p->reports, query, node, kind);
+}
+
+/* The id of the query named `name`, or -1. */
+int plan_query_id(const struct plan *p, const char *name);
+
+/* "exit" names for explain and the plan file: "none", "tuple"... */
+const char *plan_exit_name(int exit);
+
+#endif
