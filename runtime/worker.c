@@ -178,7 +178,10 @@ int rt_worker_main(void *arg)
                               : 0;
     if (!linear)
         rt_fatal_oom();
-    exec_set_partial(w->x, on_partial, w);
+    /* one worker sees every packet: it emits final rows itself (folds need
+     * that); several hand their window state to the main lcore */
+    if (rt.nworkers > 1)
+        exec_set_partial(w->x, on_partial, w);
     while (!rt_force_quit) {
         unsigned got = 0;
         for (int p = 0; p < rt.nports; p++) {

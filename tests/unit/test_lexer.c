@@ -357,7 +357,7 @@ static void test_string_escapes(void **state)
     assert_memory_equal(x.t[1].v.u.s.p, want, sizeof want - 1);
     assert_int_equal(x.t[2].kind, STRING);
     assert_int_equal(x.t[2].v.u.s.n, 0);
-    assert_int_equal(x.t[2].col, 33);
+    assert_int_equal(x.t[2].col, 38);
     done(&x);
 
     /* raw bytes inside a string are kept as they are */
