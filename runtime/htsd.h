@@ -46,6 +46,7 @@ struct rt_options {
     int idle_exit_ms;    /* > 0: stop after this long without packets */
     int flush_ms;        /* Kafka flush timeout at shutdown */
     bool quiet;
+    bool export_json; /* per-packet rows to Kafka as JSON, not HTX1 batches */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per

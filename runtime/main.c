@@ -14,6 +14,7 @@
  * delivered.
  */
 #include "driver.h"
+#include "exportfmt.h"
 #include "rowfmt.h"
 #include "rt.h"
 
@@ -70,6 +71,8 @@ static void usage(FILE *out)
           "  --metrics HOST:PORT    serve Prometheus text metrics over HTTP\n"
           "  --idle-exit MS         stop once no packet arrived for MS ms (captures)\n"
           "  --flush-timeout MS     how long to wait for deliveries at shutdown (10000)\n"
+          "  --export-json          per-packet rows to Kafka as JSON, one per message\n"
+          "                         (default: HTX1 batches, docs/export-format.md)\n"
           "  -q, --quiet            no summary on stderr\n"
           "EAL example: -- --no-huge --no-pci -m 512 -l 0,1 --vdev net_pcap0,rx_pcap=FILE\n",
           out);
@@ -86,6 +89,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"idle-exit", required_argument, 0, 'i'},
         {"flush-timeout", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},
+        {"export-json", no_argument, 0, 'J'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -112,6 +116,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         case 'i': o->idle_exit_ms = atoi(optarg); break;
         case 'f': o->flush_ms = atoi(optarg); break;
         case 'q': o->quiet = true; break;
+        case 'J': o->export_json = true; break;
         case 'X':
             if (o->nkprops == RT_MAX_X || !strchr(optarg, '=')) {
                 fprintf(stderr, "htsd: -X needs key=value\n");
@@ -163,10 +168,25 @@ static void on_main_row(void *ctx, const struct ir_query *q, int64_t ws,
     emit_row(q, ws, we, cols, ncols);
 }
 
+static struct rowbuf batch;
+
 static void handle_msg(struct rt_msg *m)
 {
     rt_msg_fix_strings(m);
     const struct ir_query *q = rt.prog->queries[m->query];
+    if (m->kind == MSG_ROWS && q->per_packet && rt.opt.brokers && !rt.opt.export_json) {
+        /* per-packet rows: one HTX1 batch per Kafka message */
+        batch.n = 0;
+        if (htx_encode(&batch, q, m->ws, m->vals, m->nrows, m->ncols) < 0) {
+            rt.rows_dropped += (uint64_t)m->nrows;
+        } else {
+            rt.rows_per_query[q->index] += (uint64_t)m->nrows;
+            rt.sink->ops->produce(rt.sink->self, q->name, NULL, 0, batch.p,
+                                  batch.n, m->ws[0]);
+        }
+        rt_msg_free(m);
+        return;
+    }
     for (int r = 0; r < m->nrows; r++) {
         const hts_value *row = &m->vals[(size_t)r * (size_t)m->ncols];
         if (m->kind == MSG_PARTIAL)
@@ -253,9 +273,13 @@ static void summary(int undelivered)
             ds.errors[e] += rt.workers[i].ds.errors[e];
     }
     const struct exec_stats *st = exec_stats(rt.main_x);
-    fprintf(stderr, "htsd: %llu packets, %llu rows; %s: %llu delivered, %llu failed, "
-            "%d undelivered at exit; %llu rows dropped, %llu late\n",
-            (unsigned long long)pkts, (unsigned long long)c.produced, rt.sink->name,
+    uint64_t rows = 0;
+    for (int q = 0; q < rt.prog->nqueries; q++)
+        rows += rt.rows_per_query[q];
+    fprintf(stderr, "htsd: %llu packets, %llu rows in %llu messages; %s: %llu delivered, "
+            "%llu failed, %d undelivered at exit; %llu rows dropped, %llu late\n",
+            (unsigned long long)pkts, (unsigned long long)rows,
+            (unsigned long long)c.produced, rt.sink->name,
             (unsigned long long)c.delivered, (unsigned long long)c.failed, undelivered,
             (unsigned long long)rt.rows_dropped, (unsigned long long)st->late);
     for (int e = 0; e < DEC__COUNT; e++)
@@ -408,6 +432,7 @@ int main(int argc, char **argv)
     rt_sink_free(rt.sink);
     rowbuf_free(&line);
     rowbuf_free(&key);
+    rowbuf_free(&batch);
     free(rt.rows_per_query);
     free(eal_argv);
     for (int i = 0; i < ho.nfiles; i++)
