@@ -61,17 +61,20 @@ $(BUILD)/libhtscore.a: $(CORE_OBJ)
 $(BUILD)/libhtsc.a: $(COMP_OBJ)
 	ar rcs $@ $^
 
+# (-MMD adds headers to a target's prerequisites: link only .c, .o and .a)
+LINK_INPUTS = $(filter %.c %.o %.a,$^)
+
 $(BIN)/htsc: $(BUILD)/compiler/main.o $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) -lcmocka $(LDLIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -108,7 +111,7 @@ $(RT_OBJ): $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -Iruntime $(DPDK_CFLAGS) $(RDK_CFLAGS) -c $< -o $@
 $(BIN)/htsd: $(RT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(BIN)
-	$(CC) $(LDFLAGS) -o $@ $^ $(DPDK_LIBS) $(RDK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(DPDK_LIBS) $(RDK_LIBS) $(LDLIBS)
 all: $(BIN)/htsd
 
 # ---- benchmarks (not tests) ----
@@ -116,7 +119,7 @@ BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
 .PHONY: bench
 bench: deps

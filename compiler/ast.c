@@ -138,13 +138,33 @@ struct ast_expr *ast_name(struct parse_ctx *c, struct loc l, const char *name)
     return e;
 }
 
+/* Sets e's depth from its children; past the limit, reports once and cuts
+ * the tree (the query is rejected anyway) so later passes stay shallow. */
+static struct ast_expr *deepen(struct parse_ctx *c, struct ast_expr *e)
+{
+    int d = 0;
+    if (e->a && e->a->depth > d)
+        d = e->a->depth;
+    if (e->b && e->b->depth > d)
+        d = e->b->depth;
+    e->depth = d + 1;
+    if (e->depth > AST_MAX_DEPTH) {
+        if (!c->too_deep)
+            diag_error(c->diag, e->loc, "expression nested too deeply (more than %d "
+                       "levels)", AST_MAX_DEPTH);
+        c->too_deep = true;
+        return e->a ? e->a : e;
+    }
+    return e;
+}
+
 struct ast_expr *ast_unary(struct parse_ctx *c, struct loc l, enum ast_op op,
                            struct ast_expr *a)
 {
     struct ast_expr *e = new_expr(c, E_UNARY, l);
     e->op = op;
     e->a = a;
-    return e;
+    return deepen(c, e);
 }
 
 struct ast_expr *ast_binary(struct parse_ctx *c, struct loc l, enum ast_op op,
@@ -154,7 +174,7 @@ struct ast_expr *ast_binary(struct parse_ctx *c, struct loc l, enum ast_op op,
     e->op = op;
     e->a = a;
     e->b = b;
-    return e;
+    return deepen(c, e);
 }
 
 struct ast_expr *ast_call(struct parse_ctx *c, struct loc l, const char *name,
@@ -183,7 +203,7 @@ struct ast_expr *ast_range(struct parse_ctx *c, struct loc l,
     struct ast_expr *e = new_expr(c, E_RANGE, l);
     e->a = lo;
     e->b = hi;
-    return e;
+    return deepen(c, e);
 }
 
 struct ast_item *ast_item(struct parse_ctx *c, struct loc l, const char *name,

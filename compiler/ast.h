@@ -89,6 +89,10 @@ enum expr_kind {
     E_RANGE, /* a .. b */
 };
 
+/* Expressions deeper than this are refused: every pass over them recurses,
+ * and a left-nested chain (a+1+1+...) never deepens bison's stack. */
+#define AST_MAX_DEPTH 1000
+
 /* what a name resolved to (set by sema) */
 enum ref_kind {
     REF_NONE,
@@ -107,6 +111,7 @@ struct ast_expr {
     int nargs;
     const char *name; /* E_NAME, E_CALL */
     hts_value lit;    /* E_LIT */
+    int depth;        /* height of the tree below, bounded (AST_MAX_DEPTH) */
     /* filled by sema */
     enum hts_type type;
     enum ref_kind ref_kind;
@@ -218,6 +223,7 @@ struct parse_ctx {
     void *scanner;
     int line, col; /* where the lexer is: the next character's position */
     struct ast_query *q; /* the query being parsed */
+    bool too_deep;       /* reported an over-deep expression */
 };
 
 void ast_list_push(struct parse_ctx *c, struct ast_list *l, void *x);

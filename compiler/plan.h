@@ -49,6 +49,8 @@
 enum plan_exit {
     PLAN_EXIT_NONE,      /* host node, or consumed only inside the data plane */
     PLAN_EXIT_TUPLE,     /* TUPLE records per packet (streaming node) */
+    PLAN_EXIT_PACKET,    /* PACKET records: the whole frame (the host part
+                          * reads host-only fields, or target none) */
     PLAN_EXIT_ROW_NOW,   /* ROW records per packet (distinct first sights and
                           * the filters and maps after a DP distinct) */
     PLAN_EXIT_ROW_CLOSE, /* ROW records when the window closes (groupby,
@@ -66,13 +68,40 @@ struct plan_node {
     int16_t overflow_at; /* DP DISTINCT/GROUPBY: where overflow leaves (its
                           * input node), else -1 */
     uint8_t overflow_kind; /* REP_TUPLE or REP_ROW */
+    uint8_t zone;          /* enum plan_zone */
 };
+
+/*
+ * Where a data-plane node sits in the shapes the model and p4gen implement
+ * (docs/partitioning.md). Per branch of a query, in order:
+ *   STREAM  source, filter, sample, map, export on each packet
+ *   DIST    a distinct (register set), then filters and maps on its first
+ *           sights
+ *   AGG     a groupby (after STREAM or DIST) or a histogram (after STREAM)
+ *   THRESH  one filter after a groupby, of the form agg >= c (or >), applied
+ *           to the rows when the window closes
+ */
+enum plan_zone { PLAN_HOST, PLAN_STREAM, PLAN_DIST, PLAN_AGG, PLAN_THRESH };
+
+/*
+ * The zone node n of q would have in the data plane given the zones of the
+ * nodes before it (zone[id], by node id); -1 and *why (static text) when it
+ * cannot run there. The check is the target-independent one; targets add
+ * their own limits (p4gen/targets.h).
+ */
+int plan_zone_for(const struct ir_query *q, const struct ir_node *n,
+                  const uint8_t *zone, const char **why);
+
+/* Whether e can be evaluated by a data plane (fields it reads are DP
+ * fields, operators it uses are ones P4 has); *why says what is not. */
+bool plan_expr_dp(const struct ast_expr *e, const char **why);
 
 struct plan_query {
     const struct ir_query *q;
     struct plan_node *nodes; /* [q->nnodes] */
     const char *file;        /* the file it came from (for people) */
     const char *source;      /* its text, "query NAME ... { ... }" */
+    int **consumers;         /* per node: the nodes reading it, -1 ended */
     /* the planner's estimate over the training capture (or defaults) */
     double est_in;    /* packets in */
     double est_out;   /* records to the host */

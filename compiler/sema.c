@@ -205,7 +205,10 @@ static enum hts_type resolve_name(struct sema *s, struct scope *sc,
         }
     }
     /* not found: say what the input offers */
-    if (!sc->in) {
+    if (!sc->in && sc->state && fld_lookup(e->name, strlen(e->name)) >= 0) {
+        diag_error(s->d, e->loc, "'%s' is a packet field, but a fold's close "
+                   "block runs with no packet: use state variables", e->name);
+    } else if (!sc->in) {
         diag_error(s->d, e->loc, "unknown parameter '%s'", e->name);
     } else if (sc->in->packet) {
         const char *sug = fld_suggest(e->name, strlen(e->name));
@@ -1010,15 +1013,20 @@ static struct ir_query *build_query(struct sema *s, struct ast_query *aq,
     build_params(s);
     build_window(s);
     q->root = build_pipeline(s, aq->result, true);
+    check_windows(s);
+    /* Unused sub-queries are still checked, but their nodes are not part of
+     * the query: they must not make it windowed nor be executed. */
+    int keep = s->nodes.n;
+    bool stateful = q->stateful;
     for (int i = 0; i < nb; i++) {
         struct ast_binding *b = aq->bindings.v[i];
         if (!s->uses[i]) {
             diag_warning(s->d, b->loc, "sub-query '%s' is never used", b->name);
-            s->state[i] = 1;
-            build_pipeline(s, b->pipe, false); /* still check it */
+            build_binding(s, b->name, b->loc);
         }
     }
-    check_windows(s);
+    s->nodes.n = keep;
+    q->stateful = stateful;
     build_refine(s);
     q->nodes = (struct ir_node **)s->nodes.v;
     q->nnodes = s->nodes.n;

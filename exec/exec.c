@@ -110,7 +110,7 @@ static hts_value eval_in(const struct ast_expr *e, const struct env *env)
     const struct ast_expr *b = e->b;
     if (b->kind == E_SET) {
         for (int i = 0; i < b->nargs; i++) {
-            hts_value x = b->args[i]->lit;
+            hts_value x = eval(b->args[i], env); /* {79 + 1}, {SYN|ACK} */
             if (x.type == TY_PREFIX4 || x.type == TY_PREFIX6) {
                 if (prefix_match(&a, &x))
                     return hts_bool(true);
@@ -321,7 +321,8 @@ static bool key_eq(const hts_value *a, const hts_value *b, int n)
 
 /* Finds the entry for key, or creates it (created = true) in arena ar. */
 static struct entry *table_get(struct table *t, struct arena *ar,
-                               const hts_value *key, int nk, bool *created)
+                               const hts_value *key, int nk, bool *created,
+                               size_t max)
 {
     if (t->n * 2 >= t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
@@ -352,6 +353,10 @@ static struct entry *table_get(struct table *t, struct arena *ar,
             return e;
         }
     }
+    if (max && t->n >= max) { /* full: the caller counts the refusal */
+        *created = false;
+        return NULL;
+    }
     struct entry *e = arena_alloc(ar, sizeof *e);
     e->hash = h;
     e->key = row_copy(ar, key, nk);
@@ -376,15 +381,17 @@ struct acc {
     struct rowlist emitted; /* fold with emit */
     int64_t *hist;          /* histogram: nedges + 1 counters */
     struct exec_stats *st;
+    size_t max_keys;        /* 0: unbounded */
 };
 
 static void acc_init(struct acc *a, const struct ir_node *n, struct arena *ar,
-                     struct exec_stats *st)
+                     struct exec_stats *st, size_t max_keys)
 {
     memset(a, 0, sizeof *a);
     a->n = n;
     a->ar = ar;
     a->st = st;
+    a->max_keys = max_keys;
     if (n->kind == IR_HISTOGRAM)
         a->hist = arena_alloc(ar, (size_t)(n->nedges + 1) * sizeof *a->hist);
 }
@@ -462,7 +469,12 @@ static struct entry *acc_entry(struct acc *a, const hts_value *key)
 {
     const struct ir_node *n = a->n;
     bool created;
-    struct entry *e = table_get(&a->tab, a->ar, key, n->nkeys, &created);
+    struct entry *e = table_get(&a->tab, a->ar, key, n->nkeys, &created,
+                                a->max_keys);
+    if (!e) {
+        a->st->table_full++;
+        return NULL;
+    }
     if (created && n->naggs) {
         e->vals = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->vals);
         e->aux = arena_alloc(a->ar, (size_t)n->naggs * sizeof *e->aux);
@@ -503,6 +515,8 @@ static void acc_add(struct acc *a, const struct env *in)
         }
     }
     struct entry *e = acc_entry(a, key);
+    if (!e)
+        return;
     if (n->kind == IR_GROUPBY) {
         agg_update(n, e, in, a->ar);
     } else if (n->kind == IR_FOLD) {
@@ -632,6 +646,8 @@ static void acc_merge(struct acc *a, const hts_value *row)
         return;
     }
     struct entry *e = acc_entry(a, row);
+    if (!e)
+        return;
     for (int k = 0; n->kind == IR_GROUPBY && k < n->naggs; k++) {
         const hts_value *v = &row[n->nkeys + k];
         int64_t seen = row[n->nkeys + n->naggs + k].u.i;
@@ -688,6 +704,7 @@ struct exec {
     exec_row_fn fn;
     void *ctx;
     struct exec_stats st;
+    size_t max_keys;         /* per table and window; 0: unbounded */
     exec_partial_fn partial; /* set: windows hand over partial state */
     void *partial_ctx;
     int64_t watermark;    /* the latest packet time seen: windows ending at
@@ -845,7 +862,7 @@ static void window_add(struct exec *x, struct xquery *xq, struct winst *w,
             if (!xq->active[in])
                 continue;
             if (!w->acc[k].n)
-                acc_init(&w->acc[k], n, &w->ar, &x->st);
+                acc_init(&w->acc[k], n, &w->ar, &x->st, x->max_keys);
             struct env env = {.pkt = pkt, .row = xq->rows[in]};
             acc_add(&w->acc[k], &env);
         } else if (xq->buffered[k] && xq->active[k]) {
@@ -871,7 +888,7 @@ static void join_rows(struct winst *w, const struct ir_node *n,
         for (int k = 0; k < n->njk; k++)
             key[k] = r->v[i][n->rkeys[k]];
         bool created;
-        struct entry *e = table_get(&t, &w->ar, key, n->njk, &created);
+        struct entry *e = table_get(&t, &w->ar, key, n->njk, &created, 0);
         if (created) {
             chains = realloc(chains, (size_t)(nchains + 1) * sizeof *chains);
             if (!chains) {
@@ -941,7 +958,7 @@ static const struct rowlist *batch(struct exec *x, struct xquery *xq,
         const struct rowlist *in = batch(x, xq, w, n->in[0]);
         if (ir_kind_stateful(n->kind)) {
             struct acc a;
-            acc_init(&a, n, &w->ar, &x->st);
+            acc_init(&a, n, &w->ar, &x->st, x->max_keys);
             for (int i = 0; i < in->n; i++) {
                 struct env env = {.row = in->v[i]};
                 acc_add(&a, &env);
@@ -1127,6 +1144,11 @@ void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
     rows_push(&w->ar, &w->extra[node], row_copy(&w->ar, row, q->nodes[node]->ncols));
 }
 
+void exec_set_max_keys(struct exec *x, size_t max_keys)
+{
+    x->max_keys = max_keys;
+}
+
 void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx)
 {
     x->partial = fn;
@@ -1162,7 +1184,7 @@ void exec_merge(struct exec *x, int query, int node, int64_t window_start,
     struct winst *w = window_get(xq, window_start);
     if (xq->frontier[node]) {
         if (!w->acc[node].n)
-            acc_init(&w->acc[node], n, &w->ar, &x->st);
+            acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys);
         acc_merge(&w->acc[node], row);
     } else if (xq->buffered[node]) {
         w->buf[node].ncols = n->ncols;

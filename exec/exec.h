@@ -29,6 +29,8 @@ struct exec_stats {
     uint64_t late;        /* packets older than an already closed window */
     uint64_t absent_keys; /* tuples skipped: a group/distinct key was absent */
     uint64_t windows;     /* window instances closed */
+    uint64_t table_full;  /* tuples refused: their window's table was full;
+                           * that window's rows are incomplete */
 };
 
 struct exec;
@@ -43,6 +45,11 @@ void exec_packet(struct exec *x, const struct hts_pkt *pkt);
 void exec_finish(struct exec *x);
 
 const struct exec_stats *exec_stats(const struct exec *x);
+
+/* Bounds every keyed table (per stateful operator and window) to max_keys
+ * keys; 0 (the default) leaves them unbounded. A tuple with a new key that
+ * does not fit is refused and counted (exec_stats table_full). */
+void exec_set_max_keys(struct exec *x, size_t max_keys);
 void exec_free(struct exec *x);
 
 /*

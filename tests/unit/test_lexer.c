@@ -10,6 +10,8 @@
  * bits, unterminated strings, stray bytes including NUL and 0xff - must give
  * one precise diagnostic and let lexing go on. A few checks go through
  * ast_parse to see the same diagnostics from a whole query.
+ *
+ * Regression tests of bugs these tests found (since fixed) come last.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 #include "lexer.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAXTOK 64
@@ -445,12 +448,12 @@ static void test_keywords(void **state)
 {
     struct lexed x;
     lex(&x, "query let window every refine by packets filter map distinct "
-            "groupby aggregate fold state if else emit export sample in "
+            "groupby aggregate fold state if else emit close export sample in "
             "histogram buckets join left on and or not has contains "
             "startswith endswith");
     const int want[] = {QUERY, LET, WINDOW, EVERY, REFINE, BY, PACKETS,
                         FILTER, MAP, DISTINCT, GROUPBY, AGGREGATE, FOLD, STATE,
-                        IF, ELSE, EMIT, EXPORT, SAMPLE, IN, HISTOGRAM, BUCKETS,
+                        IF, ELSE, EMIT, CLOSE, EXPORT, SAMPLE, IN, HISTOGRAM, BUCKETS,
                         JOIN, LEFT, ON, AND, OR, NOT, HAS, CONTAINS,
                         STARTSWITH, ENDSWITH};
     assert_int_equal(x.d.errors, 0);
@@ -644,6 +647,22 @@ static void test_parse_literal(void **state)
     arena_free(&ar);
 }
 
+/* ---- regressions: bugs found by these tests, now fixed ---- */
+
+static void test_pipe_before_comment(void **state)
+{
+    /* "|" is a pipe only when an operator keyword follows after blanks; a
+     * comment in between makes it bitwise or, and the parser then says
+     * "unexpected '|', expecting '|' (pipe)" */
+    struct lexed x;
+    lex(&x, "packets | # keep web\n  filter x");
+    assert_int_equal(x.d.errors, 0);
+    assert_int_equal(x.n, 4);
+    assert_int_equal(x.t[1].kind, PIPE);
+    assert_int_equal(x.t[2].kind, FILTER);
+    done(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +690,7 @@ int main(void)
         cmocka_unit_test(test_locations),
         cmocka_unit_test(test_parse_reports_lexer_errors),
         cmocka_unit_test(test_parse_literal),
+        cmocka_unit_test(test_pipe_before_comment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
