@@ -12,7 +12,11 @@
  * bytes (cap_len) and, inside IP, against the lengths the IP headers declare.
  * A header that does not fit is absent as a whole (none of its fields are
  * set), the reason is counted once in the stats, and decoding stops: later
- * headers cannot be trusted to start where a broken one says they do.
+ * headers cannot be trusted to start where a broken one says they do. DNS,
+ * a variable-length message rather than a header, is the exception: each
+ * of its fields read whole before the problem stays present. The frame's
+ * own IP packet never extends past the frame's wire length, whatever its
+ * total length claims (that is how tcp.payload_len stays honest).
  *
  * Choices that a reader of query results needs to know (also in fields.def):
  *  - Outer/inner: the first Ethernet/IP/L4 headers fill the plain fields; the
@@ -198,12 +202,12 @@ struct dnsmsg {
 };
 
 /*
- * Reads the name at *pos. Returns 0 and moves *pos past the name's in-place
- * part (up to its terminator or first pointer), or the error to count.
- * With out != NULL also writes the dotted, lower-cased name and its length.
- * Compression pointers are followed (for validation and text) at most
- * DNS_MAX_JUMPS times; a name longer than 255 bytes on the wire is malformed,
- * which also bounds the text to 253 characters.
+ * Reads the name at *pos into out (dotted, lower-cased, NUL-terminated; its
+ * length in *outlen). Returns 0 and moves *pos past the name's in-place part
+ * (up to its terminator or first pointer), or the error to count.
+ * Compression pointers are followed at most DNS_MAX_JUMPS times; a name
+ * longer than 255 bytes on the wire is malformed, which also bounds the text
+ * to 253 characters (out holds HTS_QNAME_MAX).
  */
 static int dns_name(const struct dnsmsg *dm, uint32_t *pos, char *out,
                     uint32_t *outlen)
@@ -241,23 +245,51 @@ static int dns_name(const struct dnsmsg *dm, uint32_t *pos, char *out,
         }
         if (at + 1 + len > dm->n)
             return DEC_TRUNC_DNS;
-        if (out) {
-            if (o)
-                out[o++] = '.';
-            for (uint32_t i = 0; i < len; i++) {
-                uint8_t c = dm->m[at + 1 + i];
-                out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-            }
+        if (o)
+            out[o++] = '.';
+        for (uint32_t i = 0; i < len; i++) {
+            uint8_t c = dm->m[at + 1 + i];
+            out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
         }
         at += 1u + len;
     }
-    if (out) {
-        if (o == 0)
-            out[o++] = '.'; /* the root */
-        out[o] = 0;
-        *outlen = o;
-    }
+    if (o == 0)
+        out[o++] = '.'; /* the root */
+    out[o] = 0;
+    *outlen = o;
     return 0;
+}
+
+/*
+ * Moves *pos past a name we do not need the text of (answer owners, later
+ * questions). Pointers are not followed: the name's bytes here end at its
+ * first pointer, and following every owner name would let one packet cost a
+ * few hundred steps per record. Returns 0 or the error to count.
+ */
+static int dns_skip_name(const struct dnsmsg *dm, uint32_t *pos)
+{
+    uint32_t at = *pos, wire = 0;
+    for (;;) {
+        if (at >= dm->n)
+            return DEC_TRUNC_DNS;
+        uint8_t len = dm->m[at];
+        if ((len & 0xc0) == 0xc0) {
+            if (at + 2 > dm->n)
+                return DEC_TRUNC_DNS;
+            *pos = at + 2;
+            return 0;
+        }
+        if (len & 0xc0)
+            return DEC_BAD_DNS;
+        wire += 1u + len;
+        if (wire > DNS_NAME_WIRE_MAX)
+            return DEC_BAD_DNS;
+        if (len == 0) {
+            *pos = at + 1;
+            return 0;
+        }
+        at += 1u + len;
+    }
 }
 
 /* Adds a type to dns.an.types unless it is there; false if the set is full. */
@@ -321,7 +353,8 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
     int err;
     for (uint32_t i = 0; i < qd; i++) {
         uint32_t n = 0;
-        err = dns_name(&dm, &pos, i == 0 ? p->qname : NULL, &n);
+        err = i == 0 ? dns_name(&dm, &pos, p->qname, &n)
+                     : dns_skip_name(&dm, &pos);
         if (err)
             goto bad;
         if (i == 0)
@@ -337,7 +370,7 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
 
     bool complete = true, have_a = false;
     for (uint32_t i = 0; i < an; i++) {
-        err = dns_name(&dm, &pos, NULL, NULL);
+        err = dns_skip_name(&dm, &pos);
         if (err)
             goto bad;
         if (pos + 10 > dm.n) {

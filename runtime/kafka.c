@@ -39,6 +39,8 @@ struct kafka_sink {
     size_t ntopics, captopics;
     size_t last;              /* index of the topic used last */
     int queue_full_wait_ms;
+    int shedding;             /* a wait for queue space ran out: refuse at once
+                                 until a row gets in again */
     struct kafka_counters c;
 };
 
@@ -204,7 +206,7 @@ struct kafka_sink *kafka_sink_new(const struct kafka_conf *c, char *err, size_t 
         return NULL;
     }
     s->prefixlen = strlen(prefix);
-    s->queue_full_wait_ms = c->queue_full_wait_ms == 0 ? 1000 : c->queue_full_wait_ms;
+    s->queue_full_wait_ms = c->queue_full_wait_ms == 0 ? 5000 : c->queue_full_wait_ms;
 
     conf = rd_kafka_conf_new();
     if (build_conf(conf, c, err, errlen)) {
@@ -345,19 +347,24 @@ int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size
                                 RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
-        /* The queue drains as delivery reports are served: serve them, retry,
-           for a bounded time, so a stuck broker cannot stall the caller forever. */
+        /* The queue drains as delivery reports are served: serve them and retry,
+           for a bounded time. Once a wait has run out, later rows are refused at
+           once until one gets in again, so a stuck broker costs the caller one
+           wait per episode, not one per row. */
         if (!waited) {
             s->c.queue_full_waits++;
             waited = 1;
-            deadline = now_ms() + (s->queue_full_wait_ms > 0 ? s->queue_full_wait_ms : 0);
+            deadline = now_ms() + (s->shedding ? 0 : s->queue_full_wait_ms);
         }
-        if (s->queue_full_wait_ms < 0 || now_ms() >= deadline)
+        if (s->queue_full_wait_ms < 0 || now_ms() >= deadline) {
+            s->shedding = 1;
             break;
+        }
         rd_kafka_poll(s->rk, 10);
     }
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         s->c.produced++;
+        s->shedding = 0;
         return 0;
     }
     set_msg(s->c.last_error, sizeof s->c.last_error, "produce to %s failed: %s",

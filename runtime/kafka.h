@@ -33,7 +33,7 @@ struct kafka_conf {
     size_t nprops;             /* applied last: they override the defaults */
     int delivery_timeout_ms;   /* message.timeout.ms; 0 = librdkafka's (300000) */
     int queue_full_wait_ms;    /* how long kafka_produce polls while the local
-                                  queue is full; 0 = 1000, < 0 = do not wait */
+                                  queue is full; 0 = 5000, < 0 = do not wait */
 };
 
 #define KAFKA_MAX_ERRCODES 16
@@ -78,7 +78,9 @@ int kafka_ping(struct kafka_sink *s, int timeout_ms, char *err, size_t errlen);
 /* Queues one row for topic prefix+query. key may be NULL; the payload and key are
  * copied, so the caller may reuse its buffers at once. timestamp_ms is the
  * message timestamp (ms since the epoch; 0 = now). When the local queue is full,
- * serves delivery reports and retries for up to queue_full_wait_ms.
+ * serves delivery reports and retries for up to queue_full_wait_ms; after such a
+ * wait has run out, rows are refused without waiting until one is queued again
+ * (one stall per congestion episode, not one per row).
  * Returns 0 once queued (delivery is known later, from kafka_stats), or
  * -ENOBUFS (queue still full), -EMSGSIZE, -EINVAL (bad topic name), -EIO (other,
  * including a fatal producer error); those rows count as rejected. */

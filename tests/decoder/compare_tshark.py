@@ -24,6 +24,16 @@ not in the region is expected absent.
 
 tshark options: defragmentation and TCP reassembly are off, so that tshark
 dissects each frame on its own as our decoder does.
+
+Spelling and presentation differences are mapped, each in the function that
+reads the field: hex and True/False to decimal; tshark's "<Root>" to our
+"."; tshark keeps the case of names, we lower-case them; non-ASCII name
+bytes as tshark's format_text() shows them; the EtherType after VLAN tags
+(vlan.etype) or the SLL protocol as our eth.type; tshark's rcode only in
+responses; DNS UPDATE's renamed counts; the UDP length bounding udp.payload;
+DNS fields expected only with port 53 (tshark also follows conversations
+and heuristics onto other ports, we do not). What is left over must match,
+or be listed in KNOWN_DIFFERENCES with a reason.
 """
 
 import os
@@ -71,6 +81,7 @@ TUNNELS = {"gre", "vxlan"}
 QUOTING = {"icmp", "icmpv6"}
 IGNORED_REGION = 99
 L4_NUMBERS = {"icmp": 1, "tcp": 6, "udp": 17, "gre": 47, "icmpv6": 58}
+SKIP = object()  # an expectation getter's "not comparable in this frame"
 
 # ---------------------------------------------------------------------------
 # Known, explained differences. Each entry names one capture, the fields and
@@ -104,8 +115,9 @@ KNOWN_DIFFERENCES = [
          fields=("dns.an.types", "dns.an.type", "dns.an.ttl", "dns.an.a"),
          frames=(2, 3, 5, 6),
          why="name over 255 bytes is BAD_DNS for us; tshark reads on"),
-    # Label types 0x40/0x80 (RFC 6891 deprecated extended labels): BAD_DNS
-    # for us; tshark prints "<unknown extended label>" and reads on.
+    # Label types 0x40/0x80 (RFC 2671's extended labels, withdrawn by RFC
+    # 6891): BAD_DNS for us; tshark prints "<unknown extended label>" and
+    # reads on.
     dict(capture="fuzz-2006-06-26-2594.pcap", fields=("dns.qname",),
          frames=(25, 111, 246, 288, 382, 384, 391, 450, 517, 536, 569, 579,
                  605, 671),
@@ -419,8 +431,6 @@ def payload_len(fr):
     return None if p is None else str(len(p) // 2)
 
 
-SKIP = object()  # "not comparable for this frame"
-
 # our field -> how to get the expected value from a tshark frame
 EXPECT = {
     "meta.ts": ts_ns,
@@ -611,7 +621,7 @@ def tshark_text(raw):
     return "".join(out)
 
 
-def compare_capture(tool, tshark, path, verbose):
+def compare_capture(tool, tshark, path):
     name = os.path.basename(path)
     frames = tshark_frames(tshark, path)
     names, rows, _ = our_frames(tool, path)
@@ -689,8 +699,7 @@ def main():
                   "mismatches"))
     for c in caps:
         pk, nf, ne, mism, used = compare_capture(tool, tshark,
-                                                 os.path.join(data, c),
-                                                 verbose)
+                                                 os.path.join(data, c))
         used_all |= used
         total_pk += pk
         total_f += nf
