@@ -208,6 +208,9 @@ static enum hts_type resolve_name(struct sema *s, struct scope *sc,
     if (!sc->in && sc->state && fld_lookup(e->name, strlen(e->name)) >= 0) {
         diag_error(s->d, e->loc, "'%s' is a packet field, but a fold's close "
                    "block runs with no packet: use state variables", e->name);
+    } else if (!sc->in && fld_lookup(e->name, strlen(e->name)) >= 0) {
+        diag_error(s->d, e->loc, "'%s' is a packet field, but a constant is "
+                   "needed here", e->name);
     } else if (!sc->in) {
         diag_error(s->d, e->loc, "unknown parameter '%s'", e->name);
     } else if (sc->in->packet) {

@@ -382,7 +382,7 @@ static void test_sample(void **state)
     expect_only_error("query q { packets | sample 1 in 0 }",
                       "the sampling rate N must be at least 1", 1, 33);
     expect_only_error("query q { packets | sample 1 in tcp.dport }",
-                      "'tcp.dport' is a packet field, but a fold's close block runs with no packet", 1, 33);
+                      "'tcp.dport' is a packet field, but a constant is needed here", 1, 33);
 }
 
 /* ---- sub-queries and joins ---- */
@@ -474,7 +474,7 @@ static void test_fold_errors(void **state)
                       "assigning ipv4 to state variable 'n' of type int", 1, 66);
     expect_only_error("query q window 1s { packets | fold by ipv4.src state n = tcp.dport "
                       "{ n = 1 } }",
-                      "'tcp.dport' is a packet field, but a fold's close block runs with no packet", 1, 58);
+                      "'tcp.dport' is a packet field, but a constant is needed here", 1, 58);
     expect_only_error("query q window 1s { packets | fold by ipv4.src state 0 { } }",
                       "a state variable needs a name: NAME = initial value", 1, 54);
     expect_only_error("query q window 1s { packets | fold by ipv4.src state n = 0 "
@@ -489,7 +489,7 @@ static void test_histogram_errors(void **state)
     expect_only_error("query q window 1s { packets | histogram ipv4.src buckets 10 }",
                       "a histogram's value must be int, not ipv4", 1, 41);
     expect_only_error("query q window 1s { packets | histogram ipv4.len buckets tcp.dport }",
-                      "'tcp.dport' is a packet field, but a fold's close block runs with no packet", 1, 58);
+                      "'tcp.dport' is a packet field, but a constant is needed here", 1, 58);
 }
 
 static void test_fold_close_block(void **state)
