@@ -48,6 +48,14 @@ int hts_value_cmp(const hts_value *a, const hts_value *b)
     }
     case TY_MAC:
         return memcmp(a->u.mac, b->u.mac, 6);
+    case TY_TYPESET: { /* u.s.p holds u.s.n 16-bit codes */
+        const uint16_t *x = (const uint16_t *)(const void *)a->u.s.p;
+        const uint16_t *y = (const uint16_t *)(const void *)b->u.s.p;
+        for (uint32_t i = 0; i < a->u.s.n && i < b->u.s.n; i++)
+            if (x[i] != y[i])
+                return x[i] < y[i] ? -1 : 1;
+        return (a->u.s.n > b->u.s.n) - (a->u.s.n < b->u.s.n);
+    }
     case TY_STR: {
         uint32_t n = a->u.s.n < b->u.s.n ? a->u.s.n : b->u.s.n;
         int c = n ? memcmp(a->u.s.p, b->u.s.p, n) : 0;
@@ -102,6 +110,8 @@ uint64_t hts_value_hash(const hts_value *v, uint64_t seed)
         return fnv(h, v->u.mac, 6);
     case TY_STR:
         return v->u.s.n ? fnv(h, v->u.s.p, v->u.s.n) : h;
+    case TY_TYPESET:
+        return v->u.s.n ? fnv(h, v->u.s.p, 2 * (size_t)v->u.s.n) : h;
     default:
         return h;
     }

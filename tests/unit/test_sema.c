@@ -508,7 +508,7 @@ static void test_fold_close_block(void **state)
     /* at window close there is no packet: fields are not in scope */
     expect_only_error("query f window 1s { packets | fold by ipv4.src state n = 0 "
                       "{ } close { n = tcp.dport } }",
-                      "'tcp.dport' is a packet field, but a fold's close block runs with no packet", 1, 76);
+                      "'tcp.dport' is a packet field, but a fold's close block runs with no packet: use state variables", 1, 76);
     expect_only_error("query f window 1s { packets | fold by ipv4.src state n = 0 "
                       "{ } close { m = 1 } }",
                       "'m' is not a state variable of this fold", 1, 72);
