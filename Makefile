@@ -114,6 +114,14 @@ $(BIN)/htsd: $(RT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(DPDK_LIBS) $(RDK_LIBS) $(LDLIBS)
 all: $(BIN)/htsd
 
+# the Kafka sink's unit test and the e2e driver: runtime/kafka.o + librdkafka
+$(BUILD)/tests/test_kafka: tests/unit/test_kafka.c $(BUILD)/runtime/kafka.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime $(RDK_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) -lcmocka $(RDK_LIBS)
+$(BUILD)/tools/kafka_produce: tests/tools/kafka_produce.c $(BUILD)/runtime/kafka.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime $(RDK_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(RDK_LIBS)
+
 # ---- benchmarks (not tests) ----
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)

@@ -293,15 +293,19 @@ static rd_kafka_topic_t *topic_for(struct kafka_sink *s, const char *query)
     if (s->ntopics == s->captopics) {
         size_t cap = s->captopics ? 2 * s->captopics : 8;
         t = realloc(s->topics, cap * sizeof *t);
-        if (!t)
+        if (!t) {
+            set_msg(s->c.last_error, sizeof s->c.last_error, "topic '%s': out of memory", name);
             return NULL;
+        }
         s->topics = t;
         s->captopics = cap;
     }
     t = &s->topics[s->ntopics];
     t->query = strdup(query);
-    if (!t->query)
+    if (!t->query) {
+        set_msg(s->c.last_error, sizeof s->c.last_error, "topic '%s': out of memory", name);
         return NULL;
+    }
     t->rkt = rd_kafka_topic_new(s->rk, name, NULL);
     if (!t->rkt) {
         set_msg(s->c.last_error, sizeof s->c.last_error, "topic '%s': %s", name,

@@ -71,7 +71,7 @@ D=tests/data
 case_ queries/port_scan.htq $D/synscan_1000_ports.pcap 1
 case_ queries/port_scan.htq $D/synscan_1000_ports.pcap 2
 case_ queries/new_tcp_conns.htq $D/syn_flood_spoofed.pcap 2 --set threshold=1
-case_ queries/ssh_brute.htq $D/ssh_sshguess.pcap 2 --set threshold=2
+case_ queries/ssh_brute.htq $D/ssh_sshguess.pcap 2 --set threshold=1
 case_ queries/syn_flood.htq $D/ftp_brute_force.pcap 2 --set threshold=1
 case_ queries/superspreader.htq $D/1kxun.pcap 2 --set threshold=3
 case_ queries/ddos.htq $D/masscan_tcp_0_1000.pcap 1 --set threshold=1
