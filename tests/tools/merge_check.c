@@ -1,7 +1,7 @@
 /*
  * merge_check.c - several partial executors merged == one executor.
  *
- *   merge_check QUERY.htq CAPTURE WORKERS
+ *   merge_check QUERY.htq CAPTURE WORKERS [NAME=VALUE...]
  *
  * Splits the capture's packets among WORKERS partial executors by a hash of
  * the IP addresses and ports (as RSS would), merges their window state into
@@ -70,13 +70,15 @@ static unsigned worker_of(const struct hts_pkt *p, int n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: merge_check QUERY.htq CAPTURE WORKERS\n");
+    if (argc < 4) {
+        fprintf(stderr, "usage: merge_check QUERY.htq CAPTURE WORKERS [NAME=VALUE...]\n");
         return 2;
     }
     int nw = atoi(argv[3]);
     struct htsc_opts o = {.nfiles = 1, .format = "json"};
     o.files[0] = argv[1];
+    for (int i = 4; i < argc && o.nsets < HTSC_MAX_SETS; i++)
+        o.sets[o.nsets++] = argv[i];
     struct arena arena = {0};
     struct src_file *srcs[1] = {0};
     struct ir_program *p = htsc_load(&o, &arena, srcs, stderr);
