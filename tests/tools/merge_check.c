@@ -101,6 +101,13 @@ int main(int argc, char **argv)
     }
     if (!exec_mergeable(mainx, err, sizeof err)) {
         fprintf(stderr, "merge_check: %s\n", err);
+        exec_free(single);
+        exec_free(mainx);
+        for (int k = 0; k < nw; k++)
+            exec_free(w[k]);
+        hts_trace_free(&t);
+        src_free(srcs[0]);
+        arena_free(&arena);
         return 2;
     }
     struct hts_pkt pkt;
@@ -133,5 +140,18 @@ int main(int argc, char **argv)
     if (rc == 0)
         printf("merge_check: %s on %s with %d workers: %d rows equal\n",
                argv[1], argv[2], nw, one.n);
+    exec_free(single);
+    exec_free(mainx);
+    for (int k = 0; k < nw; k++)
+        exec_free(w[k]);
+    for (int i = 0; i < one.n; i++)
+        free(one.v[i]);
+    for (int i = 0; i < many.n; i++)
+        free(many.v[i]);
+    free(one.v);
+    free(many.v);
+    hts_trace_free(&t);
+    src_free(srcs[0]);
+    arena_free(&arena);
     return rc;
 }
