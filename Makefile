@@ -17,12 +17,12 @@ OPT     ?= -O2
 CFLAGS_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS_WARN) -Werror $(CFLAGS) $(SAN) -Icore -Icompiler -Iexec -I$(BUILD)/gen -MMD -MP
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS_WARN) -Werror $(CFLAGS) $(SAN) -Icore -Icompiler -Iexec -Ip4gen -I$(BUILD)/gen -MMD -MP
 LDLIBS  := -lpcap -lm
 LDFLAGS += $(SAN)
 
 CORE_SRC := $(wildcard core/*.c)
-COMP_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard exec/*.c)
+COMP_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard exec/*.c) $(wildcard p4gen/*.c)
 GEN_SRC  := $(BUILD)/gen/lexer.c $(BUILD)/gen/parser.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lexer.o $(BUILD)/gen/parser.o
@@ -103,7 +103,7 @@ DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
 RDK_CFLAGS  := $(shell pkg-config --cflags rdkafka 2>/dev/null)
 RDK_LIBS    := $(shell pkg-config --libs rdkafka 2>/dev/null)
-RT_SRC := $(wildcard runtime/*.c)
+RT_SRC := $(filter-out runtime/jit%,$(wildcard runtime/*.c))
 RT_OBJ := $(RT_SRC:%.c=$(BUILD)/%.o)
 # DPDK's headers trip a few of our warnings; they stay on for our own code
 $(RT_OBJ): $(BUILD)/%.o: %.c

@@ -47,6 +47,7 @@ struct rt_options {
     int flush_ms;        /* Kafka flush timeout at shutdown */
     bool quiet;
     bool export_json; /* per-packet rows to Kafka as JSON, not HTX1 batches */
+    double replay_speed; /* > 0: pace packets by their timestamps (1 = as captured) */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per
@@ -74,6 +75,8 @@ struct rt_worker {
     struct hts_decode_stats ds;
     uint64_t packets, bytes, bursts, ring_full;
     struct rt_msg *batch; /* per-packet rows being filled */
+    uint64_t batch_tsc;   /* when its first row came */
+    uint64_t pace_ts0, pace_tsc0; /* --replay-speed: first packet's time, TSC */
     _Atomic int64_t seen;   /* latest packet time */
     _Atomic int64_t closed; /* every window ending at or before this is handed over */
     _Atomic uint64_t last_rx_tsc;

@@ -42,6 +42,9 @@ struct kafka_sink {
     int shedding;             /* a wait for queue space ran out: refuse at once
                                  until a row gets in again */
     struct kafka_counters c;
+    void (*on_failed)(void *ctx, const char *topic, const void *key, size_t keylen,
+                      const void *value, size_t len, const char *error);
+    void *failed_ctx;
 };
 
 static void set_msg(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -84,6 +87,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (m->err) {
         s->c.failed++;
         count_error(s, m->err);
+        if (s->on_failed)
+            s->on_failed(s->failed_ctx, m->rkt ? rd_kafka_topic_name(m->rkt) : "?",
+                         m->key, m->key_len, m->payload, m->len,
+                         rd_kafka_err2str(m->err));
         set_msg(s->c.last_error, sizeof s->c.last_error, "delivery to %s failed: %s",
                 m->rkt ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err));
     } else {
@@ -206,6 +213,8 @@ struct kafka_sink *kafka_sink_new(const struct kafka_conf *c, char *err, size_t 
         return NULL;
     }
     s->prefixlen = strlen(prefix);
+    s->on_failed = c->on_failed;
+    s->failed_ctx = c->failed_ctx;
     s->queue_full_wait_ms = c->queue_full_wait_ms == 0 ? 5000 : c->queue_full_wait_ms;
 
     conf = rd_kafka_conf_new();
@@ -408,6 +417,17 @@ const char *kafka_mock_bootstraps(const struct kafka_sink *s)
     rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(s->rk);
 
     return mc ? rd_kafka_mock_cluster_bootstraps(mc) : NULL;
+}
+
+int kafka_abandon(struct kafka_sink *s)
+{
+    uint64_t before = s->c.failed;
+    rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    /* purged rows get their (failed) delivery reports on the next polls */
+    for (int i = 0; i < 100 && rd_kafka_outq_len(s->rk) > 0; i++)
+        rd_kafka_poll(s->rk, 10);
+    rd_kafka_poll(s->rk, 0);
+    return (int)(s->c.failed - before);
 }
 
 void kafka_sink_free(struct kafka_sink *s)

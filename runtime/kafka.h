@@ -34,6 +34,13 @@ struct kafka_conf {
     int delivery_timeout_ms;   /* message.timeout.ms; 0 = librdkafka's (300000) */
     int queue_full_wait_ms;    /* how long kafka_produce polls while the local
                                   queue is full; 0 = 5000, < 0 = do not wait */
+    /* called for every row whose delivery report is a failure (and for
+     * every row kafka_abandon gives up on), so that the owner can name
+     * exactly which rows did not arrive; NULL: only counted */
+    void (*on_failed)(void *ctx, const char *topic, const void *key,
+                      size_t keylen, const void *value, size_t len,
+                      const char *error);
+    void *failed_ctx;
 };
 
 #define KAFKA_MAX_ERRCODES 16
@@ -95,6 +102,11 @@ void kafka_poll(struct kafka_sink *s);
  * when the time ran out plus those whose report was a failure. 0 means every row
  * ever produced reached the broker (htsd exits non-zero otherwise). */
 int kafka_flush(struct kafka_sink *s, int timeout_ms);
+
+/* Gives up on every row still queued or in flight: each gets a failed
+ * delivery report (and on_failed). Call after kafka_flush timed out, before
+ * reporting; returns how many rows it gave up on. */
+int kafka_abandon(struct kafka_sink *s);
 
 /* Copies the counters out. */
 void kafka_stats(const struct kafka_sink *s, struct kafka_counters *out);

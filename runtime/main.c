@@ -70,6 +70,7 @@ static void usage(FILE *out)
           "  -X key=value           any librdkafka producer property\n"
           "  --metrics HOST:PORT    serve Prometheus text metrics over HTTP\n"
           "  --idle-exit MS         stop once no packet arrived for MS ms (captures)\n"
+          "  --replay-speed X       replay a capture at X times its own pace (1: as captured)\n"
           "  --flush-timeout MS     how long to wait for deliveries at shutdown (10000)\n"
           "  --export-json          per-packet rows to Kafka as JSON, one per message\n"
           "                         (default: HTX1 batches, docs/export-format.md)\n"
@@ -90,6 +91,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"flush-timeout", required_argument, 0, 'f'},
         {"quiet", no_argument, 0, 'q'},
         {"export-json", no_argument, 0, 'J'},
+        {"replay-speed", required_argument, 0, 'R'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -117,6 +119,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         case 'f': o->flush_ms = atoi(optarg); break;
         case 'q': o->quiet = true; break;
         case 'J': o->export_json = true; break;
+        case 'R': o->replay_speed = atof(optarg); break;
         case 'X':
             if (o->nkprops == RT_MAX_X || !strchr(optarg, '=')) {
                 fprintf(stderr, "htsd: -X needs key=value\n");
@@ -412,6 +415,8 @@ int main(int argc, char **argv)
     rte_eal_mp_wait_lcore();
     exec_finish(rt.main_x);
     int undelivered = rt.sink->ops->flush(rt.sink->self, rt.opt.flush_ms);
+    if (undelivered && rt.sink->ops->abandon) /* name every row given up on */
+        rt.sink->ops->abandon(rt.sink->self);
     struct rt_sink_counters c;
     rt.sink->ops->counters(rt.sink->self, &c);
     if (!rt.opt.quiet)

@@ -29,6 +29,9 @@ struct rt_sink_ops {
     int (*flush)(void *self, int timeout_ms);
     void (*counters)(void *self, struct rt_sink_counters *c);
     void (*free)(void *self);
+    /* gives up on rows still undelivered after flush, naming each; may be
+     * NULL (a sink that cannot hold rows back) */
+    int (*abandon)(void *self);
 };
 
 struct rt_sink {

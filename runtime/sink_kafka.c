@@ -39,8 +39,29 @@ static void k_counters(void *self, struct rt_sink_counters *c)
 
 static void k_free(void *self) { kafka_sink_free(self); }
 
+static int k_abandon(void *self) { return kafka_abandon(self); }
+
+/* Names each row that did not arrive, so that a run says exactly which. */
+static void on_failed(void *ctx, const char *topic, const void *key,
+                      size_t keylen, const void *value, size_t len,
+                      const char *error)
+{
+    (void)ctx;
+    const char *v = value;
+    if (len >= 4 && memcmp(v, "HTX1", 4) == 0) {
+        unsigned n = len >= 10 ? (unsigned)((uint8_t)v[6] << 24 | (uint8_t)v[7] << 16 |
+                                            (uint8_t)v[8] << 8 | (uint8_t)v[9])
+                               : 0;
+        fprintf(stderr, "htsd: undelivered (%s): %s: an HTX1 batch of %u records\n",
+                error, topic, n);
+        return;
+    }
+    fprintf(stderr, "htsd: undelivered (%s): %s key=%.*s %.*s\n", error, topic,
+            (int)keylen, key ? (const char *)key : "", (int)len, v);
+}
+
 static const struct rt_sink_ops kafka_ops = {
-    k_produce, k_poll, k_flush, k_counters, k_free,
+    k_produce, k_poll, k_flush, k_counters, k_free, k_abandon,
 };
 
 struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
@@ -52,6 +73,7 @@ struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
         .topic_prefix = topic_prefix,
         .props = props,
         .nprops = (size_t)nprops,
+        .on_failed = on_failed,
     };
     struct kafka_sink *k = kafka_sink_new(&c, err, errlen);
     if (!k)

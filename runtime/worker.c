@@ -138,6 +138,7 @@ void rt_worker_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
         if (!w->batch)
             rt_fatal_oom();
         w->batch->query = q->index;
+        w->batch_tsc = rte_get_tsc_cycles();
     }
     w->batch->ws[w->batch->nrows] = ws;
     w->batch->we[w->batch->nrows] = we;
@@ -153,6 +154,23 @@ static inline uint64_t mbuf_ts(struct rte_mbuf *m, int p)
         return *RTE_MBUF_DYNFIELD(m, rt.ts_offset, rte_mbuf_timestamp_t *) *
                rt.ts_scale[p];
     return rt_wallclock_ns();
+}
+
+/* --replay-speed: hold each packet until the host clock, scaled, has moved
+ * as far as the capture's time since the worker's first packet */
+static void pace(struct rt_worker *w, uint64_t ts)
+{
+    if (!w->pace_ts0) {
+        w->pace_ts0 = ts;
+        w->pace_tsc0 = rte_get_tsc_cycles();
+        return;
+    }
+    if (ts <= w->pace_ts0)
+        return;
+    double ns = (double)(ts - w->pace_ts0) / rt.opt.replay_speed;
+    uint64_t due = w->pace_tsc0 + (uint64_t)(ns * (double)rte_get_tsc_hz() / 1e9);
+    while (rte_get_tsc_cycles() < due && !rt_force_quit)
+        rte_pause();
 }
 
 static int64_t others_seen(const struct rt_worker *self)
@@ -199,6 +217,8 @@ int rt_worker_main(void *arg)
                     data = rte_pktmbuf_read(m, 0, len, linear);
                 }
                 uint64_t ts = mbuf_ts(m, p);
+                if (rt.opt.replay_speed > 0)
+                    pace(w, ts);
                 hts_decode(&pkt, data, len, rte_pktmbuf_pkt_len(m), ts,
                            rt.ports[p], HTS_DLT_EN10MB, &w->ds);
                 exec_packet(w->x, &pkt);
@@ -211,6 +231,11 @@ int rt_worker_main(void *arg)
                 rte_pktmbuf_free_bulk(bufs, n);
         }
         uint64_t now = rte_get_tsc_cycles();
+        /* rows wait in a batch at most a millisecond (windowed rows not at
+         * all): batching must not hold results back */
+        if (w->batch && (!rt.prog->queries[w->batch->query]->per_packet ||
+                         now - w->batch_tsc > rte_get_tsc_hz() / 1000))
+            flush_batch(w);
         if (got) {
             idle_since = now;
         } else {

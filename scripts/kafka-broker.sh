@@ -7,6 +7,8 @@
 #   scripts/kafka-broker.sh env      print KAFKA_BROKERS=127.0.0.1:PORT (exit 1 if not running)
 #   scripts/kafka-broker.sh fetch    only download the jars into the cache
 #   scripts/kafka-broker.sh log      print the broker's log
+#   scripts/kafka-broker.sh pause    stop the broker but keep its data and ports (fault tests)
+#   scripts/kafka-broker.sh resume   start a paused broker again: same data, same address
 #
 # Kafka is not packaged by Debian and the release tarball cannot be downloaded here, but the
 # broker's jars are on Maven Central: `mvn dependency:copy-dependencies` on scripts/kafka/pom.xml
@@ -205,7 +207,40 @@ kill_broker() {
     done
 }
 
-cleanup() { rm -f "$PIDFILE" "$BOOTFILE"; rm -rf "$STATE/data"; }
+cleanup() { rm -f "$PIDFILE" "$BOOTFILE"; [ "${KEEP_DATA:-0}" = 1 ] || rm -rf "$STATE/data"; }
+
+# launch: starts the JVM on $PROPS in the background; sets pid, writes the pid file
+launch() {
+    # shellcheck disable=SC2086
+    java ${KAFKA_HEAP_OPTS:--Xms512m -Xmx512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dkafka.logs.dir="$STATE/logs" \
+        -Dlog4j.configuration="file:$ROOT/scripts/kafka/log4j.properties" \
+        -cp "$LIBS/*" kafka.Kafka "$PROPS" </dev/null >>"$LOG" 2>&1 9>&- &
+    pid=$!
+    echo "$pid" >"$PIDFILE"
+}
+
+cmd_pause() {
+    KEEP_DATA=1
+    cmd_stop
+}
+
+cmd_resume() {
+    lock
+    if running; then
+        say "already running (pid $pid) at $(cat "$BOOTFILE")"
+        return 0
+    fi
+    [ -f "$PROPS" ] && [ -d "$STATE/data" ] || die "nothing paused in $STATE (start it first)"
+    port=$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$PROPS")
+    [ -n "$port" ] || die "cannot read the port from $PROPS"
+    t0=$(date +%s)
+    launch
+    wait_ready "$pid" "$port" || { print_log 50 >&2; die "could not resume the broker"; }
+    echo "127.0.0.1:$port" >"$BOOTFILE"
+    say "resumed pid $pid at 127.0.0.1:$port in $(($(date +%s) - t0)) s (state $STATE)"
+}
 
 cmd_start() {
     need java
@@ -231,14 +266,7 @@ cmd_start() {
         java -Dlog4j.configuration="file:$ROOT/scripts/kafka/log4j.properties" -cp "$LIBS/*" \
             kafka.tools.StorageTool format -t "$cid" -c "$PROPS" --ignore-formatted >"$STATE/logs/format.log" 2>&1 9>&- ||
             { cat "$STATE/logs/format.log" >&2; die "could not format $STATE/data"; }
-        # shellcheck disable=SC2086
-        java ${KAFKA_HEAP_OPTS:--Xms512m -Xmx512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-            -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-            -Dkafka.logs.dir="$STATE/logs" \
-            -Dlog4j.configuration="file:$ROOT/scripts/kafka/log4j.properties" \
-            -cp "$LIBS/*" kafka.Kafka "$PROPS" </dev/null >"$LOG" 2>&1 9>&- &
-        pid=$!
-        echo "$pid" >"$PIDFILE"
+        launch
         rc=0
         wait_ready "$pid" "$port" || rc=$?
         [ "$rc" -eq 0 ] && break
@@ -272,6 +300,8 @@ cmd_stop() {
 case ${1:-} in
 start) cmd_start ;;
 stop) cmd_stop ;;
+pause) cmd_pause ;;
+resume) cmd_resume ;;
 status)
     if running; then
         echo "kafka-broker: running, pid $pid, KAFKA_BROKERS=$(cat "$BOOTFILE")"
@@ -287,7 +317,7 @@ env)
 fetch) fetch ;;
 log) print_log "${2:-200}" ;;
 *)
-    echo "usage: $0 start|stop|status|env|fetch|log [LINES]" >&2
+    echo "usage: $0 start|stop|pause|resume|status|env|fetch|log [LINES]" >&2
     exit 2
     ;;
 esac
