@@ -48,6 +48,7 @@ struct rt_options {
     bool quiet;
     bool export_json; /* per-packet rows to Kafka as JSON, not HTX1 batches */
     double replay_speed; /* > 0: pace packets by their timestamps (1 = as captured) */
+    unsigned long long max_keys; /* per stateful operator, window and executor */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per

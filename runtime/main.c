@@ -71,6 +71,9 @@ static void usage(FILE *out)
           "  --metrics HOST:PORT    serve Prometheus text metrics over HTTP\n"
           "  --idle-exit MS         stop once no packet arrived for MS ms (captures)\n"
           "  --replay-speed X       replay a capture at X times its own pace (1: as captured)\n"
+          "  --max-keys N           keys per stateful operator and window, per worker\n"
+          "                         (default 4000000); tuples with new keys past it are\n"
+          "                         refused and counted\n"
           "  --flush-timeout MS     how long to wait for deliveries at shutdown (10000)\n"
           "  --export-json          per-packet rows to Kafka as JSON, one per message\n"
           "                         (default: HTX1 batches, docs/export-format.md)\n"
@@ -92,12 +95,14 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"quiet", no_argument, 0, 'q'},
         {"export-json", no_argument, 0, 'J'},
         {"replay-speed", required_argument, 0, 'R'},
+        {"max-keys", required_argument, 0, 'K'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
     o->topic_prefix = "hts.";
     o->flush_ms = 10000;
+    o->max_keys = 4000000;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:qh", longs, NULL)) != -1) {
@@ -120,6 +125,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         case 'q': o->quiet = true; break;
         case 'J': o->export_json = true; break;
         case 'R': o->replay_speed = atof(optarg); break;
+        case 'K': o->max_keys = strtoull(optarg, NULL, 10); break;
         case 'X':
             if (o->nkprops == RT_MAX_X || !strchr(optarg, '=')) {
                 fprintf(stderr, "htsd: -X needs key=value\n");
@@ -276,6 +282,19 @@ static void summary(int undelivered)
             ds.errors[e] += rt.workers[i].ds.errors[e];
     }
     const struct exec_stats *st = exec_stats(rt.main_x);
+    uint64_t refused = st->table_full, missed = 0;
+    for (int i = 0; i < rt.nworkers; i++)
+        refused += exec_stats(rt.workers[i].x)->table_full;
+    for (int p = 0; p < rt.nports; p++) {
+        struct rte_eth_stats es;
+        if (rte_eth_stats_get(rt.ports[p], &es) == 0)
+            missed += es.imissed + es.ierrors + es.rx_nombuf;
+    }
+    if (refused || missed)
+        fprintf(stderr, "htsd: overload: %llu packets missed by the ports, %llu tuples "
+                "refused by full tables (--max-keys %llu): those windows are incomplete\n",
+                (unsigned long long)missed, (unsigned long long)refused,
+                (unsigned long long)rt.opt.max_keys);
     uint64_t rows = 0;
     for (int q = 0; q < rt.prog->nqueries; q++)
         rows += rt.rows_per_query[q];
@@ -360,6 +379,7 @@ int main(int argc, char **argv)
     rt.main_x = exec_new(rt.prog, on_main_row, NULL);
     if (!rt.rows_per_query || !rt.main_x)
         rt_fatal_oom();
+    exec_set_max_keys(rt.main_x, rt.opt.max_keys);
     char why[512];
     if (rt.nworkers > 1 && !exec_mergeable(rt.main_x, why, sizeof why))
         rte_exit(EXIT_FAILURE, "htsd: %s; run with one worker (-l 0,1)\n", why);
@@ -386,6 +406,7 @@ int main(int argc, char **argv)
         w->x = exec_new(rt.prog, rt_worker_row, w);
         if (!w->ring || !w->x)
             rte_exit(EXIT_FAILURE, "htsd: cannot set up worker %d\n", wi);
+        exec_set_max_keys(w->x, rt.opt.max_keys);
         wi++;
     }
     for (int i = 0; i < rt.nworkers; i++)
@@ -422,6 +443,12 @@ int main(int argc, char **argv)
     if (!rt.opt.quiet)
         summary(undelivered);
     int rc = (undelivered == 0 && c.failed == 0 && rt.rows_dropped == 0) ? 0 : 1;
+    /* an incomplete answer is an error too: the summary said where */
+    for (int i = 0; i < rt.nworkers; i++)
+        if (exec_stats(rt.workers[i].x)->table_full)
+            rc = 1;
+    if (exec_stats(rt.main_x)->table_full)
+        rc = 1;
 
     for (int p = 0; p < rt.nports; p++) {
         rte_eth_dev_stop(rt.ports[p]);

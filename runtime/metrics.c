@@ -139,6 +139,11 @@ static void render(struct text *b)
     text_printf(b, "htsd_worker_ring_full_total %llu\n", (unsigned long long)ring_full);
     METRIC(b, "htsd_late_total", "Partial window state that arrived after its window closed.", "counter");
     text_printf(b, "htsd_late_total %llu\n", (unsigned long long)exec_stats(rt.main_x)->late);
+    uint64_t refused = exec_stats(rt.main_x)->table_full;
+    for (int i = 0; i < rt.nworkers; i++)
+        refused += exec_stats(rt.workers[i].x)->table_full;
+    METRIC(b, "htsd_table_full_total", "Tuples refused because their table was full (--max-keys).", "counter");
+    text_printf(b, "htsd_table_full_total %llu\n", (unsigned long long)refused);
     METRIC(b, "htsd_state_keys", "Keys held in the main lcore's open windows.", "gauge");
     text_printf(b, "htsd_state_keys %llu\n", (unsigned long long)exec_state_keys(rt.main_x));
 }

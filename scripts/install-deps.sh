@@ -9,7 +9,7 @@ set -eu
 PKGS="build-essential flex bison pkg-config libpcap-dev libcmocka-dev \
 clang llvm-dev libclang-rt-14-dev \
 libdpdk-dev librdkafka-dev kcat \
-tshark graphviz python3 jq \
+tshark graphviz python3 jq time \
 default-jre-headless maven"
 
 missing=""
