@@ -18,7 +18,7 @@ CFLAGS_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS_WARN) -Werror $(CFLAGS) $(SAN) -Icore -Icompiler -Iexec -Ip4gen -I$(BUILD)/gen -MMD -MP
-LDLIBS  := -lpcap -lm
+LDLIBS  := -lpcap -lglpk -lm
 LDFLAGS += $(SAN)
 
 CORE_SRC := $(wildcard core/*.c)
@@ -133,3 +133,27 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@scripts/bench.sh
+
+# ---- JIT (LLVM 14 C API: Core, ORC LLJIT, PassBuilder): runtime/jit*.c ----
+# The JIT's objects need no DPDK; htsd links them for --engine jit. Its test
+# tool, IR dump tool and benchmark link them with LLVM (explicit rules: the
+# generic tool and bench rules above do not).
+LLVM_CONFIG ?= $(shell command -v llvm-config-14 || command -v llvm-config)
+LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags --libs core orcjit native passes 2>/dev/null)
+JIT_SRC := $(wildcard runtime/jit*.c)
+JIT_OBJ := $(JIT_SRC:%.c=$(BUILD)/%.o)
+$(JIT_OBJ): $(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime -c $< -o $@
+$(BIN)/htsd: $(JIT_OBJ)
+$(BIN)/htsd: LDLIBS += $(LLVM_LIBS)
+JIT_TOOLS := $(BUILD)/tools/jit_check $(BUILD)/tools/jit_dump
+$(JIT_TOOLS): $(BUILD)/tools/%: tests/tools/%.c $(JIT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime $(LDFLAGS) -o $@ $(LINK_INPUTS) $(LLVM_LIBS) $(LDLIBS)
+$(BUILD)/bench/bench_jit: bench/bench_jit.c $(JIT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime $(LDFLAGS) -o $@ $(LINK_INPUTS) $(LLVM_LIBS) $(LDLIBS)
+$(BUILD)/tests/test_jit: tests/unit/test_jit.c $(JIT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Iruntime $(LDFLAGS) -o $@ $(LINK_INPUTS) -lcmocka $(LLVM_LIBS) $(LDLIBS)

@@ -49,6 +49,7 @@ struct rt_options {
     bool export_json; /* per-packet rows to Kafka as JSON, not HTX1 batches */
     double replay_speed; /* > 0: pace packets by their timestamps (1 = as captured) */
     unsigned long long max_keys; /* per stateful operator, window and executor */
+    const char *engine; /* --engine: "interp" (default) or "jit" (jit_engine.h) */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per
@@ -73,6 +74,7 @@ struct rt_worker {
     int index;
     struct rte_ring *ring; /* worker -> main */
     struct exec *x;
+    struct eng *eng; /* runs the packets over x: interpreter or JIT (jit_engine.h) */
     struct hts_decode_stats ds;
     uint64_t packets, bytes, bursts, ring_full;
     struct rt_msg *batch; /* per-packet rows being filled */

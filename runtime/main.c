@@ -15,6 +15,7 @@
  */
 #include "driver.h"
 #include "exportfmt.h"
+#include "jit_engine.h"
 #include "rowfmt.h"
 #include "rt.h"
 
@@ -28,6 +29,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +79,9 @@ static void usage(FILE *out)
           "  --flush-timeout MS     how long to wait for deliveries at shutdown (10000)\n"
           "  --export-json          per-packet rows to Kafka as JSON, one per message\n"
           "                         (default: HTX1 batches, docs/export-format.md)\n"
+          "  --engine interp|jit    run the queries in the interpreter (default) or as\n"
+          "                         native code compiled by LLVM; the log names what each\n"
+          "                         query runs in (docs/jit.md)\n"
           "  -q, --quiet            no summary on stderr\n"
           "EAL example: -- --no-huge --no-pci -m 512 -l 0,1 --vdev net_pcap0,rx_pcap=FILE\n",
           out);
@@ -96,6 +101,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"export-json", no_argument, 0, 'J'},
         {"replay-speed", required_argument, 0, 'R'},
         {"max-keys", required_argument, 0, 'K'},
+        {"engine", required_argument, 0, 'E'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -103,6 +109,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
     o->topic_prefix = "hts.";
     o->flush_ms = 10000;
     o->max_keys = 4000000;
+    o->engine = "interp";
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:qh", longs, NULL)) != -1) {
@@ -126,6 +133,13 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         case 'J': o->export_json = true; break;
         case 'R': o->replay_speed = atof(optarg); break;
         case 'K': o->max_keys = strtoull(optarg, NULL, 10); break;
+        case 'E':
+            if (strcmp(optarg, "interp") != 0 && strcmp(optarg, "jit") != 0) {
+                fprintf(stderr, "htsd: --engine is interp or jit\n");
+                return -EINVAL;
+            }
+            o->engine = optarg;
+            break;
         case 'X':
             if (o->nkprops == RT_MAX_X || !strchr(optarg, '=')) {
                 fprintf(stderr, "htsd: -X needs key=value\n");
@@ -323,6 +337,11 @@ int main(int argc, char **argv)
             split = i;
             break;
         }
+    /* The main lcore frees a hand-over batch for every 256 rows: without
+     * this, glibc gives memory back to the kernel and faults it in again
+     * all the time (docs/benchmarks.md: +57% export rate into Kafka). */
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
     if (parse_args(split, argv, &rt.opt) < 0) {
         usage(stderr);
         return 2;
@@ -338,6 +357,18 @@ int main(int argc, char **argv)
     rt.prog = htsc_load(&ho, &arena, srcs, stderr);
     if (!rt.prog)
         return 1;
+    /* --engine jit: one native function for every worker; the report says
+     * which queries it runs and why the others stay in the interpreter */
+    struct jit_prog *jp = NULL;
+    if (strcmp(rt.opt.engine, "jit") == 0) {
+        char jerr[512];
+        struct jit_opts jo = {.linktype = HTS_DLT_EN10MB, .max_keys = rt.opt.max_keys};
+        jp = jit_compile(rt.prog, &jo, jerr, sizeof jerr);
+        if (!jp)
+            fprintf(stderr, "htsd: %s; every query runs in the interpreter\n", jerr);
+        else
+            jit_report(jp, stderr, "htsd: jit: ");
+    }
 
     char **eal_argv = calloc((size_t)(argc - split + 2), sizeof *eal_argv);
     int eal_argc = 0;
@@ -350,6 +381,7 @@ int main(int argc, char **argv)
         rte_exit(EXIT_FAILURE, "htsd: cannot initialise the EAL (arguments after --)\n");
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN); /* a closed socket is an error return, not death */
 
     rt.nworkers = (int)rte_lcore_count() - 1;
     if (rt.nworkers < 1)
@@ -407,6 +439,10 @@ int main(int argc, char **argv)
         if (!w->ring || !w->x)
             rte_exit(EXIT_FAILURE, "htsd: cannot set up worker %d\n", wi);
         exec_set_max_keys(w->x, rt.opt.max_keys);
+        w->eng = jp ? eng_new_jit(jp, w->x, rt_worker_row, w, &w->ds)
+                    : eng_new_interp(w->x, HTS_DLT_EN10MB, &w->ds);
+        if (!w->eng)
+            rte_exit(EXIT_FAILURE, "htsd: cannot set up worker %d\n", wi);
         wi++;
     }
     for (int i = 0; i < rt.nworkers; i++)
@@ -457,10 +493,12 @@ int main(int argc, char **argv)
     if (rt.opt.metrics)
         rt_metrics_close();
     for (int i = 0; i < rt.nworkers; i++) {
+        eng_free(rt.workers[i].eng);
         exec_free(rt.workers[i].x);
         rte_ring_free(rt.workers[i].ring);
     }
     exec_free(rt.main_x);
+    jit_free(jp);
     rt_sink_free(rt.sink);
     rowbuf_free(&line);
     rowbuf_free(&key);

@@ -166,9 +166,10 @@ void rt_metrics_poll(void)
     int hn = snprintf(head, sizeof head,
                       "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
                       "Content-Length: %zu\r\nConnection: close\r\n\r\n", body.n);
-    (void)!write(fd, head, (size_t)hn);
+    /* MSG_NOSIGNAL: a scraper that hung up must not kill htsd (SIGPIPE) */
+    (void)!send(fd, head, (size_t)hn, MSG_NOSIGNAL);
     for (size_t off = 0; off < body.n;) {
-        ssize_t w = write(fd, body.p + off, body.n - off);
+        ssize_t w = send(fd, body.p + off, body.n - off, MSG_NOSIGNAL);
         if (w <= 0)
             break;
         off += (size_t)w;

@@ -16,6 +16,7 @@
  */
 #include "htsd.h"
 #include "rt.h"
+#include "jit_engine.h"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -89,6 +90,8 @@ static bool msg_add_row(struct rt_msg *m, const hts_value *row)
 
 void rt_msg_fix_strings(struct rt_msg *m)
 {
+    if (!m->nbytes) /* no string in this message: nothing to re-point */
+        return;
     for (size_t i = 0; i < (size_t)m->nrows * (size_t)m->ncols; i++)
         if (m->vals[i].present && m->vals[i].type == TY_STR)
             m->vals[i].u.s.p = m->bytes + (uintptr_t)m->vals[i].u.s.p;
@@ -188,8 +191,8 @@ int rt_worker_main(void *arg)
 {
     struct rt_worker *w = arg;
     struct rte_mbuf *bufs[RT_BURST];
-    struct hts_pkt pkt;
-    uint8_t *linear = malloc(65536); /* multi-segment frames, made contiguous */
+    struct jit_pkt pk[RT_BURST]; /* the burst as the engine reads it */
+    uint8_t *linear = malloc((size_t)RT_BURST * 65536); /* multi-segment frames, made contiguous */
     uint64_t idle_since = rte_get_tsc_cycles();
     uint64_t idle_limit = rt.opt.idle_exit_ms > 0
                               ? rte_get_tsc_hz() / 1000 * (uint64_t)rt.opt.idle_exit_ms
@@ -214,21 +217,23 @@ int rt_worker_main(void *arg)
                 uint32_t len = rte_pktmbuf_data_len(m);
                 if (unlikely(m->nb_segs > 1)) {
                     len = rte_pktmbuf_pkt_len(m) < 65536 ? rte_pktmbuf_pkt_len(m) : 65536;
-                    data = rte_pktmbuf_read(m, 0, len, linear);
+                    data = rte_pktmbuf_read(m, 0, len, linear + (size_t)i * 65536);
                 }
                 uint64_t ts = mbuf_ts(m, p);
                 if (rt.opt.replay_speed > 0)
                     pace(w, ts);
-                hts_decode(&pkt, data, len, rte_pktmbuf_pkt_len(m), ts,
-                           rt.ports[p], HTS_DLT_EN10MB, &w->ds);
-                exec_packet(w->x, &pkt);
+                pk[i] = (struct jit_pkt){.data = data, .caplen = len,
+                                         .wirelen = rte_pktmbuf_pkt_len(m), .ts = ts,
+                                         .port = rt.ports[p]};
                 w->packets++;
                 w->bytes += rte_pktmbuf_pkt_len(m);
                 if ((int64_t)ts > atomic_load_explicit(&w->seen, memory_order_relaxed))
                     atomic_store_explicit(&w->seen, (int64_t)ts, memory_order_release);
             }
-            if (n)
+            if (n) {
+                eng_burst(w->eng, pk, n); /* decode and execute */
                 rte_pktmbuf_free_bulk(bufs, n);
+            }
         }
         uint64_t now = rte_get_tsc_cycles();
         /* rows wait in a batch at most a millisecond (windowed rows not at
@@ -240,14 +245,14 @@ int rt_worker_main(void *arg)
             idle_since = now;
         } else {
             /* nothing queued here: follow the others' event time */
-            exec_advance(w->x, others_seen(w));
+            eng_advance(w->eng, others_seen(w));
             flush_batch(w);
             if (idle_limit && now - idle_since > idle_limit)
                 break;
         }
-        atomic_store_explicit(&w->closed, exec_watermark(w->x), memory_order_release);
+        atomic_store_explicit(&w->closed, eng_watermark(w->eng), memory_order_release);
     }
-    exec_finish(w->x);
+    eng_finish(w->eng);
     flush_batch(w);
     atomic_store_explicit(&w->closed, INT64_MAX, memory_order_release);
     atomic_store_explicit(&w->done, true, memory_order_release);

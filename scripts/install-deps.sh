@@ -6,7 +6,7 @@
 # `make demo`, `make check` and .ci/run; safe to run by hand.
 set -eu
 
-PKGS="build-essential flex bison pkg-config libpcap-dev libcmocka-dev \
+PKGS="build-essential flex bison pkg-config libpcap-dev libcmocka-dev libglpk-dev \
 clang llvm-dev libclang-rt-14-dev \
 libdpdk-dev librdkafka-dev kcat \
 tshark graphviz python3 jq time \

@@ -2,8 +2,12 @@
 # run.sh - builds the libFuzzer targets with clang and runs each for a bounded
 # time: FUZZ_SECONDS (default 15, what `make check` uses; `make fuzz` runs 300).
 # Seeds: the query library and golden queries for the query fuzzer; packets of
-# every capture in tests/data for the decoder fuzzer. A crash fails the run
-# and leaves the input in build/fuzz/ (make it a regression test).
+# every capture in tests/data for the decoder fuzzer, runs of them for the
+# JIT's differential fuzzer (fuzz_jit: the JIT's rows must equal the
+# executor's). A crash fails the run and leaves the input in build/fuzz/
+# (make it a regression test). fuzz_report: report frames against a fixed
+# schema (decode, re-encode, compare); fuzz_plan: plan files, seeded with
+# plans `htsc compile` writes for the query library.
 set -eu
 cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-15}
@@ -17,6 +21,22 @@ clang $CF -o "$OUT/fuzz_query" tests/fuzz/fuzz_query.c compiler/ast.c compiler/d
 if [ -f tests/fuzz/fuzz_decode.c ]; then
     clang $CF -o "$OUT/fuzz_decode" tests/fuzz/fuzz_decode.c core/decode.c core/fields.c core/value.c
 fi
+if [ -f tests/fuzz/fuzz_jit.c ]; then
+    # the JIT against the executor: the compiler, executor, decoder and LLVM
+    clang $CF -Iruntime -o "$OUT/fuzz_jit" tests/fuzz/fuzz_jit.c runtime/jit*.c exec/exec.c \
+        compiler/ast.c compiler/diag.c compiler/sema.c compiler/ir.c build/gen/lexer.c \
+        build/gen/parser.c core/decode.c core/fields.c core/value.c \
+        $(llvm-config --ldflags --libs core orcjit native passes)
+fi
+if [ -f tests/fuzz/fuzz_report.c ]; then
+    clang $CF -o "$OUT/fuzz_report" tests/fuzz/fuzz_report.c core/report.c core/decode.c \
+        core/fields.c core/value.c
+fi
+if [ -f tests/fuzz/fuzz_plan.c ]; then
+    clang $CF -Ip4gen -o "$OUT/fuzz_plan" tests/fuzz/fuzz_plan.c compiler/plan.c core/json.c p4gen/targets.c \
+        core/report.c compiler/ast.c compiler/diag.c compiler/sema.c compiler/ir.c \
+        build/gen/lexer.c build/gen/parser.c core/fields.c core/value.c
+fi
 
 # seed corpora (copied so the fuzzer can add to them)
 mkdir -p "$OUT/corpus-query" "$OUT/corpus-decode"
@@ -26,9 +46,44 @@ done
 if [ -x "$OUT/fuzz_decode" ] && [ -f tests/fuzz/seed_frames.py ]; then
     python3 tests/fuzz/seed_frames.py tests/data "$OUT/corpus-decode"
 fi
+if [ -x "$OUT/fuzz_jit" ] && [ -f tests/fuzz/seed_jit.py ]; then
+    mkdir -p "$OUT/corpus-jit"
+    python3 tests/fuzz/seed_jit.py tests/data "$OUT/corpus-jit"
+fi
+if [ -x "$OUT/fuzz_report" ]; then
+    mkdir -p "$OUT/corpus-report"
+    # a few hand-made frames: the fixed schema's records, odd first byte
+    python3 - "$OUT/corpus-report" <<'PY'
+import struct, sys, os
+d = sys.argv[1]
+eth = b"\x02HTS\x00\x01\x02HTS\x00\x00\x88\xb5"
+def frame(recs):
+    hdr = b"HTSR" + bytes([1, 0]) + struct.pack(">H", len(recs)) + struct.pack(">Q", 0x1122334455667788) + struct.pack(">I", 7)
+    return b"\x01" + eth + hdr + b"".join(recs)
+wm = struct.pack(">HHHBBQ", 16, 0xffff, 0xffff, 3, 0, 123456789)
+tup = struct.pack(">HHHBBQ", 16 + 1 + 4 + 1 + 2 + 16 + 6, 0, 1, 1, 0, 99) + bytes([0xf8]) + bytes(4) + b"\x02" + b"\x00\x05" + bytes(16) + bytes(6)
+pk = struct.pack(">HHHBBQ", 16 + 12 + 20, 1, 0, 4, 0, 5) + struct.pack(">IHHHH", 20, 0, 101, 0, 0) + bytes([0x45]) + bytes(19)
+for i, recs in enumerate([[wm], [tup], [pk], [wm, tup, pk]]):
+    open(os.path.join(d, "seed%d" % i), "wb").write(frame(recs))
+PY
+fi
+if [ -x "$OUT/fuzz_plan" ]; then
+    mkdir -p "$OUT/corpus-plan"
+    for t in v1model tofino none; do
+        for q in queries/new_tcp_conns.htq queries/port_scan.htq queries/syn_flood.htq; do
+            [ -f "$q" ] || continue
+            d=$(mktemp -d)
+            if bin/htsc compile "$q" --target $t -o "$d" >/dev/null 2>&1 ||
+               build/asan/bin/htsc compile "$q" --target $t -o "$d" >/dev/null 2>&1; then
+                cp "$d"/*.plan.json "$OUT/corpus-plan/$t.$(basename "$q" .htq).json"
+            fi
+            rm -rf "$d"
+        done
+    done
+fi
 
 status=0
-for t in query decode; do
+for t in query decode jit report plan; do
     [ -x "$OUT/fuzz_$t" ] || continue
     echo "fuzz: fuzz_$t for ${SECS}s"
     if ! (cd "$OUT" && ./fuzz_$t -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \

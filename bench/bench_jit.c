@@ -1,0 +1,556 @@
+/*
+ * bench_jit.c - packets per second per core: the JIT, the interpreter and
+ * hand-written C, measured in the same run. A benchmark, not a test.
+ *
+ *   bench_jit [--runs N] [--pace MPPS] [--set [Q.]NAME=VALUE]...
+ *             CAPTURE REPEAT QUERY.htq...
+ *
+ * The capture is loaded once (hts_trace_load) and turned into REPEAT
+ * replays of per-packet records (struct jit_pkt: data pointer, lengths,
+ * time) held in memory, each replay shifted in time by the capture's span
+ * plus a second, so windows keep closing as in a long capture. With
+ * --pace, times are instead re-spaced evenly at MPPS million packets per
+ * second (order kept): a window then holds as many packets as it would on
+ * a link at that rate, where the capture's own times put a few dozen in a
+ * 3 s window and so measure window closing more than packets. For each
+ * query (its own program, as htsd would load it) and each engine, one run
+ * feeds every record in bursts of 32 (htsd's RT_BURST) to a fresh executor
+ * and engine and finishes; rows are counted and checksummed, not printed.
+ * Each engine runs --runs times (default 5) on one core (this thread);
+ * the table shows the medians in million packets per second:
+ *
+ *   jit     jit_engine.h's JIT engine: the compiled burst function, window
+ *           hand-over into the executor, per-packet rows;
+ *   interp  the interpreter engine: hts_decode() + exec_packet();
+ *   hand    for the queries below, a hand-written C function with the
+ *           compiled function's signature and layout, plugged into the same
+ *           run-time (jit_run_set_fn): the same work written by a person
+ *           and compiled by the C compiler at -O2.
+ *
+ * and the ratios jit/interp and hand/jit (the targets: jit >= 10 Mpps,
+ * jit/interp >= 4, hand/jit <= 1.25). The rows of every engine must agree
+ * (count and checksum); a difference is printed and the exit status is 1.
+ * Also printed: the compile time of each query, the first compile in the
+ * process and the median of five more.
+ *
+ * The hand-written functions mirror core/decode.c for the layers their
+ * fields need, on Ethernet captures (other link types: no hand column).
+ */
+#include "driver.h"
+#include "exec.h"
+#include "jit.h"
+#include "jit_engine.h"
+#include "pcapin.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BURST 32
+
+/* ---- hand-written baselines ---------------------------------------------- */
+
+static inline uint32_t rd16(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 8 | b[1];
+}
+
+static inline uint32_t rd32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* The fields the hand-written queries read, and which are present. */
+enum { HF_IP4 = 1, HF_TCP = 2, HF_UDP = 4 };
+struct hf {
+    unsigned have;
+    uint32_t src, dst, len, proto, ttl;
+    uint32_t sport, dport, flags, seq, ack, usport, udport;
+};
+
+/* core/decode.c's rules for Ethernet, VLAN tags, MPLS, IPv4, IPv6 with its
+ * extension headers and 6in4, TCP and UDP; l4 = 0 stops after IPv4. */
+static inline void hand_decode(const struct jit_pkt *p, struct hf *f, int l4)
+{
+    const uint8_t *d = p->data;
+    uint64_t cap = d ? p->caplen : 0, wire = p->wirelen > cap ? p->wirelen : cap;
+    uint64_t off = 14, lim, end, hl;
+    uint32_t type, proto;
+    f->have = 0;
+    if (cap < 14)
+        return;
+    type = rd16(d + 12);
+    if (type < 0x600)
+        return;
+    while (type == 0x8100 || type == 0x88a8 || type == 0x9100) {
+        if (off + 4 > cap)
+            return;
+        type = rd16(d + off + 2);
+        off += 4;
+    }
+    if (type == 0x8847 || type == 0x8848) {
+        for (;;) {
+            if (off + 4 > cap)
+                return;
+            uint32_t e = rd32(d + off);
+            off += 4;
+            if (e & 0x100)
+                break;
+        }
+        if (off + 1 > cap)
+            return;
+        type = d[off] >> 4 == 4 ? 0x800 : d[off] >> 4 == 6 ? 0x86dd : 0;
+    }
+    lim = wire;
+    if (type == 0x86dd) {
+        if (!l4)
+            return;
+        goto ip6;
+    }
+    if (type != 0x800)
+        return;
+    /* IPv4 */
+    if (off + 1 > cap || d[off] >> 4 != 4 || off + 20 > cap)
+        return;
+    hl = (uint64_t)(d[off] & 15) * 4;
+    uint32_t tot = rd16(d + off + 2);
+    if (hl < 20 || tot < hl || off + hl > cap)
+        return;
+    f->have = HF_IP4;
+    f->len = tot;
+    f->ttl = d[off + 8];
+    f->proto = proto = d[off + 9];
+    f->src = rd32(d + off + 12);
+    f->dst = rd32(d + off + 16);
+    if (!l4 || (rd16(d + off + 6) & 0x1fff))
+        return;
+    end = off + tot < lim ? off + tot : lim;
+    off += hl;
+    if (proto == 41) {
+        lim = end;
+        goto ip6;
+    }
+    goto l4;
+ip6: {
+    uint64_t limc = lim < cap ? lim : cap;
+    if (off + 1 > limc || d[off] >> 4 != 6 || off + 40 > limc)
+        return;
+    uint32_t plen = rd16(d + off + 4), nh = d[off + 6];
+    end = plen == 0 && nh == 0 ? lim : (off + 40 + plen < lim ? off + 40 + plen : lim);
+    uint64_t endc = end < cap ? end : cap, pos = off + 40;
+    for (;;) {
+        if (nh == 0 || nh == 43 || nh == 60 || nh == 51) {
+            if (pos + 2 > endc)
+                return;
+            hl = nh == 51 ? ((uint64_t)d[pos + 1] + 2) * 4 : ((uint64_t)d[pos + 1] + 1) * 8;
+            if (pos + hl > endc)
+                return;
+        } else if (nh == 44) {
+            if (pos + 8 > endc || rd16(d + pos + 2) >> 3)
+                return;
+            hl = 8;
+        } else {
+            break;
+        }
+        nh = d[pos];
+        pos += hl;
+    }
+    proto = nh;
+    off = pos;
+}
+l4: {
+    uint64_t endc = end < cap ? end : cap;
+    if (proto == 6) {
+        uint64_t declared = end - off;
+        if (off + 20 > endc)
+            return;
+        hl = (uint64_t)(d[off + 12] >> 4) * 4;
+        if (hl < 20 || hl > declared || off + hl > endc)
+            return;
+        f->have |= HF_TCP;
+        f->sport = rd16(d + off);
+        f->dport = rd16(d + off + 2);
+        f->seq = rd32(d + off + 4);
+        f->ack = rd32(d + off + 8);
+        f->flags = d[off + 13];
+    } else if (proto == 17) {
+        if (off + 8 > endc)
+            return;
+        f->have |= HF_UDP;
+        f->usport = rd16(d + off);
+        f->udport = rd16(d + off + 2);
+    }
+}
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+    h ^= w;
+    h *= 0xff51afd7ed558ccdULL;
+    return h ^ (h >> 32);
+}
+
+static inline uint64_t fin(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    return h ^ (h >> 29);
+}
+
+/* A table as the compiled code uses it, held in locals for the call. */
+struct htab {
+    uint64_t *index, *ent, mask, gen, limit;
+    uint32_t n;
+};
+
+static inline struct htab tab_open(const struct jit_table *t)
+{
+    struct htab h = {t->index, t->ent, t->mask, t->gen, t->limit, t->n};
+    return h;
+}
+
+/* The entry of key k[0..nk) (created zeroed if new); sets *full at the limit. */
+static inline uint64_t *tab_get(struct htab *t, const uint64_t *k, int nk, int stride,
+                                uint32_t *full)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < nk; i++)
+        h = mix(h, k[i]);
+    h = fin(h);
+    for (uint64_t i = h & t->mask;; i = (i + 1) & t->mask) {
+        uint64_t s = t->index[i];
+        if (s >> 32 != t->gen) {
+            uint64_t *e = t->ent + (uint64_t)t->n * (uint64_t)stride;
+            t->index[i] = t->gen << 32 | t->n;
+            e[0] = h;
+            for (int j = 0; j < nk; j++)
+                e[1 + j] = k[j];
+            for (int j = 1 + nk; j < stride; j++)
+                e[j] = 0;
+            if (++t->n >= t->limit)
+                *full = 1;
+            return e;
+        }
+        uint64_t *e = t->ent + (uint32_t)s * (uint64_t)stride;
+        if (e[0] != h)
+            continue;
+        int j = 0;
+        while (j < nk && e[1 + j] == k[j])
+            j++;
+        if (j == nk)
+            return e;
+    }
+}
+
+/* The loop every hand-written windowed query shares: stop at a window end
+ * or a full table, event time, the tumbling window's late check. */
+#define HAND_LOOP(W, ...)                                                      \
+    struct htab t = tab_open(&ctx->tables[0]);                                 \
+    int64_t wm = ctx->wm;                                                      \
+    uint32_t full = ctx->full, i;                                              \
+    uint64_t late = 0;                                                         \
+    for (i = 0; i < n; i++) {                                                  \
+        const struct jit_pkt *p = &pkts[i];                                    \
+        int64_t ts = (int64_t)p->ts;                                           \
+        if (ts >= ctx->next_close || full)                                     \
+            break;                                                             \
+        if (ts > wm)                                                           \
+            wm = ts;                                                           \
+        if (ts < 0)                                                            \
+            continue;                                                          \
+        if (ts - ts % (W) + (W) <= wm) {                                       \
+            late++;                                                            \
+            continue;                                                          \
+        }                                                                      \
+        struct hf f;                                                           \
+        __VA_ARGS__                                                            \
+    }                                                                          \
+    ctx->wm = wm;                                                              \
+    ctx->full = full;                                                          \
+    ctx->late[0] += late;                                                      \
+    ctx->tables[0].n = t.n;                                                    \
+    return i;
+
+#define W3S 3000000000LL
+
+/* new_tcp_conns: filter tcp.flags == SYN | groupby ipv4.dst aggregate count() */
+static uint32_t hand_new_tcp_conns(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    HAND_LOOP(W3S, {
+        hand_decode(p, &f, 1);
+        if ((f.have & (HF_IP4 | HF_TCP)) != (HF_IP4 | HF_TCP) || f.flags != 0x02)
+            continue;
+        uint64_t k = f.dst;
+        tab_get(&t, &k, 1, 3, &full)[2]++;
+    })
+}
+
+/* port_scan: distinct ipv4.src, tcp.dport */
+static uint32_t hand_port_scan(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    HAND_LOOP(W3S, {
+        hand_decode(p, &f, 1);
+        if ((f.have & (HF_IP4 | HF_TCP)) != (HF_IP4 | HF_TCP))
+            continue;
+        uint64_t k[2] = {f.src, f.dport};
+        tab_get(&t, k, 2, 3, &full);
+    })
+}
+
+/* heavy_hitter: groupby ipv4.src, ipv4.dst aggregate sum(ipv4.len), count() */
+static uint32_t hand_heavy_hitter(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    HAND_LOOP(W3S, {
+        hand_decode(p, &f, 0);
+        if (!(f.have & HF_IP4))
+            continue;
+        uint64_t k[2] = {f.src, f.dst};
+        uint64_t *e = tab_get(&t, k, 2, 6, &full);
+        e[3] += f.len; /* sum, inputs seen, count */
+        e[4]++;
+        e[5]++;
+    })
+}
+
+/* export_headers with net = 0.0.0.0/0, n = 1: every IPv4 packet's row
+ * (query, ts, presence bits, 14 columns). */
+static uint32_t hand_export_headers(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    uint64_t *out = ctx->out;
+    uint32_t o = ctx->out_n, cap = ctx->out_cap, i;
+    for (i = 0; i < n && o + 17 <= cap; i++) {
+        const struct jit_pkt *p = &pkts[i];
+        struct hf f;
+        hand_decode(p, &f, 1);
+        if (!(f.have & HF_IP4))
+            continue;
+        uint64_t *r = out + o, tcp = f.have & HF_TCP ? 0xf80 : 0, udp = f.have & HF_UDP ? 0x3000 : 0;
+        r[0] = 0;
+        r[1] = p->ts;
+        r[2] = 0x7f | tcp | udp;
+        r[3] = p->ts;
+        r[4] = p->wirelen;
+        r[5] = f.src;
+        r[6] = f.dst;
+        r[7] = f.proto;
+        r[8] = f.len;
+        r[9] = f.ttl;
+        r[10] = f.sport;
+        r[11] = f.dport;
+        r[12] = f.flags;
+        r[13] = f.seq;
+        r[14] = f.ack;
+        r[15] = f.usport;
+        r[16] = f.udport;
+        o += 17;
+    }
+    ctx->out_n = o;
+    return i;
+}
+
+/* (export_headers' function assumes the defaults net = 0.0.0.0/0, n = 1:
+ * with other --set values its rows differ and the run says so.) */
+static const struct {
+    const char *query;
+    jit_fn fn;
+} hands[] = {
+    {"new_tcp_conns", hand_new_tcp_conns},
+    {"port_scan", hand_port_scan},
+    {"heavy_hitter", hand_heavy_hitter},
+    {"export_headers", hand_export_headers},
+};
+
+/* ---- the benchmark ---------------------------------------------------------- */
+
+struct count {
+    uint64_t rows, sum;
+};
+
+static void count_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
+                      const hts_value *cols, int ncols)
+{
+    /* cheap, so that the engines are measured rather than this: the value
+     * bytes are deterministic (every constructor zeroes the rest) */
+    struct count *c = ctx;
+    uint64_t h = (uint64_t)ws * 31 + (uint64_t)we;
+    for (int i = 0; i < ncols; i++) {
+        uint64_t w[2];
+        memcpy(w, &cols[i].u, sizeof w);
+        h = (h ^ (w[0] + cols[i].present * 7919u)) * 0x9e3779b97f4a7c15ULL + w[1];
+    }
+    c->rows++;
+    c->sum += h; /* order-free: engines may interleave queries differently */
+    (void)q;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+enum { E_JIT, E_INTERP, E_HAND, E__N };
+
+/* One run: seconds; rows into *c. */
+static double run(int kind, const struct ir_program *p, const struct jit_prog *jp, jit_fn hand,
+                  int linktype, const struct jit_pkt *pk, size_t n, struct count *c)
+{
+    memset(c, 0, sizeof *c);
+    struct exec *x = exec_new(p, count_row, c);
+    struct hts_decode_stats ds = {0};
+    struct eng *e = kind == E_INTERP ? eng_new_interp(x, linktype, &ds)
+                                     : eng_new_jit(jp, x, count_row, c, &ds);
+    if (!x || !e) {
+        fprintf(stderr, "bench_jit: out of memory\n");
+        exit(2);
+    }
+    if (kind == E_HAND)
+        jit_run_set_fn(e->self, hand);
+    double t0 = now_s();
+    for (size_t i = 0; i < n; i += BURST)
+        eng_burst(e, pk + i, (uint32_t)(n - i < BURST ? n - i : BURST));
+    eng_finish(e);
+    double t = now_s() - t0;
+    eng_free(e);
+    exec_free(x);
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    int runs = 5, argi = 1;
+    double pace = 0;
+    struct htsc_opts base = {.format = "json"};
+    while (argi < argc && argv[argi][0] == '-') {
+        if (!strcmp(argv[argi], "--runs") && argi + 1 < argc) {
+            runs = atoi(argv[argi + 1]);
+            argi += 2;
+        } else if (!strcmp(argv[argi], "--pace") && argi + 1 < argc) {
+            pace = atof(argv[argi + 1]);
+            argi += 2;
+        } else if (!strcmp(argv[argi], "--set") && argi + 1 < argc) {
+            base.sets[base.nsets++] = argv[argi + 1];
+            argi += 2;
+        } else {
+            break;
+        }
+    }
+    if (argc - argi < 3 || runs < 1) {
+        fprintf(stderr, "usage: bench_jit [--runs N] [--pace MPPS] [--set S]... CAPTURE REPEAT "
+                        "QUERY.htq...\n");
+        return 2;
+    }
+    struct hts_trace t;
+    char err[512];
+    if (hts_trace_load(argv[argi], &t, err, sizeof err) < 0) {
+        fprintf(stderr, "bench_jit: %s\n", err);
+        return 2;
+    }
+    int repeat = atoi(argv[argi + 1]);
+    uint64_t span = t.n ? t.ts_ns[t.n - 1] - t.ts_ns[0] + 1000000000ULL : 1;
+    size_t n = t.n * (size_t)(repeat > 0 ? repeat : 1);
+    struct jit_pkt *pk = calloc(n + 1, sizeof *pk);
+    if (!pk)
+        return 2;
+    for (size_t r = 0, k = 0; r < (size_t)repeat; r++)
+        for (size_t i = 0; i < t.n; i++, k++)
+            pk[k] = (struct jit_pkt){.data = hts_trace_frame(&t, i), .caplen = t.cap_len[i],
+                                     .wirelen = t.wire_len[i],
+                                     .ts = t.ts_ns[i] + (uint64_t)r * span};
+    if (pace > 0)
+        for (size_t k = 0; k < n; k++)
+            pk[k].ts = (t.n ? t.ts_ns[0] : 0) + (uint64_t)((double)k * 1e3 / pace);
+    if (n && pk[n - 1].ts > (uint64_t)INT64_MAX)
+        fprintf(stderr, "bench_jit: times pass 2^63 ns: use fewer replays\n");
+    printf("capture %s: %zu packets x %d = %zu records", argv[argi], t.n, repeat, n);
+    if (pace > 0)
+        printf(", paced at %.1f Mpps", pace);
+    printf("; %d runs per engine, medians\n", runs);
+    printf("%-22s %8s %8s %8s %8s %8s %8s %8s  %s\n", "query", "jit", "interp", "hand",
+           "jit/int", "hand/jit", "cc-cold", "cc-warm", "engine (Mpps; ms)");
+    int rc = 0;
+    for (int a = argi + 2; a < argc; a++) {
+        struct htsc_opts o = base;
+        o.nfiles = 1;
+        o.files[0] = argv[a];
+        struct arena arena = {0};
+        struct src_file *srcs[1] = {0};
+        struct ir_program *p = htsc_load(&o, &arena, srcs, stderr);
+        if (!p)
+            return 2;
+        struct jit_opts jo = {.linktype = t.linktype};
+        double cold = 0, warm[5];
+        struct jit_prog *jp = NULL;
+        for (int c = 0; c < 6; c++) {
+            struct jit_prog *j = jit_compile(p, &jo, err, sizeof err);
+            if (!j) {
+                fprintf(stderr, "bench_jit: %s\n", err);
+                return 2;
+            }
+            if (c == 0)
+                cold = jit_times(j)->total;
+            else
+                warm[c - 1] = jit_times(j)->total;
+            if (jp)
+                jit_free(jp);
+            jp = j;
+        }
+        qsort(warm, 5, sizeof warm[0], cmp_d);
+        jit_fn hand = NULL;
+        for (size_t h = 0; h < sizeof hands / sizeof hands[0]; h++)
+            if (!strcmp(hands[h].query, p->queries[0]->name) && t.linktype == HTS_DLT_EN10MB &&
+                jit_covers(jp, 0, NULL))
+                hand = hands[h].fn;
+        /* the engines take turns, run after run, so that whatever else the
+         * machine does slows them alike; medians per engine */
+        double mpps[E__N] = {0}, secs[E__N][64];
+        struct count ref = {0}, c;
+        int nr = runs < 64 ? runs : 64;
+        for (int r = 0; r < nr; r++) {
+            for (int kind = 0; kind < E__N; kind++) {
+                if (kind == E_HAND && !hand)
+                    continue;
+                secs[kind][r] = run(kind, p, jp, hand, t.linktype, pk, n, &c);
+                if (kind == E_JIT) {
+                    ref = c;
+                } else if (c.rows != ref.rows || c.sum != ref.sum) {
+                    fprintf(stderr, "bench_jit: %s: %s rows differ from the JIT's (%llu vs %llu)\n",
+                            p->queries[0]->name, kind == E_HAND ? "hand" : "interp",
+                            (unsigned long long)c.rows, (unsigned long long)ref.rows);
+                    rc = 1;
+                }
+            }
+        }
+        for (int kind = 0; kind < E__N; kind++) {
+            if (kind == E_HAND && !hand)
+                continue;
+            qsort(secs[kind], (size_t)nr, sizeof secs[kind][0], cmp_d);
+            mpps[kind] = (double)n / secs[kind][nr / 2] / 1e6;
+        }
+        const char *why;
+        bool cov = jit_covers(jp, 0, &why);
+        char hb[16] = "-", hr[16] = "-";
+        if (hand) {
+            snprintf(hb, sizeof hb, "%.2f", mpps[E_HAND]);
+            snprintf(hr, sizeof hr, "%.2f", mpps[E_HAND] / mpps[E_JIT]);
+        }
+        printf("%-22s %8.2f %8.2f %8s %8.2f %8s %8.1f %8.1f  %s (%llu rows)\n",
+               p->queries[0]->name, mpps[E_JIT], mpps[E_INTERP], hb,
+               mpps[E_JIT] / mpps[E_INTERP], hr, cold, warm[2],
+               cov ? "jit" : "interpreter", (unsigned long long)ref.rows);
+        fflush(stdout);
+        jit_free(jp);
+        src_free(srcs[0]);
+        arena_free(&arena);
+    }
+    free(pk);
+    hts_trace_free(&t);
+    return rc;
+}

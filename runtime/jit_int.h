@@ -1,0 +1,113 @@
+/*
+ * jit_int.h - what the JIT's three parts share: the plan.
+ *
+ *   jit_plan.c  which queries the JIT covers, their sinks, table and row
+ *               layouts (no LLVM)
+ *   jit_gen.c   the plan as LLVM IR: one function per burst
+ *   jit.c       LLVM set-up, optimisation, ORC LLJIT; the run-time side
+ *               (windows, tables to partial rows, per-packet rows, fallback)
+ *
+ * A sink is where a packet's journey through a query's streaming region ends
+ * in compiled code: a stateful node fed by packets (its table) or a
+ * per-packet query's root (a row in ctx->out). Everything below is fixed at
+ * compile time, so the generated code and the C side agree on every offset.
+ */
+#ifndef HTS_JIT_INT_H
+#define HTS_JIT_INT_H
+
+#include "jit.h"
+
+#include <llvm-c/Core.h>
+
+#include <string.h>
+
+#define JIT_MAX_SLOTS 8   /* hopping windows: W / H at most this */
+#define JIT_MAX_COLS 64   /* per-packet rows: one presence bit per column */
+#define JIT_ROW_HDR 3     /* row words: query, ts, presence bits, values */
+
+enum jit_sink_kind { SINK_ROWS, SINK_GROUPBY, SINK_DISTINCT, SINK_HIST, SINK_FOLD };
+
+struct jit_sink {
+    enum jit_sink_kind kind;
+    const struct ir_query *q;
+    const struct ir_node *node; /* the stateful node, or the query's root */
+    /* streaming nodes from the source's successor to the sink's input (for
+     * SINK_ROWS: to the root, included) */
+    const struct ir_node **path;
+    int npath;
+    int nslots; /* tables: windows a packet falls into (W / H) */
+    int table0; /* index of slot 0's table in ctx->tables */
+    int late;   /* index in ctx->late */
+    /* table entry layout, in 64-bit words: hash, keys, aggregates (a fold:
+     * its state variables, then one word of their presence bits) */
+    int keyoff[IR_MAX_KEYS], keyw[IR_MAX_KEYS];
+    int nstr; /* string keys */
+    int aggoff[IR_MAX_AGGS];
+    int presoff;
+    int stride;
+    /* fold: emit statements, words of an emitted row (row words: sink + 1
+     * << 32 | query, window start, presence bits, keys, state) */
+    int nemit, emit_words;
+    /* per-packet rows: words of each column after the header */
+    int coloff[JIT_MAX_COLS], colw[JIT_MAX_COLS];
+    int row_words;
+};
+
+struct jit_qplan {
+    bool covered;
+    char why[192]; /* covered: what was compiled; else: why not */
+    int first_sink, nsinks;
+};
+
+struct jit_plan {
+    const struct ir_program *p;
+    struct jit_qplan *qs;
+    struct jit_sink *sinks;
+    int nsinks, ntables, nlate;
+    bool need[FLD__COUNT]; /* fields the compiled code decodes */
+    bool slow; /* some field comes from the interpreter's decoder */
+    int pkt_words;         /* row words one packet may produce, at most */
+    int ncovered;
+    bool fallback; /* some query runs in the interpreter */
+};
+
+/* jit_plan.c: 0, or -ENOMEM. */
+bool jit_field_native(int f);
+int jit_plan_build(struct jit_plan *pl, const struct ir_program *p);
+void jit_plan_free(struct jit_plan *pl);
+/* Words a value of type t takes in a table entry or a row. */
+int jit_type_words(enum hts_type t);
+/* hts_value of type t from its words (see jit_gen.c for the encoding). */
+hts_value jit_words_value(enum hts_type t, const uint64_t *w);
+
+/* The same into *v, for the run-time's hot loops (rows of every per-packet
+ * query go through it): two stores for the value, nothing called. The
+ * union's unused bytes end up zero, as with hts_int() and hts_pkt_value(). */
+static inline void jit_set_value(hts_value *v, enum hts_type t, const uint64_t *w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t u[2] = {w[0], 0};
+    if (t == TY_IPV4)
+        u[0] = (uint32_t)w[0];
+    else if (t == TY_MAC)
+        u[0] = __builtin_bswap64(w[0] << 16);
+    else if (t == TY_IPV6) {
+        u[0] = __builtin_bswap64(w[0]);
+        u[1] = __builtin_bswap64(w[1]);
+    }
+    v->type = (uint8_t)t;
+    v->present = 1;
+    v->plen = 0;
+    memcpy(&v->u, u, sizeof u);
+#else
+    *v = jit_words_value(t, w);
+#endif
+}
+
+/* jit_gen.c: adds the burst function JIT_FN_NAME to m. 0, or -EINVAL with
+ * a message (a bug: the plan promised what the generator cannot do). */
+#define JIT_FN_NAME "hts_jit_burst"
+int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
+            LLVMModuleRef m, char *err, size_t errlen);
+
+#endif
