@@ -54,6 +54,31 @@ int htsc_parse_args(int argc, char **argv, struct htsc_opts *o)
         } else if (!strcmp(a, "--query")) {
             NEED_VALUE;
             o->only = val;
+        } else if (!strcmp(a, "--target")) {
+            NEED_VALUE;
+            o->target = val;
+        } else if (!strcmp(a, "--train")) {
+            NEED_VALUE;
+            o->train = val;
+        } else if (!strcmp(a, "-o")) {
+            NEED_VALUE;
+            o->out = val;
+        } else if (!strcmp(a, "--reports")) {
+            NEED_VALUE;
+            o->reports = val;
+        } else if (!strcmp(a, "--registers")) {
+            NEED_VALUE;
+            char *end;
+            unsigned long n = strtoul(val, &end, 10);
+            if (*end || n < 1 || n > (1ul << 24)) {
+                fprintf(stderr, "htsc: --registers must be 1 to 16777216\n");
+                return -EINVAL;
+            }
+            o->registers = (uint32_t)n;
+        } else if (!strcmp(a, "--force-dp")) {
+            o->force_dp = 1;
+        } else if (!strcmp(a, "--plan-only")) {
+            o->plan_only = 1;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
         } else if (!strcmp(a, "--progress")) {
@@ -170,6 +195,8 @@ int htsc_cmd_check(const struct htsc_opts *o)
 
 int htsc_cmd_explain(const struct htsc_opts *o)
 {
+    if (o->target)
+        return htsc_cmd_explain_target(o);
     struct arena arena = {0};
     struct src_file *srcs[HTSC_MAX_FILES] = {0};
     struct ir_program *p = htsc_load(o, &arena, srcs, stderr);

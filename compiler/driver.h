@@ -25,6 +25,14 @@ struct htsc_opts {
     int dot;
     int progress; /* -1 auto (a terminal), 0 off, 1 on */
     int stats;    /* print packet, row and decode counters on stderr */
+    /* partitioning (compiler/partition.c) */
+    const char *target;  /* --target none|v1model|tofino|smartnic */
+    const char *train;   /* --train CAPTURE: selectivities for the planner */
+    const char *out;     /* -o DIR (compile) or FILE (emulate) */
+    const char *reports; /* --reports FILE (host) */
+    uint32_t registers;  /* --registers N: slots of every data-plane register */
+    int force_dp;        /* --force-dp: as many data-plane operators as fit */
+    int plan_only;       /* --plan-only: compile writes the plan file only */
 };
 
 /* Fills *o from argv; prints what is wrong and returns -EINVAL. */
@@ -39,5 +47,10 @@ int htsc_cmd_fields(FILE *out);
 int htsc_cmd_check(const struct htsc_opts *o);
 int htsc_cmd_explain(const struct htsc_opts *o);
 int htsc_cmd_run(const struct htsc_opts *o);
+/* compiler/partition.c */
+int htsc_cmd_explain_target(const struct htsc_opts *o);
+int htsc_cmd_compile(const struct htsc_opts *o);
+int htsc_cmd_emulate(const struct htsc_opts *o);
+int htsc_cmd_host(const struct htsc_opts *o);
 
 #endif

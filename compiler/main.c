@@ -5,6 +5,10 @@
  *   htsc explain [--dot] FILES...    print the IR (text, or Graphviz DOT)
  *   htsc run FILE --pcap CAPTURE     run queries over a capture (reference
  *                                    executor), rows as JSON Lines or a table
+ *   htsc explain --target T FILES... the data-plane cut, resources, estimates
+ *   htsc compile FILES... --target T -o DIR    P4, entries, plan file
+ *   htsc emulate PLAN --pcap IN -o OUT         data-plane model: report frames
+ *   htsc host PLAN --reports FILE              host part: rows from reports
  *
  * Every subcommand takes --set [QUERY.]NAME=VALUE to override parameters.
  * Exit status: 0 fine, 1 diagnostics (bad queries, bad input), 2 usage or
@@ -24,6 +28,12 @@ static void usage(FILE *out)
           "       htsc explain [--dot] [--set [Q.]NAME=VALUE]... FILE...\n"
           "       htsc run FILE... --pcap CAPTURE [--set [Q.]NAME=VALUE]...\n"
           "                [--format json|table] [--query NAME] [--stats]\n"
+          "       htsc explain --target T [--train CAPTURE] [--dot] FILE...\n"
+          "       htsc compile FILE... --target none|v1model|tofino|smartnic -o DIR\n"
+          "                [--train CAPTURE] [--registers N] [--force-dp] [--plan-only]\n"
+          "                [--set [Q.]NAME=VALUE]...\n"
+          "       htsc emulate DIR/NAME.plan.json --pcap CAPTURE -o REPORTS.pcap [--stats]\n"
+          "       htsc host DIR/NAME.plan.json --reports REPORTS.pcap [--stats]\n"
           "       htsc fields      list the packet fields queries can use\n",
           out);
 }
@@ -52,6 +62,12 @@ int main(int argc, char **argv)
         return htsc_cmd_explain(&o);
     if (!strcmp(cmd, "run"))
         return htsc_cmd_run(&o);
+    if (!strcmp(cmd, "compile"))
+        return htsc_cmd_compile(&o);
+    if (!strcmp(cmd, "emulate"))
+        return htsc_cmd_emulate(&o);
+    if (!strcmp(cmd, "host"))
+        return htsc_cmd_host(&o);
     fprintf(stderr, "htsc: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;

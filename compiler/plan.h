@@ -45,6 +45,8 @@
 
 #define PLAN_FORMAT 1 /* the plan file format this code writes and reads */
 
+struct plan;
+
 /* How a data-plane node's output leaves the data plane. */
 enum plan_exit {
     PLAN_EXIT_NONE,      /* host node, or consumed only inside the data plane */
@@ -92,6 +94,16 @@ enum plan_zone { PLAN_HOST, PLAN_STREAM, PLAN_DIST, PLAN_AGG, PLAN_THRESH };
 int plan_zone_for(const struct ir_query *q, const struct ir_node *n,
                   const uint8_t *zone, const char **why);
 
+/*
+ * Checks the target-independent rules of a cut of query qi (dp[] per node):
+ * the source in the data plane, every data-plane node in a zone (closed
+ * under inputs), no node feeding both data-plane and host operators, the
+ * input of a data-plane distinct or groupby feeding nothing else. Fills
+ * zone[] (per node). 0, or -EINVAL with the reason in err.
+ */
+int plan_cut_check(const struct plan *p, int qi, const bool *dp, uint8_t *zone,
+                   char *err, size_t errlen);
+
 /* Whether e can be evaluated by a data plane (fields it reads are DP
  * fields, operators it uses are ones P4 has); *why says what is not. */
 bool plan_expr_dp(const struct ast_expr *e, const char **why);
@@ -124,9 +136,13 @@ struct plan {
     struct rep_schema reports;  /* layouts and fingerprint */
     struct plan_resources used;
     const char *optimality;     /* how the planner knows its cut is optimal */
+    bool extract;               /* the target parses fields (not "none") */
+    bool frame_len;             /* the target knows a frame's length */
     /* private */
     struct arena arena;
     struct arena *prog_arena; /* plan_load: the program's own arena */
+    struct src_file **srcs;   /* plan_load: the sources it parsed */
+    int nsrcs;
     struct rep_layout *layouts;
     int nlayouts;
 };

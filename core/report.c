@@ -359,23 +359,31 @@ int rep_add(struct rep_writer *w, const struct rep_layout *l, uint64_t ts,
     return 0;
 }
 
-int rep_add_packet(struct rep_writer *w, const struct rep_layout *l,
-                   uint64_t ts, const uint8_t *data, uint32_t cap_len,
+int rep_add_packet(struct rep_writer *w, const struct rep_layout *const *t,
+                   int nt, uint64_t ts, const uint8_t *data, uint32_t cap_len,
                    uint32_t wire_len, uint16_t port, uint16_t linktype)
 {
-    size_t rl = REP_REC_HDR_LEN + REP_PKT_HDR_LEN + (size_t)cap_len;
+    if (nt < 1 || nt > REP_MAX_TARGETS)
+        return -EINVAL;
+    size_t rl = REP_REC_HDR_LEN + REP_PKT_HDR_LEN + 4 * (size_t)(nt - 1) + (size_t)cap_len;
     if (rl > 0xffff)
         return -EMSGSIZE;
     int rc = reserve(w, rl);
     if (rc < 0)
         return rc;
     uint8_t *p = w->buf + w->len;
-    put_rec_hdr(p, rl, l->query, l->node, REP_PACKET, ts);
+    put_rec_hdr(p, rl, t[0]->query, t[0]->node, REP_PACKET, ts);
     put_be(p + 16, wire_len, 4);
     put_be(p + 20, port, 2);
     put_be(p + 22, linktype, 2);
+    put_be(p + 24, (uint64_t)(nt - 1), 2);
+    put_be(p + 26, 0, 2);
+    for (int i = 1; i < nt; i++) {
+        put_be(p + 28 + 4 * (i - 1), (uint64_t)t[i]->query, 2);
+        put_be(p + 30 + 4 * (i - 1), (uint64_t)t[i]->node, 2);
+    }
     if (cap_len)
-        memcpy(p + 24, data, cap_len);
+        memcpy(p + 28 + 4 * (nt - 1), data, cap_len);
     w->len += rl;
     w->count++;
     return 0;
@@ -495,12 +503,26 @@ int rep_frame_open(struct rep_reader *r, const struct rep_schema *s,
         if (!l)
             return refuse(st, REP_ERR_LAYOUT);
         if (kind == REP_PACKET) {
+            if (rl == 0) /* to the end of the frame (a data plane that cannot
+                          * know the frame's length) */
+                rl = (size_t)(end - p);
             if (rl < REP_REC_HDR_LEN + REP_PKT_HDR_LEN)
                 return refuse(st, REP_ERR_LENGTH);
             if ((size_t)(end - p) < rl)
                 return refuse(st, REP_ERR_TRUNCATED);
-            if (p[7] || get_be(p + 16, 4) < rl - REP_REC_HDR_LEN - REP_PKT_HDR_LEN)
+            size_t extra = (size_t)get_be(p + 24, 2);
+            size_t head = REP_REC_HDR_LEN + REP_PKT_HDR_LEN + 4 * extra;
+            if (extra + 1 > REP_MAX_TARGETS || head > rl)
+                return refuse(st, REP_ERR_LENGTH);
+            uint64_t wl = get_be(p + 16, 4);
+            if (p[7] || get_be(p + 26, 2) || (wl && wl < rl - head))
                 return refuse(st, REP_ERR_VALUE); /* wire length < captured */
+            for (size_t t = 0; t < extra; t++)
+                if (!rep_layout_find(s, (int)get_be(p + 28 + 4 * t, 2),
+                                     (int)get_be(p + 30 + 4 * t, 2), REP_PACKET))
+                    return refuse(st, REP_ERR_LAYOUT);
+            if (i != count - 1)
+                return refuse(st, REP_ERR_LAYOUT); /* the frame bytes end it */
             p += rl;
             continue;
         }
@@ -533,6 +555,8 @@ int rep_next(struct rep_reader *r, struct rep_record *rec)
         return 0;
     const uint8_t *p = r->p;
     size_t rl = (size_t)get_be(p, 2);
+    if (rl == 0) /* a packet record running to the end of the frame */
+        rl = (size_t)(r->end - p);
     memset(rec, 0, sizeof *rec);
     rec->query = (int)get_be(p + 2, 2);
     rec->node = (int)get_be(p + 4, 2);
@@ -543,8 +567,13 @@ int rep_next(struct rep_reader *r, struct rep_record *rec)
         rec->wire_len = (uint32_t)get_be(p + 16, 4);
         rec->port = (uint16_t)get_be(p + 20, 2);
         rec->linktype = (uint16_t)get_be(p + 22, 2);
-        rec->data = p + REP_REC_HDR_LEN + REP_PKT_HDR_LEN;
-        rec->cap_len = (uint32_t)(rl - REP_REC_HDR_LEN - REP_PKT_HDR_LEN);
+        rec->ntargets = 1 + (int)get_be(p + 24, 2);
+        rec->targets = p + 28;
+        size_t head = REP_REC_HDR_LEN + REP_PKT_HDR_LEN + 4 * (size_t)(rec->ntargets - 1);
+        rec->data = p + head;
+        rec->cap_len = (uint32_t)(rl - head);
+        if (rec->wire_len == 0) /* not known to the data plane */
+            rec->wire_len = rec->cap_len;
     } else if (rec->kind != REP_WATERMARK) {
         rec->layout = rep_layout_find(r->s, rec->query, rec->node, rec->kind);
         rec->presence = p + REP_REC_HDR_LEN;

@@ -46,7 +46,8 @@
 #define REP_REC_HDR_LEN 16      /* record header before presence and values */
 #define REP_MAX_COLS 256        /* columns of one layout */
 #define REP_MAX_FRAME 65535     /* the largest frame a report can be */
-#define REP_PKT_HDR_LEN 8       /* packet record: wire_len u32, port u16, linktype u16 */
+#define REP_PKT_HDR_LEN 12      /* packet record: wire_len, port, linktype, extra, 0 */
+#define REP_MAX_TARGETS 64      /* (query, node) targets of one packet record */
 #define REP_MIN_FRAME 60        /* Ethernet minimum (without FCS): padding */
 #define REP_NONE 0xFFFF         /* query and node of a watermark record */
 
@@ -156,12 +157,16 @@ int rep_add(struct rep_writer *w, const struct rep_layout *l, uint64_t ts,
 
 /*
  * A packet record: the captured frame data[0, cap_len) with its wire length,
- * ingress port and pcap link type. A packet record too long for max_frame
- * is sent alone in a frame of up to REP_MAX_FRAME bytes (the model's
- * idealisation of a jumbo mirror; docs/wire-format.md). Same returns.
+ * ingress port and pcap link type, for every (query, node) of the PACKET
+ * layouts t[0, nt): a data plane mirrors a packet once, however many
+ * queries want it whole. It must be the last record of its frame (the frame
+ * bytes follow it): the caller ends the frame after it. A packet record too
+ * long for max_frame is sent alone in a frame of up to REP_MAX_FRAME bytes
+ * (the model's idealisation of a jumbo mirror; docs/wire-format.md). Same
+ * returns as rep_add.
  */
-int rep_add_packet(struct rep_writer *w, const struct rep_layout *l,
-                   uint64_t ts, const uint8_t *data, uint32_t cap_len,
+int rep_add_packet(struct rep_writer *w, const struct rep_layout *const *t,
+                   int nt, uint64_t ts, const uint8_t *data, uint32_t cap_len,
                    uint32_t wire_len, uint16_t port, uint16_t linktype);
 
 /* A watermark record: event time has reached ts. Same returns as rep_add. */
@@ -212,11 +217,28 @@ struct rep_record {
     uint64_t ts;       /* tuple: meta.ts; row: window start; watermark: time */
     const uint8_t *presence;
     const uint8_t *values;
-    /* PACKET: the frame and what came with it */
+    /* PACKET: the frame and what came with it; its targets are (query,
+     * node) and then rep_record_target(rec, 1 .. ntargets - 1) */
     const uint8_t *data;
     uint32_t cap_len, wire_len;
     uint16_t port, linktype;
+    int ntargets;
+    const uint8_t *targets;
 };
+
+/* Target i of a packet record (0 is rec->query, rec->node). */
+static inline void rep_record_target(const struct rep_record *rec, int i,
+                                     int *query, int *node)
+{
+    if (i == 0) {
+        *query = rec->query;
+        *node = rec->node;
+        return;
+    }
+    const uint8_t *t = rec->targets + 4 * (i - 1);
+    *query = t[0] << 8 | t[1];
+    *node = t[2] << 8 | t[3];
+}
 
 struct rep_reader {
     const struct rep_schema *s;

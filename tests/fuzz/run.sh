@@ -75,7 +75,8 @@ if [ -x "$OUT/fuzz_plan" ]; then
             d=$(mktemp -d)
             if bin/htsc compile "$q" --target $t -o "$d" >/dev/null 2>&1 ||
                build/asan/bin/htsc compile "$q" --target $t -o "$d" >/dev/null 2>&1; then
-                cp "$d"/*.plan.json "$OUT/corpus-plan/$t.$(basename "$q" .htq).json"
+                # an odd first byte: the target keeps the fingerprint in step
+                { printf '\001'; cat "$d"/*.plan.json; } >"$OUT/corpus-plan/$t.$(basename "$q" .htq).json"
             fi
             rm -rf "$d"
         done

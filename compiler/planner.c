@@ -1,0 +1,962 @@
+/*
+ * planner.c - the optimal data-plane cut of every query (see planner.h and
+ * docs/partitioning.md, which states the model and the optimality argument).
+ *
+ * Three steps:
+ *  1. options: per query, every valid cut (enumerated node by node: a node
+ *     may join the data plane only if its inputs did and plan_zone_for
+ *     accepts it; the result is checked with plan_cut_check, the same rules
+ *     plan_finish applies), times register sizes for its stateful operators.
+ *     Each option gets its estimated records to the host (cost) and its
+ *     resource footprint, laid out stage by stage.
+ *  2. an integer program: a binary per (query, option, stage offset: where
+ *     in the pipeline the option's first stage sits), exactly one per query,
+ *     per-stage rows for tables, stateful ALUs, hash units and register
+ *     memory, total rows for register memory, PHV bits and table entries;
+ *     minimise the estimated records. Options another option of the same
+ *     query beats on cost while using no more of anything are dropped first
+ *     (they are never needed). GLPK's branch and cut solves it and says
+ *     whether it proved optimality (the plan's "optimality" line). The
+ *     all-host option of every query uses nothing, so a solution exists.
+ *  3. the chosen options become a struct plan (plan_finish derives exits and
+ *     layouts).
+ */
+#include "planner.h"
+
+#include "fields.h"
+
+#include <glpk.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXST 64            /* stage bound of the resource vectors */
+#define MAX_CUTS 4096       /* cuts enumerated per query */
+#define MAX_OPTIONS 20000   /* options per query */
+#define TIE 1e-3            /* per host operator: prefers deeper cuts on ties */
+
+struct usage {
+    int tables[MAXST], salus[MAXST], hash[MAXST];
+    uint64_t regbits[MAXST];
+    int stages;
+    uint64_t regbits_total;
+    int phv, entries;
+};
+
+struct option {
+    double cost, obj;
+    bool *dp;
+    uint32_t *slots;
+    int16_t *stage, *nst;
+    struct usage u;
+    bool fits;
+};
+
+struct qopts {
+    struct option *v;
+    int n, cap;
+    double best;
+};
+
+static void *xmalloc0(size_t n)
+{
+    void *p = calloc(1, n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "htsc: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* ---- default statistics: when there is no training capture ---- */
+
+/* Documented in docs/partitioning.md: a window of 100000 packets; a filter
+ * keeps 10%, a sample 1/N; a distinct sees 50% of its input as new keys, a
+ * groupby 20% (at least one); a threshold keeps 5% of the groups; a
+ * histogram has its buckets. */
+#define DEF_PACKETS 100000.0
+#define DEF_FILTER 0.1
+#define DEF_DISTINCT 0.5
+#define DEF_GROUPS 0.2
+#define DEF_THRESH 0.05
+
+static void default_train(const struct ir_program *prog, bool stateful,
+                          struct dpm_train *t)
+{
+    memset(t, 0, sizeof *t);
+    t->packets = DEF_PACKETS;
+    t->nqueries = prog->nqueries;
+    t->nnodes = xmalloc0((size_t)prog->nqueries * sizeof *t->nnodes);
+    t->q = xmalloc0((size_t)prog->nqueries * sizeof *t->q);
+    t->dp = xmalloc0((size_t)prog->nqueries * sizeof *t->dp);
+    for (int i = 0; i < prog->nqueries; i++) {
+        const struct ir_query *q = prog->queries[i];
+        int nn = q->nnodes;
+        uint8_t *zone = xmalloc0((size_t)nn);
+        t->nnodes[i] = nn;
+        t->q[i] = xmalloc0((size_t)nn * sizeof **t->q);
+        t->dp[i] = xmalloc0((size_t)nn * sizeof **t->dp);
+        for (int k = 0; k < nn; k++) {
+            const struct ir_node *n = q->nodes[k];
+            struct dpm_node_train *s = &t->q[i][k];
+            const char *why;
+            int z = plan_zone_for(q, n, zone, &why);
+            if (z < 0 || (!stateful && z != PLAN_STREAM))
+                z = PLAN_HOST;
+            zone[k] = (uint8_t)z;
+            t->dp[i][k] = z != PLAN_HOST;
+            if (z == PLAN_HOST)
+                continue;
+            double in = k ? t->q[i][n->in[0]->id].out : DEF_PACKETS;
+            switch (n->kind) {
+            case IR_SOURCE: s->out = DEF_PACKETS; break;
+            case IR_FILTER:
+                s->out = z == PLAN_THRESH ? in * DEF_THRESH : in * DEF_FILTER;
+                break;
+            case IR_SAMPLE: s->out = in / (double)n->sample_n; break;
+            case IR_DISTINCT:
+            case IR_GROUPBY:
+            case IR_HISTOGRAM: {
+                double keys = n->kind == IR_HISTOGRAM ? n->nedges + 1
+                              : n->kind == IR_DISTINCT ? in * DEF_DISTINCT
+                                                       : in * DEF_GROUPS;
+                if (keys < 1)
+                    keys = 1;
+                s->in = in;
+                s->out = keys;
+                s->win = xmalloc0(sizeof *s->win);
+                s->win[0] = (struct dpm_window){in, keys};
+                s->nwin = s->capwin = 1;
+                break;
+            }
+            default: s->out = in; break;
+            }
+        }
+        free(zone);
+    }
+}
+
+/* ---- costs ---- */
+
+/* Fraction of n keys that find their slot taken among m slots (first come,
+ * first served): 1 - (m/n)(1 - (1 - 1/m)^n). */
+static double fcoll(double n, double m)
+{
+    if (n <= 1 || m <= 0)
+        return 0;
+    return 1 - (m / n) * (1 - pow(1 - 1 / m, n));
+}
+
+static double overflow_tuples(const struct dpm_node_train *t, double m)
+{
+    double s = 0;
+    for (int w = 0; w < t->nwin; w++)
+        s += t->win[w].in * fcoll(t->win[w].keys, m);
+    return s;
+}
+
+static double overflow_frac(const struct dpm_node_train *t, double m)
+{
+    double in = 0;
+    for (int w = 0; w < t->nwin; w++)
+        in += t->win[w].in;
+    return in > 0 ? overflow_tuples(t, m) / in : 0;
+}
+
+static double held_rows(const struct dpm_node_train *t, double m)
+{
+    double s = 0;
+    for (int w = 0; w < t->nwin; w++)
+        s += t->win[w].keys * (1 - fcoll(t->win[w].keys, m));
+    return s;
+}
+
+/* ---- footprints ---- */
+
+static unsigned col_bytes(const struct ir_col *c)
+{
+    switch (c->type) {
+    case TY_BOOL: return 1;
+    case TY_IPV4: return 4;
+    case TY_IPV6: return 16;
+    case TY_MAC: return 6;
+    default:
+        return c->field >= 0 && hts_fields[c->field].type == TY_INT
+                   ? (hts_fields[c->field].width + 7u) / 8u : 8u;
+    }
+}
+
+static int dnf_terms(const struct ast_expr *e)
+{
+    if (e->kind == E_BINARY && e->op == OP_OR)
+        return dnf_terms(e->a) + dnf_terms(e->b);
+    return 1;
+}
+
+/* Adds node n's footprint starting at stage `start`; returns its stage
+ * count, or -1 when it cannot fit the stage vector. */
+static int add_foot(const struct p4g_target *t, const struct ir_node *n,
+                    int zone, uint32_t slots, bool spill, int start,
+                    struct usage *u)
+{
+    int w = t->reg_width ? t->reg_width : 64;
+    int st_per = t->salus_per_stage ? t->salus_per_stage : 1 << 20;
+    int nst = 0;
+    struct { int tables, salus, hash; uint64_t bits; } s[MAXST];
+    memset(s, 0, sizeof s);
+    int keybits = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        keybits += (int)col_bytes(&n->cols[i]) * 8;
+    switch (n->kind) {
+    case IR_SOURCE:
+        return 0;
+    case IR_FILTER:
+        nst = 1;
+        s[0].tables = 1;
+        u->entries += zone == PLAN_THRESH ? 1 : dnf_terms(n->expr);
+        u->phv += 1;
+        break;
+    case IR_SAMPLE:
+        nst = 1;
+        s[0].tables = 1;
+        s[0].hash = 1;
+        u->phv += 32;
+        break;
+    case IR_MAP:
+    case IR_EXPORT:
+        nst = 1;
+        s[0].tables = 1;
+        for (int i = 0; i < n->ncols; i++)
+            u->phv += (int)col_bytes(&n->cols[i]) * 8;
+        break;
+    case IR_DISTINCT:
+    case IR_GROUPBY: {
+        int a = (keybits + w - 1) / w;
+        if (a < 1)
+            a = 1;
+        s[0].tables = 1;
+        s[0].hash = 1;
+        nst = 1;
+        for (int i = 0; i < a && nst < MAXST; i++, nst++) {
+            s[nst].tables = 1;
+            s[nst].salus = 1;
+            s[nst].bits = (uint64_t)slots * (uint64_t)w;
+        }
+        u->phv += keybits + 32 + 8;
+        if (n->kind == IR_GROUPBY) {
+            int arrays = spill ? 1 : 0;
+            for (int i = 0; i < n->naggs; i++) {
+                int agg = n->aggs[i]->agg;
+                arrays += agg == AGG_COUNT ? 1 : (64 + w - 1) / w + 1;
+            }
+            while (arrays > 0 && nst < MAXST) {
+                int here = arrays < st_per ? arrays : st_per;
+                s[nst].tables = here;
+                s[nst].salus = here;
+                s[nst].bits = (uint64_t)here * slots * (uint64_t)w;
+                arrays -= here;
+                nst++;
+            }
+            u->phv += 64 * n->naggs;
+        }
+        break;
+    }
+    case IR_HISTOGRAM:
+        nst = 2;
+        s[0].tables = 1;
+        u->entries += n->nedges + 1;
+        s[1].tables = 1;
+        s[1].salus = 1;
+        s[1].bits = (uint64_t)(n->nedges + 1) * (uint64_t)w;
+        u->phv += 16 + 32;
+        break;
+    default:
+        return -1;
+    }
+    for (int i = 0; i < nst; i++) {
+        int at = t->stages ? start + i : 0;
+        if (at >= MAXST)
+            return -1;
+        u->tables[at] += s[i].tables;
+        u->salus[at] += s[i].salus;
+        u->hash[at] += s[i].hash;
+        u->regbits[at] += s[i].bits;
+        u->regbits_total += s[i].bits;
+    }
+    return nst;
+}
+
+static bool fits(const struct p4g_target *t, const struct usage *u)
+{
+    if (t->stages && u->stages > t->stages)
+        return false;
+    if (t->reg_bits_total && u->regbits_total > t->reg_bits_total)
+        return false;
+    if (t->phv_bits && u->phv > t->phv_bits)
+        return false;
+    if (t->table_entries && u->entries > t->table_entries)
+        return false;
+    int ns = t->stages ? t->stages : 1;
+    for (int s = 0; s < ns && s < MAXST; s++) {
+        if (t->tables_per_stage && u->tables[s] > t->tables_per_stage)
+            return false;
+        if (t->salus_per_stage && u->salus[s] > t->salus_per_stage)
+            return false;
+        if (t->hash_per_stage && u->hash[s] > t->hash_per_stage)
+            return false;
+        if (t->reg_bits_per_stage && u->regbits[s] > t->reg_bits_per_stage)
+            return false;
+    }
+    return true;
+}
+
+/* ---- options ---- */
+
+struct qctx {
+    const struct planner_opts *o;
+    const struct plan *p;  /* for consumers and plan_cut_check */
+    int qi;
+    const struct ir_query *q;
+    const struct dpm_node_train *tr;
+    struct qopts *opts;
+    int ncuts;
+};
+
+static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
+                       const uint32_t *slots)
+{
+    const struct ir_query *q = c->q;
+    const struct plan_query *pq = &c->p->queries[c->qi];
+    const struct p4g_target *t = c->o->target;
+    int nn = q->nnodes;
+    struct option op;
+    memset(&op, 0, sizeof op);
+    op.dp = xmalloc0((size_t)nn * sizeof *op.dp);
+    op.slots = xmalloc0((size_t)nn * sizeof *op.slots);
+    op.stage = xmalloc0((size_t)nn * sizeof *op.stage);
+    op.nst = xmalloc0((size_t)nn * sizeof *op.nst);
+    memcpy(op.dp, dp, (size_t)nn * sizeof *dp);
+    memcpy(op.slots, slots, (size_t)nn * sizeof *slots);
+    double cost = 0;
+    int host = 0;
+    bool ok = true;
+    for (int k = 0; k < nn; k++) {
+        const struct ir_node *n = q->nodes[k];
+        op.stage[k] = -1;
+        if (!dp[k]) {
+            host++;
+            continue;
+        }
+        int start = 0;
+        for (int j = 0; j < n->nin; j++) {
+            int e = op.stage[n->in[j]->id] + op.nst[n->in[j]->id];
+            if (e > start)
+                start = e;
+        }
+        bool spill = n->kind == IR_GROUPBY && zone[n->in[0]->id] == PLAN_DIST;
+        int nst = add_foot(t, n, zone[k], slots[k], spill, start, &op.u);
+        if (nst < 0) {
+            ok = false;
+            break;
+        }
+        op.stage[k] = (int16_t)(nst ? start : -1);
+        op.nst[k] = (int16_t)nst;
+        if (start + nst > op.u.stages)
+            op.u.stages = start + nst;
+        if (k == 0)
+            op.stage[k] = 0;
+        /* records */
+        const struct dpm_node_train *s = &c->tr[k];
+        double m = slots[k];
+        bool exits = n == q->root;
+        for (const int *cn = pq->consumers[k]; *cn >= 0; cn++)
+            exits |= !dp[*cn];
+        if (exits) {
+            if (zone[k] == PLAN_AGG && n->kind == IR_GROUPBY)
+                cost += held_rows(s, m);
+            else if (zone[k] == PLAN_THRESH)
+                cost += s->out * (1 - overflow_frac(&c->tr[n->in[0]->id],
+                                                    slots[n->in[0]->id]));
+            else if (n->kind == IR_DISTINCT)
+                cost += s->out * (1 - overflow_frac(s, m));
+            else
+                cost += s->out;
+        }
+        if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY)
+            cost += overflow_tuples(s, m);
+        if (spill) {
+            const struct ir_node *d = n->in[0];
+            while (d->kind != IR_DISTINCT)
+                d = d->in[0];
+            /* the distinct rows the data plane still holds (1 - fd) of the
+             * groupby keys that saw at least one overflowing row */
+            double fd = overflow_frac(&c->tr[d->id], slots[d->id]);
+            for (int w = 0; w < s->nwin; w++) {
+                double per = s->win[w].keys > 0 ? s->win[w].in / s->win[w].keys : 1;
+                cost += s->win[w].in * (1 - fd) * (1 - pow(1 - fd, per));
+            }
+        }
+    }
+    op.cost = cost;
+    op.obj = c->o->force_dp ? host : cost + TIE * host;
+    op.fits = ok && fits(t, &op.u);
+    if (!op.fits || c->opts->n >= MAX_OPTIONS) {
+        free(op.dp);
+        free(op.slots);
+        free(op.stage);
+        free(op.nst);
+        return;
+    }
+    if (c->opts->n == c->opts->cap) {
+        c->opts->cap = c->opts->cap ? c->opts->cap * 2 : 16;
+        c->opts->v = realloc(c->opts->v, (size_t)c->opts->cap * sizeof *c->opts->v);
+        if (!c->opts->v) {
+            fprintf(stderr, "htsc: out of memory\n");
+            exit(2);
+        }
+    }
+    c->opts->v[c->opts->n++] = op;
+}
+
+/* Register sizes to try for one stateful operator. */
+static int slot_choices(const struct planner_opts *o, int nstateful, uint32_t *out)
+{
+    if (o->registers) {
+        out[0] = o->registers;
+        return 1;
+    }
+    uint32_t max = o->target->max_slots;
+    int n = 0;
+    int step = nstateful > 3 ? 4 : 2; /* keep the product small */
+    for (uint32_t s = max; s >= 64 && n < 4; s >>= step)
+        out[n++] = s;
+    return n;
+}
+
+static void slots_rec(struct qctx *c, const bool *dp, const uint8_t *zone,
+                      uint32_t *slots, const int *st, int ns, int i,
+                      const uint32_t *choice, int nchoice)
+{
+    if (i == ns) {
+        add_option(c, dp, zone, slots);
+        return;
+    }
+    for (int j = 0; j < nchoice; j++) {
+        slots[st[i]] = choice[j];
+        slots_rec(c, dp, zone, slots, st, ns, i + 1, choice, nchoice);
+    }
+}
+
+static void cut_done(struct qctx *c, const bool *dp)
+{
+    int nn = c->q->nnodes;
+    uint8_t *zone = xmalloc0((size_t)nn);
+    char why[256];
+    if (plan_cut_check(c->p, c->qi, dp, zone, why, sizeof why) == 0) {
+        uint32_t *slots = xmalloc0((size_t)nn * sizeof *slots);
+        int *st = xmalloc0((size_t)nn * sizeof *st), ns = 0;
+        for (int k = 0; k < nn; k++)
+            if (dp[k] && (c->q->nodes[k]->kind == IR_DISTINCT ||
+                          c->q->nodes[k]->kind == IR_GROUPBY))
+                st[ns++] = k;
+        uint32_t choice[8];
+        int nchoice = slot_choices(c->o, ns, choice);
+        if (ns == 0 || nchoice > 0)
+            slots_rec(c, dp, zone, slots, st, ns, 0, choice, nchoice);
+        free(slots);
+        free(st);
+    }
+    free(zone);
+}
+
+static bool reads_frame_len(const struct ast_expr *e)
+{
+    if (!e)
+        return false;
+    if (e->kind == E_NAME && e->ref_kind == REF_FIELD &&
+        (e->ref == FLD_META_WIRE_LEN || e->ref == FLD_META_CAP_LEN))
+        return true;
+    if (reads_frame_len(e->a) || reads_frame_len(e->b))
+        return true;
+    for (int i = 0; i < e->nargs; i++)
+        if (reads_frame_len(e->args[i]))
+            return true;
+    return false;
+}
+
+/* What the target adds to plan_zone_for's rules. */
+static bool target_ok(const struct p4g_target *t, const struct ir_node *n, int zone)
+{
+    if (!t->extract || (!t->stateful && zone != PLAN_STREAM))
+        return false;
+    if (n->kind == IR_SAMPLE && !t->hash)
+        return false;
+    if (!t->frame_len) {
+        bool r = reads_frame_len(n->expr);
+        for (int i = 0; i < n->nexprs; i++)
+            r |= reads_frame_len(n->exprs[i]);
+        for (int i = 0; i < n->naggs; i++)
+            r |= reads_frame_len(n->aggs[i]);
+        if (r)
+            return false;
+    }
+    return true;
+}
+
+static void cuts_rec(struct qctx *c, bool *dp, uint8_t *zone, int k)
+{
+    if (c->ncuts >= MAX_CUTS)
+        return;
+    const struct ir_query *q = c->q;
+    if (k == q->nnodes) {
+        c->ncuts++;
+        cut_done(c, dp);
+        return;
+    }
+    const struct p4g_target *t = c->o->target;
+    dp[k] = false;
+    zone[k] = PLAN_HOST;
+    cuts_rec(c, dp, zone, k + 1);
+    const char *why;
+    int z = plan_zone_for(q, q->nodes[k], zone, &why);
+    if (z >= 0 && target_ok(t, q->nodes[k], z)) {
+        dp[k] = true;
+        zone[k] = (uint8_t)z;
+        cuts_rec(c, dp, zone, k + 1);
+        dp[k] = false;
+        zone[k] = PLAN_HOST;
+    }
+}
+
+/* ---- the integer program ---- */
+
+static bool leq(const struct usage *a, const struct usage *b)
+{
+    if (a->regbits_total > b->regbits_total || a->phv > b->phv || a->entries > b->entries ||
+        a->stages > b->stages)
+        return false;
+    for (int s = 0; s < MAXST; s++)
+        if (a->tables[s] > b->tables[s] || a->salus[s] > b->salus[s] ||
+            a->hash[s] > b->hash[s] || a->regbits[s] > b->regbits[s])
+            return false;
+    return true;
+}
+
+/* Drops options another option of the same query beats on cost and uses no
+ * more of anything than: they can never be in an optimal plan alone. */
+static void prune(struct qopts *q)
+{
+    int n = 0;
+    for (int i = 0; i < q->n; i++) {
+        bool dominated = false;
+        for (int j = 0; j < q->n && !dominated; j++) {
+            if (j == i)
+                continue;
+            const struct option *a = &q->v[i], *b = &q->v[j];
+            bool better = b->obj < a->obj || (b->obj == a->obj && j < i);
+            dominated = better && leq(&b->u, &a->u);
+        }
+        if (dominated) {
+            free(q->v[i].dp);
+            free(q->v[i].slots);
+            free(q->v[i].stage);
+            free(q->v[i].nst);
+        } else {
+            q->v[n++] = q->v[i];
+        }
+    }
+    q->n = n;
+}
+
+struct ilp {
+    glp_prob *lp;
+    int *ia, *ja;
+    double *ar;
+    int nz, capnz;
+    int *col_q, *col_o, *col_d; /* what each column is */
+    int ncols;
+};
+
+static void nz(struct ilp *m, int row, int col, double v)
+{
+    if (v == 0)
+        return;
+    if (m->nz + 1 >= m->capnz) {
+        m->capnz = m->capnz ? m->capnz * 2 : 4096;
+        m->ia = realloc(m->ia, (size_t)m->capnz * sizeof *m->ia);
+        m->ja = realloc(m->ja, (size_t)m->capnz * sizeof *m->ja);
+        m->ar = realloc(m->ar, (size_t)m->capnz * sizeof *m->ar);
+        if (!m->ia || !m->ja || !m->ar) {
+            fprintf(stderr, "htsc: out of memory\n");
+            exit(2);
+        }
+    }
+    m->nz++;
+    m->ia[m->nz] = row;
+    m->ja[m->nz] = col;
+    m->ar[m->nz] = v;
+}
+
+enum { R_TABLES, R_SALUS, R_HASH, R_REGS, R__STAGE };
+
+/*
+ * Solves: one option (and stage offset) per query, minimising the sum of
+ * objectives, within every per-stage and total limit of the target. Fills
+ * choice[q] / offset[q]; returns GLPK's verdict text in opt.
+ */
+static int solve(const struct p4g_target *t, struct qopts *qo, int nq, int *choice,
+                 int *offset, char *opt, size_t optlen)
+{
+    int S = t->stages > MAXST ? MAXST : t->stages;
+    struct ilp m = {0};
+    m.lp = glp_create_prob();
+    glp_set_obj_dir(m.lp, GLP_MIN);
+    /* rows: queries, then per stage resources, then totals */
+    int row_q = 1, row_st = row_q + nq, row_tot = row_st + S * R__STAGE;
+    int nrows = row_tot + 3 - 1;
+    glp_add_rows(m.lp, nrows);
+    for (int i = 0; i < nq; i++)
+        glp_set_row_bnds(m.lp, row_q + i, GLP_FX, 1, 1);
+    const double caps[R__STAGE] = {t->tables_per_stage, t->salus_per_stage, t->hash_per_stage,
+                                   (double)t->reg_bits_per_stage / 1024};
+    for (int s = 0; s < S; s++)
+        for (int r = 0; r < R__STAGE; r++)
+            glp_set_row_bnds(m.lp, row_st + s * R__STAGE + r, caps[r] > 0 ? GLP_UP : GLP_FR,
+                             0, caps[r]);
+    const double tcaps[3] = {(double)t->reg_bits_total / 1024, t->phv_bits, t->table_entries};
+    for (int r = 0; r < 3; r++)
+        glp_set_row_bnds(m.lp, row_tot + r, tcaps[r] > 0 ? GLP_UP : GLP_FR, 0, tcaps[r]);
+    /* columns */
+    int cap = 0;
+    for (int i = 0; i < nq; i++)
+        for (int j = 0; j < qo[i].n; j++)
+            cap += S ? S + 1 : 1;
+    m.col_q = xmalloc0((size_t)(cap + 1) * sizeof *m.col_q);
+    m.col_o = xmalloc0((size_t)(cap + 1) * sizeof *m.col_o);
+    m.col_d = xmalloc0((size_t)(cap + 1) * sizeof *m.col_d);
+    for (int i = 0; i < nq; i++)
+        for (int j = 0; j < qo[i].n; j++) {
+            const struct option *o = &qo[i].v[j];
+            /* every start stage that keeps it in the pipeline (an option
+             * with no stage, all on the host, needs only one) */
+            int maxd = S && o->u.stages ? S - o->u.stages : 0;
+            for (int d = 0; d <= maxd; d++) {
+                int col = ++m.ncols;
+                m.col_q[col] = i;
+                m.col_o[col] = j;
+                m.col_d[col] = d;
+                nz(&m, row_q + i, col, 1);
+                for (int s = 0; S && s + d < S && s < o->u.stages; s++) {
+                    int r0 = row_st + (s + d) * R__STAGE;
+                    nz(&m, r0 + R_TABLES, col, o->u.tables[s]);
+                    nz(&m, r0 + R_SALUS, col, o->u.salus[s]);
+                    nz(&m, r0 + R_HASH, col, o->u.hash[s]);
+                    nz(&m, r0 + R_REGS, col, (double)o->u.regbits[s] / 1024);
+                }
+                nz(&m, row_tot, col, (double)o->u.regbits_total / 1024);
+                nz(&m, row_tot + 1, col, o->u.phv);
+                nz(&m, row_tot + 2, col, o->u.entries);
+            }
+        }
+    glp_add_cols(m.lp, m.ncols);
+    for (int col = 1; col <= m.ncols; col++) {
+        glp_set_col_kind(m.lp, col, GLP_BV);
+        glp_set_obj_coef(m.lp, col, qo[m.col_q[col]].v[m.col_o[col]].obj);
+    }
+    glp_load_matrix(m.lp, m.nz, m.ia, m.ja, m.ar);
+    glp_iocp parm;
+    glp_init_iocp(&parm);
+    parm.presolve = GLP_ON;
+    parm.msg_lev = GLP_MSG_OFF;
+    parm.tm_lim = 120000;
+    parm.mip_gap = 0;
+    /* pseudocost branching, best-bound backtracking and GLPK's cuts: what
+     * closes the gap on the stage-packing instances (docs/partitioning.md) */
+    parm.br_tech = GLP_BR_PCH;
+    parm.bt_tech = GLP_BT_BLB;
+    parm.gmi_cuts = parm.mir_cuts = parm.cov_cuts = parm.clq_cuts = GLP_ON;
+    int was = glp_term_out(GLP_OFF); /* the cut generators print otherwise */
+    int rc = glp_intopt(m.lp, &parm);
+    glp_term_out(was);
+    int st = glp_mip_status(m.lp);
+    int ret = 0;
+    if (rc == 0 && st == GLP_OPT) {
+        snprintf(opt, optlen, "optimal: integer program of %d binaries (options of %d "
+                 "queries x stage offsets) and %d rows, solved to proven optimality by "
+                 "GLPK branch and cut", m.ncols, nq, nrows);
+    } else if (st == GLP_FEAS) {
+        snprintf(opt, optlen, "not proven: GLPK stopped (%s) with a feasible plan; "
+                 "%d binaries, %d rows", rc == GLP_ETMLIM ? "time limit" : "error",
+                 m.ncols, nrows);
+    } else {
+        snprintf(opt, optlen, "no solution from GLPK (status %d, code %d)", st, rc);
+        ret = -1;
+    }
+    if (ret == 0)
+        for (int col = 1; col <= m.ncols; col++)
+            if (glp_mip_col_val(m.lp, col) > 0.5) {
+                choice[m.col_q[col]] = m.col_o[col];
+                offset[m.col_q[col]] = m.col_d[col];
+            }
+    glp_delete_prob(m.lp);
+    free(m.ia);
+    free(m.ja);
+    free(m.ar);
+    free(m.col_q);
+    free(m.col_o);
+    free(m.col_d);
+    return ret;
+}
+
+static int by_obj(const void *a, const void *b)
+{
+    const struct option *x = a, *y = b;
+    return (x->obj > y->obj) - (x->obj < y->obj);
+}
+
+static void free_opts(struct qopts *qo, int nq)
+{
+    for (int i = 0; i < nq; i++) {
+        for (int j = 0; j < qo[i].n; j++) {
+            free(qo[i].v[j].dp);
+            free(qo[i].v[j].slots);
+            free(qo[i].v[j].stage);
+            free(qo[i].v[j].nst);
+        }
+        free(qo[i].v);
+    }
+    free(qo);
+}
+
+struct plan *planner_run(const struct ir_program *prog,
+                         const struct planner_opts *o, char *err,
+                         size_t errlen)
+{
+    const struct p4g_target *t = o->target;
+    struct plan *p = plan_new(prog, t->name, t->max_frame, err, errlen);
+    if (!p)
+        return NULL;
+    struct dpm_train defaults;
+    const struct dpm_train *tr = o->train;
+    if (!tr) {
+        default_train(prog, t->stateful, &defaults);
+        tr = &defaults;
+    }
+    int nq = prog->nqueries;
+    struct qopts *qo = xmalloc0((size_t)(nq + 1) * sizeof *qo);
+    for (int i = 0; i < nq; i++) {
+        const struct ir_query *q = prog->queries[i];
+        struct qctx c = {.o = o, .p = p, .qi = i, .q = q, .tr = tr->q[i], .opts = &qo[i]};
+        bool *dp = xmalloc0((size_t)q->nnodes * sizeof *dp);
+        uint8_t *zone = xmalloc0((size_t)q->nnodes);
+        dp[0] = true;
+        zone[0] = PLAN_STREAM;
+        cuts_rec(&c, dp, zone, 1);
+        free(dp);
+        free(zone);
+        prune(&qo[i]);
+        qsort(qo[i].v, (size_t)qo[i].n, sizeof *qo[i].v, by_obj);
+        if (qo[i].n == 0) {
+            snprintf(err, errlen, "query '%s': no data-plane cut fits target %s "
+                     "(not even mirroring)", q->name, t->name);
+            free_opts(qo, nq);
+            if (!o->train)
+                dpm_train_free(&defaults);
+            plan_free(p);
+            return NULL;
+        }
+    }
+    int *choice = xmalloc0((size_t)(nq + 1) * sizeof *choice);
+    int *offset = xmalloc0((size_t)(nq + 1) * sizeof *offset);
+    char *opt = arena_alloc(&p->arena, 512);
+    if (solve(t, qo, nq, choice, offset, opt, 512) < 0) {
+        snprintf(err, errlen, "planning for %s failed: %s", t->name, opt);
+        free(choice);
+        free(offset);
+        free_opts(qo, nq);
+        if (!o->train)
+            dpm_train_free(&defaults);
+        plan_free(p);
+        return NULL;
+    }
+    p->optimality = opt;
+    memset(&p->used, 0, sizeof p->used);
+    struct usage all;
+    memset(&all, 0, sizeof all);
+    for (int i = 0; i < nq; i++) {
+        const struct option *op = &qo[i].v[choice[i]];
+        struct plan_query *pq = &p->queries[i];
+        int d = offset[i];
+        for (int k = 0; k < pq->q->nnodes; k++) {
+            pq->nodes[k].dp = op->dp[k];
+            pq->nodes[k].slots = op->dp[k] ? op->slots[k] : 0;
+            pq->nodes[k].stage = (int16_t)(op->stage[k] >= 0 && k > 0 ? op->stage[k] + d
+                                                                      : op->stage[k]);
+            pq->nodes[k].nstages = op->nst[k];
+        }
+        pq->est_in = tr->packets;
+        pq->est_out = op->cost;
+        for (int s = 0; s + d < MAXST && s < MAXST; s++) {
+            all.tables[s + d] += op->u.tables[s];
+            all.salus[s + d] += op->u.salus[s];
+            all.hash[s + d] += op->u.hash[s];
+        }
+        all.regbits_total += op->u.regbits_total;
+        all.phv += op->u.phv;
+        all.entries += op->u.entries;
+        if (op->u.stages + d > all.stages)
+            all.stages = op->u.stages + d;
+    }
+    p->used.stages = all.stages;
+    p->used.register_bits = all.regbits_total;
+    p->used.phv_bits = all.phv;
+    p->used.table_entries = all.entries;
+    for (int st = 0; st < MAXST; st++) {
+        p->used.tables += all.tables[st];
+        p->used.salus += all.salus[st];
+        p->used.hash_units += all.hash[st];
+    }
+    free(choice);
+    free(offset);
+    free_opts(qo, nq);
+    if (!o->train)
+        dpm_train_free(&defaults);
+    if (plan_finish(p, err, errlen) < 0) {
+        plan_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* ---- explain ---- */
+
+static void node_desc(const struct ir_node *n, FILE *out)
+{
+    switch (n->kind) {
+    case IR_FILTER:
+    case IR_HISTOGRAM:
+        ir_expr_print(n->expr, n->in[0], out);
+        break;
+    case IR_DISTINCT:
+    case IR_GROUPBY:
+        for (int i = 0; i < n->nkeys; i++) {
+            fputs(i ? ", " : "by ", out);
+            fputs(n->cols[i].name, out);
+        }
+        break;
+    case IR_SAMPLE:
+        fprintf(out, "1 in %lld", (long long)n->sample_n);
+        break;
+    default:
+        break;
+    }
+}
+
+static const char *zone_name(int z)
+{
+    static const char *const names[] = {"host", "stream", "distinct", "aggregate",
+                                        "threshold"};
+    return z >= 0 && z <= PLAN_THRESH ? names[z] : "?";
+}
+
+void planner_explain(const struct plan *p, const struct p4g_target *t,
+                     FILE *out)
+{
+    fprintf(out, "target %s: %s\n", t->name, t->doc);
+    fprintf(out, "plan: %s\n", p->optimality);
+    fprintf(out, "fingerprint 0x%016llx\n", (unsigned long long)p->fingerprint);
+    double in = 0, recs = 0;
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        const struct ir_query *q = pq->q;
+        int ndp = 0;
+        for (int k = 1; k < q->nnodes; k++)
+            ndp += pq->nodes[k].dp;
+        fprintf(out, "\nquery %s: %d of %d operators in the data plane; estimated "
+                "%.0f records to the host for %.0f packets (%.4f per packet)\n",
+                q->name, ndp, q->nnodes - 1, pq->est_out, pq->est_in,
+                pq->est_in > 0 ? pq->est_out / pq->est_in : 0);
+        in = pq->est_in;
+        recs += pq->est_out;
+        for (int k = 0; k < q->nnodes; k++) {
+            const struct plan_node *pn = &pq->nodes[k];
+            const struct ir_node *n = q->nodes[k];
+            char st[32] = "";
+            if (pn->dp && pn->nstages > 1)
+                snprintf(st, sizeof st, "stages %d-%d", pn->stage, pn->stage + pn->nstages - 1);
+            else if (pn->dp && pn->nstages == 1)
+                snprintf(st, sizeof st, "stage %d", pn->stage);
+            else if (pn->dp)
+                snprintf(st, sizeof st, "parser");
+            fprintf(out, "  %%%-3d %-10s %-5s %-9s %-12s ", k, ir_kind_text[n->kind],
+                    pn->dp ? "dp" : "host", pn->dp ? zone_name(pn->zone) : "", st);
+            node_desc(n, out);
+            if (pn->slots)
+                fprintf(out, "  [%u slots%s]", pn->slots, pn->spill ? ", spill bits" : "");
+            if (pn->exit != PLAN_EXIT_NONE)
+                fprintf(out, "  -> %s records", plan_exit_name(pn->exit));
+            if (pn->overflow_at >= 0)
+                fprintf(out, "  overflow -> %s at %%%d",
+                        pn->overflow_kind == REP_ROW ? "row" : "tuple", pn->overflow_at);
+            fputc('\n', out);
+        }
+    }
+    fprintf(out, "\nresources used on %s", t->name);
+    if (t->stages) {
+        fprintf(out, " (per stage: tables/%d, SALUs/%d, hash/%d, register Kbit/%llu):\n",
+                t->tables_per_stage, t->salus_per_stage, t->hash_per_stage,
+                (unsigned long long)(t->reg_bits_per_stage / 1024));
+        /* recompute the per-stage table from the plan */
+        struct usage u;
+        memset(&u, 0, sizeof u);
+        for (int i = 0; i < p->nqueries; i++) {
+            const struct plan_query *pq = &p->queries[i];
+            for (int k = 0; k < pq->q->nnodes; k++)
+                if (pq->nodes[k].dp && pq->nodes[k].nstages)
+                    add_foot(t, pq->q->nodes[k], pq->nodes[k].zone, pq->nodes[k].slots,
+                             pq->nodes[k].spill, pq->nodes[k].stage, &u);
+        }
+        for (int s = 0; s < t->stages; s++)
+            fprintf(out, "  stage %2d: tables %2d  SALUs %d  hash %d  registers %6llu Kbit\n",
+                    s, u.tables[s], u.salus[s], u.hash[s],
+                    (unsigned long long)(u.regbits[s] / 1024));
+    } else {
+        fputs(":\n", out);
+    }
+    fprintf(out, "  stages %d%s, register memory %.2f Mbit%s, PHV %d bits%s, "
+            "table entries %d%s\n", p->used.stages,
+            t->stages ? "" : " (no limit)", (double)p->used.register_bits / (1 << 20),
+            t->reg_bits_total ? "" : " (no limit)", p->used.phv_bits,
+            t->phv_bits ? "" : " (no limit)", p->used.table_entries,
+            t->table_entries ? "" : " (no limit)");
+    fprintf(out, "estimated records to the host: %.0f for %.0f packets in (%.4f per "
+            "packet, all queries)\n", recs, in, in > 0 ? recs / in : 0);
+}
+
+void planner_dot(const struct plan *p, FILE *out)
+{
+    fputs("digraph htsplan {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", "
+          "fontname=\"Helvetica\"];\n", out);
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        const struct ir_query *q = pq->q;
+        fprintf(out, "  subgraph cluster_%d {\n    label=\"%s (%s)\";\n", i, q->name,
+                p->target);
+        for (int k = 0; k < q->nnodes; k++) {
+            const struct plan_node *pn = &pq->nodes[k];
+            fprintf(out, "    q%d_n%d [label=\"%%%d %s\\n%s%s\", fillcolor=\"%s\"];\n", i,
+                    k, k, ir_kind_text[q->nodes[k]->kind], pn->dp ? "data plane" : "host",
+                    pn->exit != PLAN_EXIT_NONE ? " (reports)" : "",
+                    pn->dp ? "#c8e6c9" : "#ffe0b2");
+        }
+        for (int k = 0; k < q->nnodes; k++)
+            for (int j = 0; j < q->nodes[k]->nin; j++) {
+                int a = q->nodes[k]->in[j]->id;
+                bool cross = pq->nodes[a].dp && !pq->nodes[k].dp;
+                fprintf(out, "    q%d_n%d -> q%d_n%d%s;\n", i, a, i, k,
+                        cross ? " [style=bold, color=\"#d32f2f\", label=\"reports\"]" : "");
+            }
+        fputs("  }\n", out);
+    }
+    fputs("}\n", out);
+}

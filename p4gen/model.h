@@ -1,0 +1,107 @@
+/*
+ * model.h - the data-plane model: runs exactly the data-plane part of a plan
+ * on packets and produces the report frames the P4 program would send.
+ *
+ * `htsc emulate` drives it over a capture; the differential test compares
+ * the rows the host part computes from its frames with the reference
+ * executor's. It evaluates filters, maps and keys with the executor's own
+ * evaluator (exec_eval), and keeps state the way the generated P4 does:
+ * hashed register arrays of the plan's sizes, indexed by CRC-32 of the key's
+ * bytes (dpm_key_bytes), a slot keeping the first key that claims it for the
+ * window, overflow to the host when another key finds it taken, and a reset
+ * when the window closes. docs/partitioning.md argues why the host's rows are
+ * then exactly the executor's.
+ *
+ * Training: dpm_train() runs the same code with the deepest data-plane cut
+ * every query allows and unbounded registers, counting per node what passes
+ * and how many keys each window holds: the planner's selectivities.
+ */
+#ifndef HTS_MODEL_H
+#define HTS_MODEL_H
+
+#include "plan.h"
+#include "pcapin.h"
+#include "report.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct dpm;
+
+/* Receives each finished report frame (valid during the call) and the time
+ * of the packet that caused it. */
+typedef void (*dpm_frame_fn)(void *ctx, const uint8_t *frame, size_t len,
+                             uint64_t ts);
+
+struct dpm_stats {
+    uint64_t packets;
+    uint64_t frames;
+    uint64_t records[5];  /* by enum rep_kind */
+    uint64_t overflows;   /* tuples sent to the host because a slot was taken */
+    uint64_t spills;      /* distinct rows dumped for spilled groupby keys */
+    uint64_t late;        /* packets dropped by data-plane state: window closed */
+    uint64_t truncated;   /* mirrored frames cut to fit a report record */
+    uint64_t *query_records; /* per query: tuple, row and packet records */
+};
+
+/* A model of plan p's data plane (p must outlive it). NULL on allocation
+ * failure. */
+struct dpm *dpm_new(const struct plan *p, dpm_frame_fn fn, void *ctx);
+
+/* One packet: decoded (meta.ts present) and its frame as captured. */
+void dpm_packet(struct dpm *m, const struct hts_pkt *pkt, const uint8_t *data,
+                uint32_t cap_len, uint32_t wire_len, uint16_t port,
+                int linktype);
+
+/* End of input: dumps the registers of every open window. */
+void dpm_finish(struct dpm *m);
+
+const struct dpm_stats *dpm_stats(const struct dpm *m);
+void dpm_free(struct dpm *m);
+
+/*
+ * The bytes a data plane hashes for the key of stateful node n: each key
+ * column as it travels in a report (docs/wire-format.md, Values), one after
+ * another. Returns the length, or 0 when a key is absent (the tuple does not
+ * enter the operator, as in the executor). buf must hold 16 * IR_MAX_KEYS.
+ */
+size_t dpm_key_bytes(const struct ir_node *n, const hts_value *key,
+                     uint8_t *buf);
+
+/* CRC-32 (IEEE, reflected: P4's HashAlgorithm.crc32) of p[0, n). */
+uint32_t dpm_crc32(const uint8_t *p, size_t n);
+
+/* ---- training ---- */
+
+struct dpm_window { /* one window of one stateful node */
+    double in;   /* tuples that entered with a present key */
+    double keys; /* distinct keys */
+};
+
+struct dpm_node_train {
+    double out;  /* tuples/packets/rows the node output over the capture */
+    double in;   /* stateful: tuples that entered */
+    struct dpm_window *win;
+    int nwin, capwin;
+};
+
+struct dpm_train {
+    double packets;
+    double windows;            /* per query: windows seen (max over nodes) */
+    int nqueries;
+    int *nnodes;
+    struct dpm_node_train **q; /* [query][node] */
+    bool **dp;                 /* [query][node]: part of the deepest cut */
+};
+
+/*
+ * Runs the capture at path through the deepest data-plane cut of every
+ * query of prog (on target `t_stateful` with or without registers) with
+ * unbounded registers, counting. 0, or -errno with a message in err.
+ * Release with dpm_train_free().
+ */
+int dpm_train(const struct ir_program *prog, bool stateful, const char *path,
+              struct dpm_train *out, char *err, size_t errlen);
+void dpm_train_free(struct dpm_train *t);
+
+#endif

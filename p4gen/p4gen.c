@@ -1,0 +1,99 @@
+/*
+ * p4gen.c - the emitter and the dispatch to each architecture's backend.
+ */
+#include "p4gen.h"
+
+#include <errno.h>
+#include <string.h>
+
+extern const struct p4g_backend p4g_v1model, p4g_tna, p4g_xsa;
+
+static const struct p4g_backend *const backends[] = {&p4g_v1model, &p4g_tna,
+                                                     &p4g_xsa};
+
+static void vput(struct p4g_out *o, bool indent, const char *fmt, va_list ap)
+{
+    if (indent)
+        for (int i = 0; i < o->indent; i++)
+            if (fputs("    ", o->f) == EOF)
+                o->err = -EIO;
+    if (vfprintf(o->f, fmt, ap) < 0)
+        o->err = -EIO;
+}
+
+void p4g_line(struct p4g_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vput(o, true, fmt, ap);
+    va_end(ap);
+    if (fputc('\n', o->f) == EOF)
+        o->err = -EIO;
+}
+
+void p4g_blank(struct p4g_out *o)
+{
+    if (fputc('\n', o->f) == EOF)
+        o->err = -EIO;
+}
+
+void p4g_indent(struct p4g_out *o)
+{
+    for (int i = 0; i < o->indent; i++)
+        if (fputs("    ", o->f) == EOF)
+            o->err = -EIO;
+}
+
+void p4g_raw(struct p4g_out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vput(o, false, fmt, ap);
+    va_end(ap);
+}
+
+void p4g_open(struct p4g_out *o, const char *head)
+{
+    p4g_line(o, "%s {", head);
+    o->indent++;
+}
+
+void p4g_close(struct p4g_out *o, const char *tail)
+{
+    o->indent--;
+    p4g_line(o, "}%s", tail);
+}
+
+static const struct p4g_backend *backend(const struct p4g_target *t)
+{
+    for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
+        if (t->arch && strcmp(backends[i]->arch, t->arch) == 0)
+            return backends[i];
+    return NULL;
+}
+
+int p4g_generate(const struct plan *p, const struct p4g_target *t, FILE *f,
+                 char *err, size_t errlen)
+{
+    const struct p4g_backend *b = backend(t);
+    if (!b) {
+        snprintf(err, errlen, "target %s has no P4 architecture", t->name);
+        return -EINVAL;
+    }
+    struct p4g_out o = {.f = f};
+    int rc = b->program(p, t, &o, err, errlen);
+    return rc < 0 ? rc : o.err;
+}
+
+int p4g_entries(const struct plan *p, const struct p4g_target *t, FILE *f,
+                char *err, size_t errlen)
+{
+    const struct p4g_backend *b = backend(t);
+    if (!b) {
+        snprintf(err, errlen, "target %s has no P4 architecture", t->name);
+        return -EINVAL;
+    }
+    struct p4g_out o = {.f = f};
+    int rc = b->entries(p, t, &o, err, errlen);
+    return rc < 0 ? rc : o.err;
+}

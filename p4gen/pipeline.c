@@ -1,0 +1,1536 @@
+/*
+ * pipeline.c - P4_16 for BMv2 simple_switch (v1model.p4) and for an FPGA
+ * SmartNIC in ESnet's style (Vitis Networking P4, xsa.p4) from a plan: the
+ * query pipelines are the same code, the architectures differ in how a
+ * report leaves (v1model: a clone built in egress; xsa: the packet itself,
+ * rewritten and truncated, sent to the host port).
+ *
+ * The v1model program is a tap: every packet runs through the data-plane part of
+ * every query, is dropped, and when it causes report records an I2E clone
+ * (mirror session REPORT_SESSION) carries them to the host, built in egress
+ * from metadata preserved with @field_list(1). Layout follows the p4lang
+ * tutorials: includes, constants, typedefs, headers, structs, parser,
+ * ingress (registers, actions and tables declared in the control), egress,
+ * checksums, deparser, main.
+ *
+ * Per node (qQ_nK names throughout, matching `htsc explain --target`):
+ *   filter      a ternary table when its condition is a disjunction of
+ *               conjunctions of field == constant / field in prefix or set /
+ *               field has flags (entries in NAME.entries), else an if on the
+ *               three-valued condition
+ *   sample      hash(crc32, meta.ts) mod N == 0, as exec_sample_hash
+ *   map/export  columns in metadata, each with a validity bit
+ *   distinct    register arrays: a state byte and the key in 64-bit words,
+ *   groupby     indexed by crc32 of the key bytes mod slots (the model's
+ *               dpm_key_bytes); a free slot is claimed, a slot holding
+ *               another key sends the tuple to the host (overflow); a
+ *               groupby fed by a distinct keeps spill state (2) for keys whose
+ *               distinct tuples overflowed, aggregates in bit<64> registers
+ *               with a count of present inputs
+ *   threshold   marks the slot (state | 4) once its aggregates pass the
+ *               threshold, whose constants sit in a table (table_set_default)
+ *   histogram   a counter array indexed by the bucket
+ * The control plane (not generated) reads and clears the registers at each
+ * window end and sends their rows; docs/partitioning.md.
+ */
+#include "p4common.h"
+
+#include "fields.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+static const struct p4g_arch arch = {
+    .ts = "(bit<64>)standard_metadata.ingress_global_timestamp * 1000",
+    .pkt_len = "standard_metadata.packet_length",
+    .in_port = "standard_metadata.ingress_port",
+};
+
+static const struct p4g_arch xsa_arch = {
+    .ts = "sn_meta.timestamp_ns",
+    .pkt_len = NULL,
+    .in_port = "sn_meta.ingress_port",
+};
+
+#define REPORT_SESSION 100
+
+struct gen {
+    const struct plan *p;
+    const struct p4g_target *t;
+    struct p4g_out *o;
+    bool xsa; /* the SmartNIC architecture (else v1model) */
+};
+
+/* metadata that must survive into a v1model clone's egress */
+#define FL(g) ((g)->xsa ? "" : "@field_list(1) ")
+
+static const char *zone_of(const struct plan_query *pq, int k)
+{
+    static const char *const z[] = {"host", "per packet", "distinct", "aggregate",
+                                    "threshold"};
+    return z[pq->nodes[k].zone];
+}
+
+/* Bits of a key: its columns at report widths. */
+static int key_bits(const struct ir_node *n)
+{
+    int b = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        b += p4g_col_bytes(&n->cols[i]) * 8;
+    return b ? b : 8;
+}
+
+static int key_words(const struct ir_node *n)
+{
+    return (key_bits(n) + 63) / 64;
+}
+
+/* ---- filters as ternary tables ---- */
+
+#define MAX_TERMS 64
+#define MAX_KEYS 16
+
+struct atom {
+    int field;
+    hts_value v; /* the constant: INT, IPV4/6, MAC, or a prefix */
+    int has;     /* flag test: value and mask are the constant */
+};
+
+struct term {
+    struct atom a[MAX_KEYS];
+    int n;
+};
+
+struct dnf {
+    struct term t[MAX_TERMS];
+    int nt;
+    int keys[MAX_KEYS]; /* fields, in key order */
+    int nkeys;
+};
+
+static bool atom_of(const struct ast_expr *e, struct atom *a, hts_value *set, int *nset)
+{
+    if (e->kind != E_BINARY)
+        return false;
+    const struct ast_expr *f = e->a, *c = e->b;
+    if (e->op == OP_EQ && f->kind == E_LIT)
+        f = e->b, c = e->a;
+    if (f->kind != E_NAME || f->ref_kind != REF_FIELD ||
+        !p4g_field_of(&arch, f->ref)->expr)
+        return false;
+    a->field = f->ref;
+    a->has = 0;
+    *nset = 0;
+    if ((e->op == OP_EQ || e->op == OP_HAS) && c->kind == E_LIT) {
+        a->v = c->lit;
+        a->has = e->op == OP_HAS;
+        return e->op == OP_EQ || c->lit.type == TY_INT;
+    }
+    if (e->op == OP_IN && c->kind == E_LIT) {
+        a->v = c->lit;
+        return true;
+    }
+    if (e->op == OP_IN && c->kind == E_SET && c->nargs <= MAX_TERMS) {
+        for (int i = 0; i < c->nargs; i++)
+            set[(*nset)++] = c->args[i]->lit;
+        a->v = set[0];
+        return c->nargs > 0;
+    }
+    return false;
+}
+
+/* Conjunction e into term t (expanding sets into more terms of d). */
+static bool dnf_and(struct dnf *d, int ti, const struct ast_expr *e)
+{
+    if (e->kind == E_BINARY && e->op == OP_AND)
+        return dnf_and(d, ti, e->a) && dnf_and(d, ti, e->b);
+    struct atom a;
+    hts_value set[MAX_TERMS];
+    int nset;
+    if (!atom_of(e, &a, set, &nset) || d->t[ti].n == MAX_KEYS)
+        return false;
+    int k = 0;
+    while (k < d->nkeys && d->keys[k] != a.field)
+        k++;
+    if (k == d->nkeys) {
+        if (d->nkeys == MAX_KEYS)
+            return false;
+        d->keys[d->nkeys++] = a.field;
+    }
+    for (int i = 0; i < d->t[ti].n; i++)
+        if (d->t[ti].a[i].field == a.field)
+            return false; /* two tests of one field: not one ternary key */
+    if (nset > 1) { /* one copy of the term per element */
+        int base = d->nt;
+        if (d->nt + nset - 1 > MAX_TERMS)
+            return false;
+        for (int j = 1; j < nset; j++) {
+            d->t[d->nt] = d->t[ti];
+            struct atom b = a;
+            b.v = set[j];
+            d->t[d->nt].a[d->t[d->nt].n++] = b;
+            d->nt++;
+        }
+        (void)base;
+    }
+    d->t[ti].a[d->t[ti].n++] = a;
+    return true;
+}
+
+static bool dnf_or(struct dnf *d, const struct ast_expr *e)
+{
+    if (e->kind == E_BINARY && e->op == OP_OR)
+        return dnf_or(d, e->a) && dnf_or(d, e->b);
+    if (d->nt == MAX_TERMS)
+        return false;
+    int ti = d->nt++;
+    d->t[ti].n = 0;
+    int before = d->nt;
+    if (!dnf_and(d, ti, e))
+        return false;
+    /* terms cloned from ti by a set before later atoms were added to ti
+     * would miss those atoms: allow sets only as a term's last atom */
+    for (int j = before; j < d->nt; j++)
+        if (d->t[j].n != d->t[ti].n)
+            return false;
+    return true;
+}
+
+static bool filter_dnf(const struct ir_node *n, struct dnf *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!n->in[0]->packet)
+        return false;
+    return dnf_or(d, n->expr);
+}
+
+static const char *field_valid(int f)
+{
+    return p4g_field_of(&arch, f)->valid;
+}
+
+/* Table keys match metadata bits for header validity (bit<1>, ternary):
+ * "hdr.tcp.isValid()" -> "meta.valid_tcp". */
+static void valid_key(char *buf, size_t n, const char *valid)
+{
+    const char *h = valid + 4; /* after "hdr." */
+    const char *dot = strstr(h, ".isValid()");
+    int len = dot ? (int)(dot - h) : (int)strlen(h);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", len, h);
+    for (char *c = name; *c; c++)
+        if (*c == '[' || *c == ']')
+            *c = '_';
+    if (name[0] && name[strlen(name) - 1] == '_')
+        name[strlen(name) - 1] = 0;
+    snprintf(buf, n, "meta.valid_%s", name);
+}
+
+/* The validity keys of a filter table: each header its fields need. */
+static int valid_keys(const struct dnf *d, const char **v)
+{
+    int n = 0;
+    for (int k = 0; k < d->nkeys; k++) {
+        const char *x = field_valid(d->keys[k]);
+        if (!strcmp(x, "true"))
+            continue;
+        int j = 0;
+        while (j < n && strcmp(v[j], x))
+            j++;
+        if (j == n)
+            v[n++] = x;
+    }
+    return n;
+}
+
+/* ---- metadata ---- */
+
+static void meta_cols(struct gen *g, int qi, int k, const struct ir_node *n, int ncols)
+{
+    for (int c = 0; c < ncols; c++) {
+        p4g_line(g->o, "%s%s q%d_n%d_c%d; /* %s */", FL(g),
+                 p4g_type(n->cols[c].type, 64), qi, k, c, n->cols[c].name);
+        p4g_line(g->o, "%sbit<1> q%d_n%d_c%d_v;", FL(g), qi, k, c);
+    }
+}
+
+static void metadata(struct gen *g)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    p4g_open(o, "struct metadata_t");
+    p4g_line(o, "%sbit<64> ts;            /* meta.ts, ns */", FL(g));
+    p4g_line(o, "%sbit<32> wire_len;      /* meta.wire_len */", FL(g));
+    p4g_line(o, "%sbit<16> port;          /* meta.port */", FL(g));
+    p4g_line(o, "bit<16> eth_type;                     /* eth.type after VLAN tags */");
+    p4g_line(o, "bit<8> vlan_depth;");
+    p4g_line(o, "bit<8> tcp_hdr_len;");
+    p4g_line(o, "bit<16> tcp_payload_len;");
+    p4g_line(o, "%sbit<1> report;         /* this packet causes records */", FL(g));
+    p4g_line(o, "bit<16> npkt;                         /* egress: packet targets so far */");
+    p4g_line(o, "bit<1> valid_ethernet;                /* header validity, for table keys */");
+    p4g_line(o, "bit<1> valid_vlan_0;");
+    p4g_line(o, "bit<1> valid_vlan_1;");
+    p4g_line(o, "bit<1> valid_ipv4;");
+    p4g_line(o, "bit<1> valid_ipv6;");
+    p4g_line(o, "bit<1> valid_tcp;");
+    p4g_line(o, "bit<1> valid_udp;");
+    p4g_line(o, "bit<1> valid_icmp;");
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        const struct ir_query *q = pq->q;
+        bool ws = false;
+        for (int l = 0; l < p->nlayouts; l++)
+            ws |= p->layouts[l].query == i && p->layouts[l].kind == REP_ROW &&
+                  p4g_per_packet(p, &p->layouts[l]);
+        if (ws)
+            p4g_line(o, "%sbit<64> q%d_ws; /* %s: window start (control plane) */", FL(g),
+                     i, q->name);
+        for (int k = 1; k < q->nnodes; k++) {
+            const struct plan_node *pn = &pq->nodes[k];
+            const struct ir_node *n = q->nodes[k];
+            if (!pn->dp)
+                continue;
+            switch (n->kind) {
+            case IR_FILTER:
+                if (pn->zone == PLAN_THRESH) {
+                    int na = 0;
+                    for (const struct ast_expr *e = n->expr; e; e = e->op == OP_AND ? e->b : NULL) {
+                        p4g_line(o, "bit<64> q%d_n%d_t%d; /* threshold constant */", i, k, na++);
+                        if (e->op != OP_AND)
+                            break;
+                    }
+                    break;
+                }
+                p4g_line(o, "bit<1> q%d_n%d; /* %s passes */", i, k, ir_kind_text[n->kind]);
+                if (pn->zone == PLAN_DIST)
+                    p4g_line(o, "bit<1> q%d_n%d_probe;", i, k);
+                break;
+            case IR_SAMPLE:
+                p4g_line(o, "bit<1> q%d_n%d;", i, k);
+                p4g_line(o, "bit<32> q%d_n%d_h;", i, k);
+                break;
+            case IR_MAP:
+            case IR_EXPORT:
+                p4g_line(o, "bit<1> q%d_n%d;", i, k);
+                if (pn->zone == PLAN_DIST)
+                    p4g_line(o, "bit<1> q%d_n%d_probe;", i, k);
+                meta_cols(g, i, k, n, n->ncols);
+                break;
+            case IR_DISTINCT:
+            case IR_GROUPBY: {
+                p4g_line(o, "bit<1> q%d_n%d; /* %s */", i, k,
+                         n->kind == IR_DISTINCT ? "first sight of its key" : "updated");
+                p4g_line(o, "bit<1> q%d_n%d_probe; /* its key overflowed upstream */", i, k);
+                meta_cols(g, i, k, n, n->kind == IR_DISTINCT ? n->ncols : n->ncols);
+                p4g_line(o, "bit<%d> q%d_n%d_key;", key_bits(n), i, k);
+                p4g_line(o, "bit<%d> q%d_n%d_kpad;", key_words(n) * 64, i, k);
+                for (int w = 0; w < key_words(n); w++)
+                    p4g_line(o, "bit<64> q%d_n%d_w%d;", i, k, w);
+                p4g_line(o, "bit<32> q%d_n%d_idx;", i, k);
+                p4g_line(o, "bit<8> q%d_n%d_state;", i, k);
+                for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
+                    p4g_line(o, "bit<64> q%d_n%d_a%d;", i, k, a);
+                    p4g_line(o, "bit<64> q%d_n%d_s%d;", i, k, a);
+                }
+                break;
+            }
+            case IR_HISTOGRAM:
+                p4g_line(o, "bit<64> q%d_n%d_x;", i, k);
+                p4g_line(o, "bit<32> q%d_n%d_b;", i, k);
+                p4g_line(o, "bit<64> q%d_n%d_cnt;", i, k);
+                break;
+            default:
+                break;
+            }
+        }
+    }
+    for (int l = 0; l < p->nlayouts; l++) {
+        char name[64];
+        if (!p4g_per_packet(p, &p->layouts[l]))
+            continue;
+        p4g_rec_name(name, sizeof name, &p->layouts[l]);
+        p4g_line(o, "%sbit<1> r_%s;", FL(g), name);
+    }
+    p4g_close(o, "");
+}
+
+/* ---- ingress ---- */
+
+static void set_flag(struct gen *g, int qi, int node, int kind)
+{
+    struct rep_layout l = {.query = qi, .node = node, .kind = kind};
+    char name[64];
+    p4g_rec_name(name, sizeof name, &l);
+    p4g_line(g->o, "meta.r_%s = 1;", name);
+    p4g_line(g->o, "meta.report = 1;");
+}
+
+/* "meta.qQ_nIN == 1" for node n's input (the source is always active) */
+static void active_in(struct p4g_out *o, int qi, const struct ir_node *n, bool probe)
+{
+    int in = n->in[0]->id;
+    if (in == 0)
+        p4g_raw(o, "true");
+    else if (probe)
+        p4g_raw(o, "(meta.q%d_n%d == 1 || meta.q%d_n%d_probe == 1)", qi, in, qi, in);
+    else
+        p4g_raw(o, "meta.q%d_n%d == 1", qi, in);
+}
+
+static bool in_probe(const struct plan_query *pq, const struct ir_node *n)
+{
+    return n->in[0]->id && pq->nodes[n->in[0]->id].zone == PLAN_DIST;
+}
+
+/* Assigns the columns of map/export/keys: value and validity. */
+static void assign_cols(struct gen *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                        int ncols)
+{
+    struct p4g_out *o = g->o;
+    struct p4g_ctx c;
+    p4g_ctx_for(&c, &arch, qi, q, n->in[0]);
+    for (int i = 0; i < ncols; i++) {
+        const struct ast_expr *e = n->exprs[i];
+        p4g_indent(o);
+        if (n->cols[i].type == TY_BOOL) {
+            p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
+            p4g_true(o, &c, e);
+            p4g_raw(o, " ? 1w1 : 1w0;\n");
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_c%d_v = (", qi, n->id, i);
+            p4g_true(o, &c, e);
+            p4g_raw(o, " || ");
+            p4g_false(o, &c, e);
+            p4g_raw(o, ") ? 1w1 : 1w0;\n");
+        } else {
+            p4g_raw(o, "meta.q%d_n%d_c%d_v = ", qi, n->id, i);
+            p4g_valid(o, &c, e);
+            p4g_raw(o, " ? 1w1 : 1w0;\n");
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_c%d = meta.q%d_n%d_c%d_v == 1 ? ", qi, n->id, i, qi, n->id, i);
+            p4g_value(o, &c, e);
+            p4g_raw(o, " : 0;\n");
+        }
+    }
+}
+
+static void key_concat(struct gen *g, int qi, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    p4g_indent(o);
+    p4g_raw(o, "meta.q%d_n%d_key = ", qi, n->id);
+    for (int i = 0; i < n->nkeys; i++)
+        p4g_raw(o, "%s(bit<%d>)meta.q%d_n%d_c%d", i ? " ++ " : "",
+                p4g_col_bytes(&n->cols[i]) * 8, qi, n->id, i);
+    if (!n->nkeys)
+        p4g_raw(o, "8w0");
+    p4g_raw(o, ";\n");
+    p4g_line(o, "meta.q%d_n%d_kpad = (bit<%d>)meta.q%d_n%d_key;", qi, n->id,
+             key_words(n) * 64, qi, n->id);
+    p4g_line(o, "hash(meta.q%d_n%d_idx, HashAlgorithm.crc32, 32w0, { meta.q%d_n%d_key }, "
+             "Q%d_N%d_SLOTS);", qi, n->id, qi, n->id, qi, n->id);
+    p4g_line(o, "q%d_n%d_state.read(meta.q%d_n%d_state, meta.q%d_n%d_idx);", qi, n->id, qi,
+             n->id, qi, n->id);
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(o, "q%d_n%d_key%d.read(meta.q%d_n%d_w%d, meta.q%d_n%d_idx);", qi, n->id, w, qi,
+                 n->id, w, qi, n->id);
+}
+
+static void key_match(struct gen *g, int qi, const struct ir_node *n)
+{
+    p4g_raw(g->o, "meta.q%d_n%d_state != 0", qi, n->id);
+    for (int w = 0; w < key_words(n); w++)
+        p4g_raw(g->o, " && meta.q%d_n%d_w%d == meta.q%d_n%d_kpad[%d:%d]", qi, n->id, w, qi,
+                n->id, w * 64 + 63, w * 64);
+}
+
+static void key_claim(struct gen *g, int qi, const struct ir_node *n, int state)
+{
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(g->o, "q%d_n%d_key%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_kpad[%d:%d]);", qi,
+                 n->id, w, qi, n->id, qi, n->id, w * 64 + 63, w * 64);
+    p4g_line(g->o, "meta.q%d_n%d_state = %d;", qi, n->id, state);
+}
+
+static void keys_valid(struct gen *g, int qi, const struct ir_node *n)
+{
+    p4g_indent(g->o);
+    p4g_raw(g->o, "if (");
+    for (int i = 0; i < n->nkeys; i++)
+        p4g_raw(g->o, "%smeta.q%d_n%d_c%d_v == 1", i ? " && " : "", qi, n->id, i);
+    if (!n->nkeys)
+        p4g_raw(g->o, "true");
+    p4g_raw(g->o, ") {\n");
+    g->o->indent++;
+}
+
+static void gen_distinct(struct gen *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    const struct plan_node *pn = &pq->nodes[n->id];
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    active_in(o, qi, n, false);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    assign_cols(g, qi, pq->q, n, n->nkeys);
+    keys_valid(g, qi, n);
+    key_concat(g, qi, n);
+    p4g_line(o, "if (meta.q%d_n%d_state == 0) {", qi, n->id);
+    o->indent++;
+    p4g_line(o, "/* a free slot: this key is held here for the window */");
+    key_claim(g, qi, n, 1);
+    p4g_line(o, "q%d_n%d_state.write(meta.q%d_n%d_idx, meta.q%d_n%d_state);", qi, n->id, qi,
+             n->id, qi, n->id);
+    p4g_line(o, "meta.q%d_n%d = 1;", qi, n->id);
+    o->indent--;
+    p4g_indent(o);
+    p4g_raw(o, "} else if (!(");
+    key_match(g, qi, n);
+    p4g_raw(o, ")) {\n");
+    o->indent++;
+    p4g_line(o, "/* the slot holds another key: the host runs this one */");
+    set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
+    p4g_line(o, "meta.q%d_n%d_probe = 1;", qi, n->id);
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_close(o, "");
+    p4g_close(o, "");
+}
+
+/* P4 value of aggregate i's argument, widened to bit<64> */
+static void agg_arg(struct gen *g, int qi, const struct ir_query *q, const struct ir_node *n, int i,
+                    bool valid)
+{
+    struct p4g_ctx c;
+    p4g_ctx_for(&c, &arch, qi, q, n->in[0]);
+    const struct ast_expr *x = n->aggs[i]->args[0];
+    if (valid) {
+        p4g_valid(g->o, &c, x);
+    } else if (x->type == TY_IPV4) {
+        p4g_raw(g->o, "(bit<64>)");
+        p4g_value(g->o, &c, x);
+    } else {
+        p4g_value(g->o, &c, x);
+    }
+}
+
+static void gen_groupby(struct gen *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    const struct plan_node *pn = &pq->nodes[n->id];
+    int k = n->id;
+    bool probe = in_probe(pq, n);
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    active_in(o, qi, n, probe);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    assign_cols(g, qi, q, n, n->nkeys);
+    keys_valid(g, qi, n);
+    key_concat(g, qi, n);
+    if (probe) {
+        p4g_line(o, "if (meta.q%d_n%d_probe == 1) {", qi, n->in[0]->id);
+        o->indent++;
+        p4g_line(o, "/* a distinct tuple of this key overflowed: the host owns the key */");
+        p4g_line(o, "if (meta.q%d_n%d_state == 0) {", qi, k);
+        o->indent++;
+        key_claim(g, qi, n, 2);
+        o->indent--;
+        p4g_indent(o);
+        p4g_raw(o, "} else if (");
+        key_match(g, qi, n);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        p4g_line(o, "meta.q%d_n%d_state = 2;", qi, k);
+        o->indent--;
+        p4g_line(o, "}");
+        p4g_line(o, "q%d_n%d_state.write(meta.q%d_n%d_idx, meta.q%d_n%d_state);", qi, k, qi, k, qi, k);
+        o->indent--;
+        p4g_line(o, "} else {");
+        o->indent++;
+    }
+    p4g_indent(o);
+    p4g_raw(o, "if (meta.q%d_n%d_state == 0 || (", qi, k);
+    key_match(g, qi, n);
+    p4g_raw(o, ")) {\n");
+    o->indent++;
+    p4g_line(o, "if (meta.q%d_n%d_state == 0) {", qi, k);
+    o->indent++;
+    key_claim(g, qi, n, 1);
+    o->indent--;
+    p4g_line(o, "}");
+    for (int i = 0; i < n->naggs; i++) {
+        int agg = n->aggs[i]->agg, col = n->nkeys + i;
+        p4g_line(o, "q%d_n%d_agg%d.read(meta.q%d_n%d_a%d, meta.q%d_n%d_idx);", qi, k, i, qi, k, i,
+                 qi, k);
+        if (agg == AGG_COUNT) {
+            p4g_line(o, "meta.q%d_n%d_a%d = meta.q%d_n%d_a%d + 1;", qi, k, i, qi, k, i);
+            p4g_line(o, "q%d_n%d_agg%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_a%d);", qi, k, i, qi,
+                     k, qi, k, i);
+            p4g_line(o, "meta.q%d_n%d_c%d = meta.q%d_n%d_a%d;", qi, k, col, qi, k, i);
+            p4g_line(o, "meta.q%d_n%d_c%d_v = 1;", qi, k, col);
+            continue;
+        }
+        p4g_line(o, "q%d_n%d_seen%d.read(meta.q%d_n%d_s%d, meta.q%d_n%d_idx);", qi, k, i, qi, k,
+                 i, qi, k);
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        agg_arg(g, qi, q, n, i, true);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        if (agg == AGG_SUM || agg == AGG_AVG) {
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_a%d = meta.q%d_n%d_a%d + ", qi, k, i, qi, k, i);
+            agg_arg(g, qi, q, n, i, false);
+            p4g_raw(o, ";\n");
+        } else {
+            bool addr = n->aggs[i]->args[0]->type == TY_IPV4;
+            p4g_indent(o);
+            p4g_raw(o, "if (meta.q%d_n%d_s%d == 0 || %s", qi, k, i, addr ? "" : "(int<64>)");
+            agg_arg(g, qi, q, n, i, false);
+            p4g_raw(o, " %s %smeta.q%d_n%d_a%d) {\n", agg == AGG_MIN ? "<" : ">",
+                    addr ? "" : "(int<64>)", qi, k, i);
+            o->indent++;
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_a%d = ", qi, k, i);
+            agg_arg(g, qi, q, n, i, false);
+            p4g_raw(o, ";\n");
+            o->indent--;
+            p4g_line(o, "}");
+        }
+        p4g_line(o, "meta.q%d_n%d_s%d = meta.q%d_n%d_s%d + 1;", qi, k, i, qi, k, i);
+        p4g_line(o, "q%d_n%d_agg%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_a%d);", qi, k, i, qi, k,
+                 qi, k, i);
+        p4g_line(o, "q%d_n%d_seen%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_s%d);", qi, k, i, qi, k,
+                 qi, k, i);
+        o->indent--;
+        p4g_line(o, "}");
+        p4g_line(o, "meta.q%d_n%d_c%d = meta.q%d_n%d_a%d;", qi, k, col, qi, k, i);
+        p4g_line(o, "meta.q%d_n%d_c%d_v = meta.q%d_n%d_s%d != 0 ? 1w1 : 1w0;", qi, k, col, qi, k, i);
+    }
+    /* the data-plane threshold after this groupby: mark the slot */
+    for (const int *c = pq->consumers[k]; *c >= 0; c++) {
+        const struct ir_node *t = q->nodes[*c];
+        if (!pq->nodes[*c].dp || pq->nodes[*c].zone != PLAN_THRESH)
+            continue;
+        p4g_line(o, "q%d_n%d_threshold.apply();", qi, *c);
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        int na = 0;
+        for (const struct ast_expr *e = t->expr;; e = e->b) {
+            const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
+            bool rev = atom->op == OP_LE || atom->op == OP_LT;
+            const struct ast_expr *col = rev ? atom->b : atom->a;
+            const char *op = atom->op == OP_GE || atom->op == OP_LE ? ">=" : ">";
+            p4g_raw(o, "%s(meta.q%d_n%d_c%d_v == 1 && (int<64>)meta.q%d_n%d_c%d %s "
+                    "(int<64>)meta.q%d_n%d_t%d)", na ? " && " : "", qi, k, col->ref, qi, k,
+                    col->ref, op, qi, *c, na);
+            na++;
+            if (e->op != OP_AND)
+                break;
+        }
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        p4g_line(o, "meta.q%d_n%d_state = meta.q%d_n%d_state | 4; /* over the threshold */", qi,
+                 k, qi, k);
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    p4g_line(o, "q%d_n%d_state.write(meta.q%d_n%d_idx, meta.q%d_n%d_state);", qi, k, qi, k, qi, k);
+    p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+    p4g_line(o, "/* the slot holds another key: the host runs this one */");
+    set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
+    o->indent--;
+    p4g_line(o, "}");
+    if (probe) {
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    p4g_close(o, "");
+    p4g_close(o, "");
+}
+
+static void gen_histogram(struct gen *g, int qi, const struct ir_query *q, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    int k = n->id;
+    struct p4g_ctx c;
+    p4g_ctx_for(&c, &arch, qi, q, n->in[0]);
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    active_in(o, qi, n, false);
+    p4g_raw(o, " && ");
+    p4g_valid(o, &c, n->expr);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    p4g_indent(o);
+    p4g_raw(o, "meta.q%d_n%d_x = ", qi, k);
+    p4g_value(o, &c, n->expr);
+    p4g_raw(o, ";\n");
+    p4g_line(o, "meta.q%d_n%d_b = %d;", qi, k, n->nedges);
+    for (int b = n->nedges - 1; b >= 0; b--)
+        p4g_line(o, "if ((int<64>)meta.q%d_n%d_x < (int<64>)64w0x%" PRIx64 ") { meta.q%d_n%d_b = %d; }",
+                 qi, k, (uint64_t)n->edges[b], qi, k, b);
+    p4g_line(o, "q%d_n%d_hist.read(meta.q%d_n%d_cnt, meta.q%d_n%d_b);", qi, k, qi, k, qi, k);
+    p4g_line(o, "q%d_n%d_hist.write(meta.q%d_n%d_b, meta.q%d_n%d_cnt + 1);", qi, k, qi, k, qi, k);
+    p4g_close(o, "");
+}
+
+static void gen_filter(struct gen *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    int k = n->id;
+    bool probe = in_probe(pq, n);
+    struct dnf d;
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    active_in(o, qi, n, probe);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    if (filter_dnf(n, &d)) {
+        p4g_line(o, "q%d_n%d_filter.apply(); /* sets meta.q%d_n%d */", qi, k, qi, k);
+    } else {
+        struct p4g_ctx c;
+        p4g_ctx_for(&c, &arch, qi, pq->q, n->in[0]);
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        p4g_true(o, &c, n->expr);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        if (probe) {
+            p4g_line(o, "meta.q%d_n%d = meta.q%d_n%d;", qi, k, qi, n->in[0]->id);
+            p4g_line(o, "meta.q%d_n%d_probe = meta.q%d_n%d_probe;", qi, k, qi, n->in[0]->id);
+        } else {
+            p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
+        }
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    p4g_close(o, "");
+}
+
+static void gen_node(struct gen *g, int qi, const struct plan_query *pq, int k)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    const struct ir_node *n = q->nodes[k];
+    const struct plan_node *pn = &pq->nodes[k];
+    if (!pn->dp || k == 0 || pn->zone == PLAN_THRESH)
+        return;
+    p4g_line(o, "/* %%%d %s (%s) */", k, ir_kind_text[n->kind], zone_of(pq, k));
+    switch (n->kind) {
+    case IR_FILTER:
+        gen_filter(g, qi, pq, n);
+        break;
+    case IR_SAMPLE:
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        active_in(o, qi, n, false);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        p4g_line(o, "hash(meta.q%d_n%d_h, HashAlgorithm.crc32, 32w0, { meta.ts }, 32w%lld);", qi,
+                 k, (long long)n->sample_n);
+        p4g_line(o, "if (meta.q%d_n%d_h == 0) { meta.q%d_n%d = 1; }", qi, k, qi, k);
+        p4g_close(o, "");
+        break;
+    case IR_MAP:
+    case IR_EXPORT: {
+        bool probe = in_probe(pq, n);
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        active_in(o, qi, n, probe);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        if (probe) {
+            p4g_line(o, "meta.q%d_n%d = meta.q%d_n%d;", qi, k, qi, n->in[0]->id);
+            p4g_line(o, "meta.q%d_n%d_probe = meta.q%d_n%d_probe;", qi, k, qi, n->in[0]->id);
+        } else {
+            p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
+        }
+        assign_cols(g, qi, q, n, n->ncols);
+        p4g_close(o, "");
+        break;
+    }
+    case IR_DISTINCT:
+        gen_distinct(g, qi, pq, n);
+        break;
+    case IR_GROUPBY:
+        gen_groupby(g, qi, pq, n);
+        break;
+    case IR_HISTOGRAM:
+        gen_histogram(g, qi, q, n);
+        break;
+    default:
+        break;
+    }
+    if (pn->exit == PLAN_EXIT_TUPLE || pn->exit == PLAN_EXIT_PACKET ||
+        pn->exit == PLAN_EXIT_ROW_NOW) {
+        int kind = pn->exit == PLAN_EXIT_TUPLE ? REP_TUPLE
+                   : pn->exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_ROW;
+        p4g_line(o, "if (meta.q%d_n%d == 1) {", qi, k);
+        o->indent++;
+        set_flag(g, qi, k, kind);
+        o->indent--;
+        p4g_line(o, "}");
+    }
+}
+
+static void declare_state(struct gen *g, int qi, const struct plan_query *pq)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    for (int k = 1; k < q->nnodes; k++) {
+        const struct ir_node *n = q->nodes[k];
+        const struct plan_node *pn = &pq->nodes[k];
+        if (!pn->dp)
+            continue;
+        if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) {
+            p4g_line(o, "/* %%%d %s by %d key%s: %u slots */", k, ir_kind_text[n->kind], n->nkeys,
+                     n->nkeys == 1 ? "" : "s", pn->slots);
+            p4g_line(o, "register<bit<8>>(Q%d_N%d_SLOTS) q%d_n%d_state; /* 0 free, 1 held, 2 "
+                     "host's (spilled), | 4 over threshold */", qi, k, qi, k);
+            for (int w = 0; w < key_words(n); w++)
+                p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_key%d;", qi, k, qi, k, w);
+            for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
+                p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_agg%d; /* %s */", qi, k, qi,
+                         k, a, n->cols[n->nkeys + a].name);
+                if (n->aggs[a]->agg != AGG_COUNT)
+                    p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_seen%d;", qi, k, qi, k,
+                             a);
+            }
+        } else if (n->kind == IR_HISTOGRAM) {
+            p4g_line(o, "register<bit<64>>(%d) q%d_n%d_hist; /* one counter per bucket */",
+                     n->nedges + 1, qi, k);
+        }
+    }
+}
+
+static void declare_tables(struct gen *g, int qi, const struct plan_query *pq)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    const struct ir_query *q = pq->q;
+    bool ws = false;
+    for (int l = 0; l < p->nlayouts; l++)
+        ws |= p->layouts[l].query == qi && p->layouts[l].kind == REP_ROW &&
+              p4g_per_packet(p, &p->layouts[l]);
+    if (ws) {
+        p4g_line(o, "/* the start of the current window: set by the control plane */");
+        p4g_line(o, "action q%d_set_window(bit<64> start) { meta.q%d_ws = start; }", qi, qi);
+        char head[64];
+        snprintf(head, sizeof head, "table q%d_window", qi);
+        p4g_open(o, head);
+        p4g_line(o, "actions = { q%d_set_window; }", qi);
+        p4g_line(o, "size = 1;");
+        p4g_line(o, "default_action = q%d_set_window(0);", qi);
+        p4g_close(o, "");
+        p4g_blank(o);
+    }
+    for (int k = 1; k < q->nnodes; k++) {
+        const struct ir_node *n = q->nodes[k];
+        const struct plan_node *pn = &pq->nodes[k];
+        struct dnf d;
+        char head[64];
+        if (!pn->dp || n->kind != IR_FILTER)
+            continue;
+        if (pn->zone == PLAN_THRESH) {
+            int na = 0;
+            for (const struct ast_expr *e = n->expr;; e = e->b) {
+                na++;
+                if (e->op != OP_AND)
+                    break;
+            }
+            p4g_indent(o);
+            p4g_raw(o, "action q%d_n%d_set_threshold(", qi, k);
+            for (int i = 0; i < na; i++)
+                p4g_raw(o, "%sbit<64> t%d", i ? ", " : "", i);
+            p4g_raw(o, ") {");
+            for (int i = 0; i < na; i++)
+                p4g_raw(o, " meta.q%d_n%d_t%d = t%d;", qi, k, i, i);
+            p4g_raw(o, " }\n");
+            snprintf(head, sizeof head, "table q%d_n%d_threshold", qi, k);
+            p4g_open(o, head);
+            p4g_line(o, "actions = { q%d_n%d_set_threshold; }", qi, k);
+            p4g_line(o, "size = 1;");
+            p4g_indent(o);
+            p4g_raw(o, "default_action = q%d_n%d_set_threshold(", qi, k);
+            int i = 0;
+            for (const struct ast_expr *e = n->expr;; e = e->b, i++) {
+                const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
+                bool rev = atom->op == OP_LE || atom->op == OP_LT;
+                p4g_raw(o, "%s%lld", i ? ", " : "", (long long)(rev ? atom->a : atom->b)->lit.u.i);
+                if (e->op != OP_AND)
+                    break;
+            }
+            p4g_raw(o, ");\n");
+            p4g_close(o, "");
+            p4g_blank(o);
+            continue;
+        }
+        if (!filter_dnf(n, &d))
+            continue;
+        p4g_line(o, "action q%d_n%d_pass() { meta.q%d_n%d = 1; }", qi, k, qi, k);
+        snprintf(head, sizeof head, "table q%d_n%d_filter", qi, k);
+        p4g_open(o, head);
+        p4g_open(o, "key =");
+        const char *v[MAX_KEYS];
+        int nv = valid_keys(&d, v);
+        for (int i = 0; i < nv; i++) {
+            char vk[96];
+            valid_key(vk, sizeof vk, v[i]);
+            p4g_line(o, "%s: ternary;", vk);
+        }
+        for (int i = 0; i < d.nkeys; i++)
+            p4g_line(o, "%s: ternary;", p4g_field_of(&arch, d.keys[i])->expr);
+        p4g_close(o, "");
+        p4g_line(o, "actions = { q%d_n%d_pass; NoAction; }", qi, k);
+        p4g_line(o, "size = %d;", d.nt < 16 ? 16 : d.nt * 2);
+        p4g_line(o, "default_action = NoAction();");
+        p4g_close(o, "");
+        p4g_blank(o);
+    }
+}
+
+/* Registers, actions and tables of every query (inside the control). */
+static void query_decls(struct gen *g)
+{
+    const struct plan *p = g->p;
+    for (int i = 0; i < p->nqueries; i++) {
+        p4g_line(g->o, "/* ---- query %d: %s ---- */", i, p->queries[i].q->name);
+        declare_state(g, i, &p->queries[i]);
+        declare_tables(g, i, &p->queries[i]);
+    }
+}
+
+/* The statements of the apply block that run every query's data-plane part
+ * on the packet and set meta.report and the record flags. */
+static void query_apply(struct gen *g)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    const struct p4g_arch *a = g->xsa ? &xsa_arch : &arch;
+    p4g_line(o, "meta.ts = %s;", a->ts);
+    if (a->pkt_len)
+        p4g_line(o, "meta.wire_len = %s;", a->pkt_len);
+    p4g_line(o, "meta.port = (bit<16>)%s;", a->in_port);
+    if (g->xsa) { /* no user metadata in xsa's parser: set here */
+        p4g_line(o, "meta.vlan_depth = hdr.vlan[1].isValid() ? 8w2 : (hdr.vlan[0].isValid() ? 8w1 : 8w0);");
+        p4g_line(o, "meta.eth_type = hdr.vlan[1].isValid() ? hdr.vlan[1].ether_type :");
+        p4g_line(o, "    (hdr.vlan[0].isValid() ? hdr.vlan[0].ether_type : hdr.ethernet.ether_type);");
+    }
+    p4g_line(o, "meta.valid_ethernet = hdr.ethernet.isValid() ? 1w1 : 1w0;");
+    p4g_line(o, "meta.valid_vlan_0 = hdr.vlan[0].isValid() ? 1w1 : 1w0;");
+    p4g_line(o, "meta.valid_vlan_1 = hdr.vlan[1].isValid() ? 1w1 : 1w0;");
+    p4g_line(o, "meta.valid_ipv4 = hdr.ipv4.isValid() ? 1w1 : 1w0;");
+    p4g_line(o, "meta.valid_ipv6 = hdr.ipv6.isValid() ? 1w1 : 1w0;");
+    p4g_line(o, "meta.valid_tcp = hdr.tcp.isValid() ? 1w1 : 1w0;");
+    p4g_line(o, "meta.valid_udp = hdr.udp.isValid() ? 1w1 : 1w0;");
+    p4g_line(o, "meta.valid_icmp = hdr.icmp.isValid() ? 1w1 : 1w0;");
+    p4g_open(o, "if (hdr.tcp.isValid())");
+    p4g_line(o, "meta.tcp_hdr_len = (bit<8>)hdr.tcp.data_offset << 2;");
+    p4g_open(o, "if (hdr.ipv4.isValid())");
+    p4g_line(o, "meta.tcp_payload_len = hdr.ipv4.total_len - ((bit<16>)hdr.ipv4.ihl << 2)");
+    p4g_line(o, "                       - ((bit<16>)hdr.tcp.data_offset << 2);");
+    p4g_close(o, " else if (hdr.ipv6.isValid()) {");
+    o->indent++;
+    p4g_line(o, "meta.tcp_payload_len = hdr.ipv6.payload_len - ((bit<16>)hdr.tcp.data_offset << 2);");
+    p4g_close(o, "");
+    p4g_close(o, "");
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        p4g_blank(o);
+        p4g_line(o, "/* ---- query %d: %s ---- */", i, pq->q->name);
+        for (int l = 0; l < p->nlayouts; l++)
+            if (p->layouts[l].query == i && p->layouts[l].kind == REP_ROW &&
+                p4g_per_packet(p, &p->layouts[l])) {
+                p4g_line(o, "q%d_window.apply();", i);
+                break;
+            }
+        if (pq->nodes[0].exit != PLAN_EXIT_NONE)
+            set_flag(g, i, 0, pq->nodes[0].exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_TUPLE);
+        for (int k = 1; k < pq->q->nnodes; k++)
+            gen_node(g, i, pq, k);
+    }
+}
+
+static void ingress(struct gen *g)
+{
+    struct p4g_out *o = g->o;
+    p4g_line(o, "control IngressImpl(inout headers_t hdr, inout metadata_t meta,");
+    p4g_line(o, "                    inout standard_metadata_t standard_metadata) {");
+    o->indent++;
+    query_decls(g);
+    p4g_blank(o);
+    p4g_open(o, "apply");
+    query_apply(g);
+    p4g_blank(o);
+    p4g_open(o, "if (meta.report == 1)");
+    p4g_line(o, "clone_preserving_field_list(CloneType.I2E, REPORT_SESSION, 1);");
+    p4g_close(o, "");
+    p4g_line(o, "mark_to_drop(standard_metadata); /* a tap: only reports leave */");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+}
+
+/* ---- egress: the report ---- */
+
+static void rec_common(struct gen *g, const char *h, const struct rep_layout *l, const char *ts)
+{
+    struct p4g_out *o = g->o;
+    p4g_line(o, "hdr.%s.setValid();", h);
+    if (l->kind != REP_PACKET)
+        p4g_line(o, "hdr.%s.length = %u;", h, l->rec_len);
+    p4g_line(o, "hdr.%s.query = %d;", h, l->query);
+    p4g_line(o, "hdr.%s.node = %d;", h, l->node);
+    p4g_line(o, "hdr.%s.kind = %d;", h, l->kind);
+    p4g_line(o, "hdr.%s.reserved = 0;", h);
+    p4g_line(o, "hdr.%s.ts = %s;", h, ts);
+}
+
+/* The statements that turn the packet into a report frame: report headers
+ * and every flagged record; count and len are locals of the caller. */
+static void report_build(struct gen *g)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    p4g_line(o, "bit<16> count = 0;");
+    p4g_line(o, "bit<32> len = %d;", REP_ETH_LEN + REP_HDR_LEN);
+    p4g_line(o, "hdr.report_eth.setValid();");
+    p4g_line(o, "hdr.report_eth.dst_addr = 0x024854530001;");
+    p4g_line(o, "hdr.report_eth.src_addr = 0x024854530000;");
+    p4g_line(o, "hdr.report_eth.ether_type = ETHERTYPE_REPORT;");
+    p4g_line(o, "hdr.report.setValid();");
+    p4g_line(o, "hdr.report.magic = REPORT_MAGIC;");
+    p4g_line(o, "hdr.report.version = REPORT_VERSION;");
+    p4g_line(o, "hdr.report.flags = 0;");
+    p4g_line(o, "hdr.report.fingerprint = PLAN_FINGERPRINT;");
+    if (g->xsa) {
+        p4g_line(o, "hdr.report.seq = 0; /* no registers here: the host cannot count losses */");
+    } else {
+        p4g_line(o, "report_seq.read(hdr.report.seq, 0);");
+        p4g_line(o, "report_seq.write(0, hdr.report.seq + 1);");
+    }
+    int npkt = 0;
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        if (!p4g_per_packet(p, L))
+            continue;
+        char name[64], ts[32];
+        p4g_rec_name(name, sizeof name, L);
+        if (L->kind == REP_PACKET) {
+            npkt++;
+            continue;
+        }
+        snprintf(ts, sizeof ts, L->kind == REP_ROW ? "meta.q%d_ws" : "meta.ts", L->query);
+        p4g_blank(o);
+        p4g_line(o, "if (meta.r_%s == 1) {", name);
+        o->indent++;
+        rec_common(g, name, L, ts);
+        p4g_line(o, "hdr.%s.presence = 0;", name);
+        const struct ir_query *q = p->queries[L->query].q;
+        int src = p4g_colsrc(q, L->node);
+        for (int c = 0; c < L->ncols; c++) {
+            const struct rep_col *col = &L->cols[c];
+            char cn[64], valid[128], val[160];
+            p4g_sanitize(cn, sizeof cn, col->name);
+            int bits = (int)rep_col_bytes(col) * 8;
+            if (L->packet) {
+                const struct p4g_field *f = p4g_field_of(&arch, col->field);
+                snprintf(valid, sizeof valid, "%s", f->valid);
+                snprintf(val, sizeof val, "(bit<%d>)%s", bits, f->expr);
+            } else {
+                snprintf(valid, sizeof valid, "meta.q%d_n%d_c%d_v == 1", L->query, src, c);
+                snprintf(val, sizeof val, "(bit<%d>)meta.q%d_n%d_c%d", bits, L->query, src, c);
+            }
+            p4g_line(o, "if (%s) {", valid);
+            o->indent++;
+            p4g_line(o, "hdr.%s.presence = hdr.%s.presence | (1 << %d);", name, name,
+                     L->presence_bytes * 8 - 1 - c);
+            p4g_line(o, "hdr.%s.v%d_%s = %s;", name, c, cn, val);
+            o->indent--;
+            p4g_line(o, "} else {");
+            o->indent++;
+            p4g_line(o, "hdr.%s.v%d_%s = 0;", name, c, cn);
+            o->indent--;
+            p4g_line(o, "}");
+        }
+        p4g_line(o, "count = count + 1;");
+        p4g_line(o, "len = len + %u;", L->rec_len);
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    if (npkt) {
+        /* one packet record for every query that wants the packet whole */
+        p4g_blank(o);
+        p4g_line(o, "meta.npkt = 0;");
+        for (int l = 0; l < p->nlayouts; l++) {
+            const struct rep_layout *L = &p->layouts[l];
+            char name[64];
+            if (L->kind != REP_PACKET)
+                continue;
+            p4g_rec_name(name, sizeof name, L);
+            p4g_line(o, "if (meta.r_%s == 1) {", name);
+            o->indent++;
+            p4g_line(o, "if (meta.npkt == 0) {");
+            o->indent++;
+            rec_common(g, "rec_packet", L, "meta.ts");
+            if (g->xsa) /* the frame's length is unknown: 0, "to the end" */
+                p4g_line(o, "hdr.rec_packet.length = 0;");
+            p4g_line(o, "hdr.rec_packet.wire_len = %s;", g->xsa ? "0" : "meta.wire_len");
+            p4g_line(o, "hdr.rec_packet.port = meta.port;");
+            p4g_line(o, "hdr.rec_packet.linktype = 1; /* Ethernet */");
+            p4g_line(o, "hdr.rec_packet.extra = 0;");
+            p4g_line(o, "hdr.rec_packet.reserved2 = 0;");
+            o->indent--;
+            for (int t = 1; t < npkt; t++) {
+                p4g_line(o, "} else if (meta.npkt == %d) {", t);
+                o->indent++;
+                p4g_line(o, "hdr.rec_targets[%d].setValid();", t - 1);
+                p4g_line(o, "hdr.rec_targets[%d].query = %d;", t - 1, L->query);
+                p4g_line(o, "hdr.rec_targets[%d].node = %d;", t - 1, L->node);
+                p4g_line(o, "hdr.rec_packet.extra = %d;", t);
+                o->indent--;
+            }
+            p4g_line(o, "}");
+            p4g_line(o, "meta.npkt = meta.npkt + 1;");
+            o->indent--;
+            p4g_line(o, "}");
+        }
+        p4g_open(o, "if (meta.npkt != 0)");
+        p4g_line(o, "/* the original frame follows the packet record */");
+        if (!g->xsa)
+            p4g_line(o, "hdr.rec_packet.length = (bit<16>)meta.wire_len + %d + 4 * "
+                     "hdr.rec_packet.extra;", REP_REC_HDR_LEN + REP_PKT_HDR_LEN);
+        p4g_line(o, "count = count + 1;");
+        p4g_close(o, "");
+    }
+    p4g_line(o, "hdr.report.count = count;");
+    p4g_open(o, npkt ? "if (meta.npkt == 0)" : "if (true)");
+    p4g_line(o, "/* records only: drop the original headers and payload */");
+    p4g_line(o, "hdr.ethernet.setInvalid();");
+    p4g_line(o, "hdr.vlan[0].setInvalid();");
+    p4g_line(o, "hdr.vlan[1].setInvalid();");
+    p4g_line(o, "hdr.ipv4.setInvalid();");
+    p4g_line(o, "hdr.ipv4_options.setInvalid();");
+    p4g_line(o, "hdr.ipv6.setInvalid();");
+    p4g_line(o, "hdr.tcp.setInvalid();");
+    p4g_line(o, "hdr.udp.setInvalid();");
+    p4g_line(o, "hdr.icmp.setInvalid();");
+    if (g->xsa) {
+        p4g_line(o, "sn_meta.truncate_enable = 1;");
+        p4g_line(o, "sn_meta.truncate_length = (bit<16>)len;");
+    } else {
+        p4g_line(o, "truncate(len);");
+    }
+    p4g_close(o, "");
+}
+
+static void egress(struct gen *g)
+{
+    struct p4g_out *o = g->o;
+    p4g_line(o, "control EgressImpl(inout headers_t hdr, inout metadata_t meta,");
+    p4g_line(o, "                   inout standard_metadata_t standard_metadata) {");
+    o->indent++;
+    p4g_line(o, "register<bit<32>>(1) report_seq;");
+    p4g_blank(o);
+    p4g_open(o, "apply");
+    p4g_line(o, "/* only the clone of a reporting packet gets here (the original is dropped) */");
+    p4g_open(o, "if (standard_metadata.instance_type == BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE)");
+    report_build(g);
+    p4g_close(o, "");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+}
+
+/* ---- the program ---- */
+
+static void rec_packet_headers(struct p4g_out *o)
+{
+    p4g_blank(o);
+    p4g_line(o, "/* one packet record for all queries that want the packet whole */");
+    p4g_open(o, "header rec_packet_t");
+    p4g_line(o, "bit<16> length;");
+    p4g_line(o, "bit<16> query;");
+    p4g_line(o, "bit<16> node;");
+    p4g_line(o, "bit<8> kind;");
+    p4g_line(o, "bit<8> reserved;");
+    p4g_line(o, "bit<64> ts;");
+    p4g_line(o, "bit<32> wire_len;");
+    p4g_line(o, "bit<16> port;");
+    p4g_line(o, "bit<16> linktype;");
+    p4g_line(o, "bit<16> extra;");
+    p4g_line(o, "bit<16> reserved2;");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "header rec_target_t");
+    p4g_line(o, "bit<16> query;");
+    p4g_line(o, "bit<16> node;");
+    p4g_close(o, "");
+}
+
+static int packet_layouts(const struct plan *p)
+{
+    int n = 0;
+    for (int l = 0; l < p->nlayouts; l++)
+        n += p->layouts[l].kind == REP_PACKET;
+    return n;
+}
+
+static void headers_struct(struct gen *g, int npkt)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    p4g_open(o, "struct headers_t");
+    /* report headers first, in emit order; the packet record last */
+    p4g_line(o, "ethernet_t report_eth;");
+    p4g_line(o, "report_t report;");
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "%s_t %s;", name, name);
+    }
+    if (npkt) {
+        p4g_line(o, "rec_packet_t rec_packet;");
+        if (npkt > 1)
+            p4g_line(o, "rec_target_t[%d] rec_targets;", npkt - 1);
+    }
+    p4g_line(o, "ethernet_t ethernet;");
+    p4g_line(o, "vlan_t[2] vlan;");
+    p4g_line(o, "ipv4_t ipv4;");
+    p4g_line(o, "ipv4_options_t ipv4_options;");
+    p4g_line(o, "ipv6_t ipv6;");
+    p4g_line(o, "tcp_t tcp;");
+    p4g_line(o, "udp_t udp;");
+    p4g_line(o, "icmp_t icmp;");
+    p4g_close(o, "");
+}
+
+static void deparser_body(struct gen *g, int npkt)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    p4g_open(o, "apply");
+    p4g_line(o, "packet.emit(hdr.report_eth);");
+    p4g_line(o, "packet.emit(hdr.report);");
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "packet.emit(hdr.%s);", name);
+    }
+    if (npkt) {
+        p4g_line(o, "packet.emit(hdr.rec_packet);");
+        if (npkt > 1)
+            p4g_line(o, "packet.emit(hdr.rec_targets);");
+    }
+    p4g_line(o, "packet.emit(hdr.ethernet);");
+    p4g_line(o, "packet.emit(hdr.vlan);");
+    p4g_line(o, "packet.emit(hdr.ipv4);");
+    p4g_line(o, "packet.emit(hdr.ipv4_options);");
+    p4g_line(o, "packet.emit(hdr.ipv6);");
+    p4g_line(o, "packet.emit(hdr.tcp);");
+    p4g_line(o, "packet.emit(hdr.udp);");
+    p4g_line(o, "packet.emit(hdr.icmp);");
+    p4g_close(o, "");
+}
+
+static int program(struct gen *g, char *err, size_t errlen)
+{
+    const struct plan *p = g->p;
+    struct p4g_out *o = g->o;
+    int rc = p4g_check_fields(p, g->xsa ? &xsa_arch : &arch, err, errlen);
+    if (rc < 0)
+        return rc;
+    int npkt = packet_layouts(p);
+    if (npkt > REP_MAX_TARGETS) {
+        snprintf(err, errlen, "%d queries want whole packets; a packet record holds %d", npkt,
+                 REP_MAX_TARGETS);
+        return -EINVAL;
+    }
+    p4g_banner(o, p, g->t);
+    p4g_line(o, "#include <core.p4>");
+    p4g_line(o, g->xsa ? "#include <xsa.p4>" : "#include <v1model.p4>");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- constants ---- */");
+    p4g_constants(o, p);
+    if (g->xsa)
+        p4g_line(o, "const bit<2> HOST_PORT = 2; /* smartnic egress_port: the host */");
+    else
+        p4g_line(o, "const bit<32> REPORT_SESSION = %d; /* mirror session to the host */",
+                 REPORT_SESSION);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- typedefs ---- */");
+    p4g_line(o, "typedef bit<48> mac_addr_t;");
+    p4g_line(o, "typedef bit<32> ipv4_addr_t;");
+    p4g_line(o, "typedef bit<128> ipv6_addr_t;");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- headers ---- */");
+    p4g_std_headers(o);
+    p4g_blank(o);
+    p4g_line(o, "/* report frames: docs/wire-format.md */");
+    p4g_report_headers(o, p);
+    if (npkt)
+        rec_packet_headers(o);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- structs ---- */");
+    headers_struct(g, npkt);
+    p4g_blank(o);
+    metadata(g);
+    if (g->xsa) {
+        p4g_blank(o);
+        p4g_line(o, "/* the platform's metadata (esnet-smartnic-hw) */");
+        p4g_open(o, "struct smartnic_metadata");
+        p4g_line(o, "bit<64> timestamp_ns;    /* set at packet arrival */");
+        p4g_line(o, "bit<16> pid;             /* read only */");
+        p4g_line(o, "bit<4> ingress_port;");
+        p4g_line(o, "bit<2> egress_port;      /* 0 PORT0, 1 PORT1, 2 HOST, 3 LOOPBACK */");
+        p4g_line(o, "bit<1> truncate_enable;");
+        p4g_line(o, "bit<16> truncate_length;");
+        p4g_line(o, "bit<1> rss_enable;");
+        p4g_line(o, "bit<12> rss_entropy;");
+        p4g_line(o, "bit<4> drop_reason;");
+        p4g_line(o, "bit<32> scratch;");
+        p4g_close(o, "");
+    }
+    p4g_blank(o);
+    p4g_line(o, "/* ---- parser ---- */");
+    if (g->xsa) {
+        p4g_line(o, "parser ParserImpl(packet_in packet, out headers_t hdr,");
+        p4g_line(o, "                  inout smartnic_metadata sn_meta, inout standard_metadata_t smeta) {");
+    } else {
+        p4g_line(o, "parser ParserImpl(packet_in packet, out headers_t hdr, inout metadata_t meta,");
+        p4g_line(o, "                  inout standard_metadata_t standard_metadata) {");
+    }
+    o->indent++;
+    p4g_open(o, "state start");
+    p4g_line(o, "transition parse_ethernet;");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_parser_states(o, "packet", !g->xsa);
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_blank(o);
+    if (g->xsa) {
+        p4g_line(o, "/* ---- match-action: the data-plane part of every query; reports ---- */");
+        p4g_line(o, "control MatchActionImpl(inout headers_t hdr, inout smartnic_metadata sn_meta,");
+        p4g_line(o, "                        inout standard_metadata_t smeta) {");
+        o->indent++;
+        p4g_line(o, "metadata_t meta;");
+        query_decls(g);
+        p4g_blank(o);
+        p4g_open(o, "apply");
+        query_apply(g);
+        p4g_blank(o);
+        p4g_open(o, "if (meta.report == 1)");
+        p4g_line(o, "/* the packet becomes its report, to the host */");
+        report_build(g);
+        p4g_line(o, "sn_meta.egress_port = HOST_PORT;");
+        p4g_close(o, " else {");
+        o->indent++;
+        p4g_line(o, "smeta.drop = 1; /* a tap: only reports leave */");
+        p4g_close(o, "");
+        p4g_close(o, "");
+        o->indent--;
+        p4g_line(o, "}");
+        p4g_blank(o);
+        p4g_line(o, "/* ---- deparser ---- */");
+        p4g_line(o, "control DeparserImpl(packet_out packet, in headers_t hdr,");
+        p4g_line(o, "                     inout smartnic_metadata sn_meta, inout standard_metadata_t smeta) {");
+        o->indent++;
+        deparser_body(g, npkt);
+        o->indent--;
+        p4g_line(o, "}");
+        p4g_blank(o);
+        p4g_line(o, "/* ---- main ---- */");
+        p4g_line(o, "XilinxPipeline(ParserImpl(), MatchActionImpl(), DeparserImpl()) main;");
+        return 0;
+    }
+    p4g_line(o, "/* ---- checksum verification ---- */");
+    p4g_line(o, "control VerifyChecksumImpl(inout headers_t hdr, inout metadata_t meta) {");
+    p4g_line(o, "    apply { }");
+    p4g_line(o, "}");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- ingress: the data-plane part of every query ---- */");
+    ingress(g);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- egress: report frames ---- */");
+    egress(g);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- checksum computation ---- */");
+    p4g_line(o, "control ComputeChecksumImpl(inout headers_t hdr, inout metadata_t meta) {");
+    o->indent++;
+    p4g_open(o, "apply");
+    p4g_line(o, "update_checksum(hdr.ipv4.isValid(),");
+    p4g_line(o, "    { hdr.ipv4.version, hdr.ipv4.ihl, hdr.ipv4.tos, hdr.ipv4.total_len,");
+    p4g_line(o, "      hdr.ipv4.identification, hdr.ipv4.flags, hdr.ipv4.frag_offset,");
+    p4g_line(o, "      hdr.ipv4.ttl, hdr.ipv4.protocol, hdr.ipv4.src_addr, hdr.ipv4.dst_addr },");
+    p4g_line(o, "    hdr.ipv4.hdr_checksum, HashAlgorithm.csum16);");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- deparser ---- */");
+    p4g_line(o, "control DeparserImpl(packet_out packet, in headers_t hdr) {");
+    o->indent++;
+    deparser_body(g, npkt);
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- main ---- */");
+    p4g_line(o, "V1Switch(ParserImpl(), VerifyChecksumImpl(), IngressImpl(), EgressImpl(),");
+    p4g_line(o, "         ComputeChecksumImpl(), DeparserImpl()) main;");
+    return 0;
+}
+
+static int v1_program(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
+                      char *err, size_t errlen)
+{
+    struct gen g = {.p = p, .t = t, .o = o};
+    return program(&g, err, errlen);
+}
+
+static int xsa_program(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
+                       char *err, size_t errlen)
+{
+    struct gen g = {.p = p, .t = t, .o = o, .xsa = true};
+    for (int i = 0; i < p->nqueries; i++) /* the planner never does this: refuse anyway */
+        for (int k = 1; k < p->queries[i].q->nnodes; k++) {
+            const struct ir_node *n = p->queries[i].q->nodes[k];
+            if (p->queries[i].nodes[k].dp &&
+                (ir_kind_stateful(n->kind) || n->kind == IR_SAMPLE)) {
+                snprintf(err, errlen, "smartnic cannot place query '%s' node %d (%s): Vitis "
+                         "Networking P4 has no registers or hash extern (a stateful operator "
+                         "needs a hand-written RTL UserExtern)", p->queries[i].q->name, k,
+                         ir_kind_text[n->kind]);
+                return -EINVAL;
+            }
+        }
+    return program(&g, err, errlen);
+}
+
+/* ---- control-plane entries (simple_switch_CLI) ---- */
+
+static void ternary(struct p4g_out *o, const struct atom *a)
+{
+    const hts_value *v = &a->v;
+    int bits = p4g_field_of(&arch, a->field)->bits;
+    switch (v->type) {
+    case TY_PREFIX4: {
+        uint32_t m = v->plen ? ~(0xffffffffu >> v->plen) : 0;
+        p4g_raw(o, " 0x%08" PRIx32 "&&&0x%08" PRIx32, v->u.ip4 & m, m);
+        break;
+    }
+    case TY_IPV4:
+        p4g_raw(o, " 0x%08" PRIx32 "&&&0xffffffff", v->u.ip4);
+        break;
+    case TY_IPV6:
+    case TY_PREFIX6: {
+        int plen = v->type == TY_PREFIX6 ? v->plen : 128;
+        p4g_raw(o, " 0x");
+        for (int i = 0; i < 16; i++)
+            p4g_raw(o, "%02x", v->u.ip6[i]);
+        p4g_raw(o, "&&&0x");
+        for (int i = 0; i < 16; i++) {
+            int b = plen - 8 * i;
+            p4g_raw(o, "%02x", b >= 8 ? 0xff : b > 0 ? (0xff << (8 - b)) & 0xff : 0);
+        }
+        break;
+    }
+    case TY_MAC:
+        p4g_raw(o, " 0x");
+        for (int i = 0; i < 6; i++)
+            p4g_raw(o, "%02x", v->u.mac[i]);
+        p4g_raw(o, "&&&0xffffffffffff");
+        break;
+    default: {
+        uint64_t full = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+        uint64_t x = (uint64_t)v->u.i & full;
+        p4g_raw(o, " 0x%" PRIx64 "&&&0x%" PRIx64, x, a->has ? x : full);
+        break;
+    }
+    }
+}
+
+static int v1_entries(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
+                      char *err, size_t errlen)
+{
+    if (!strcmp(t->arch, "v1model"))
+        p4g_line(o, "mirroring_add %d 64", REPORT_SESSION);
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        for (int l = 0; l < p->nlayouts; l++)
+            if (p->layouts[l].query == i && p->layouts[l].kind == REP_ROW &&
+                p4g_per_packet(p, &p->layouts[l])) {
+                p4g_line(o, "table_set_default q%d_window q%d_set_window 0", i, i);
+                break;
+            }
+        for (int k = 1; k < pq->q->nnodes; k++) {
+            const struct ir_node *n = pq->q->nodes[k];
+            struct dnf d;
+            if (!pq->nodes[k].dp || n->kind != IR_FILTER)
+                continue;
+            if (pq->nodes[k].zone == PLAN_THRESH) {
+                p4g_indent(o);
+                p4g_raw(o, "table_set_default q%d_n%d_threshold q%d_n%d_set_threshold", i, k, i, k);
+                for (const struct ast_expr *e = n->expr;; e = e->b) {
+                    const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
+                    bool rev = atom->op == OP_LE || atom->op == OP_LT;
+                    p4g_raw(o, " %lld", (long long)(rev ? atom->a : atom->b)->lit.u.i);
+                    if (e->op != OP_AND)
+                        break;
+                }
+                p4g_raw(o, "\n");
+                continue;
+            }
+            if (!filter_dnf(n, &d))
+                continue;
+            const char *v[MAX_KEYS];
+            int nv = valid_keys(&d, v);
+            for (int ti = 0; ti < d.nt; ti++) {
+                const struct term *tm = &d.t[ti];
+                p4g_indent(o);
+                p4g_raw(o, "table_add q%d_n%d_filter q%d_n%d_pass", i, k, i, k);
+                for (int j = 0; j < nv; j++) {
+                    bool need = false;
+                    for (int a = 0; a < tm->n; a++)
+                        need |= !strcmp(field_valid(tm->a[a].field), v[j]);
+                    p4g_raw(o, " %s", need ? "1&&&1" : "0&&&0");
+                }
+                for (int key = 0; key < d.nkeys; key++) {
+                    const struct atom *a = NULL;
+                    for (int x = 0; x < tm->n; x++)
+                        if (tm->a[x].field == d.keys[key])
+                            a = &tm->a[x];
+                    if (a)
+                        ternary(o, a);
+                    else
+                        p4g_raw(o, " 0&&&0");
+                }
+                p4g_raw(o, " => %d\n", ti + 1);
+            }
+        }
+    }
+    (void)t;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
+const struct p4g_backend p4g_v1model = {"v1model", v1_program, v1_entries};
+/* the same entries: ESnet's tooling takes the same tables, matches and
+ * priorities (docs/targets.md); there is no mirror session */
+const struct p4g_backend p4g_xsa = {"xsa", xsa_program, v1_entries};

@@ -1,0 +1,67 @@
+#!/bin/sh
+# p4.sh - the generated P4 and control-plane entries.
+#
+#   tests/golden/p4/X.htq -> `htsc compile --target T` must write exactly
+#       tests/golden/p4/X.T.p4 and X.T.entries (T: v1model, smartnic), and
+#       for tofino refuse with the message in X.tofino.err
+#   every generated program (the golden ones, every library query alone and
+#       all of them in one plan, per target) passes tests/p4/p4check.py, the
+#       structural checker that stands in for p4c (not packaged for Debian):
+#       layout, declared-before-use, widths, the architecture's externs.
+# UPDATE=1 rewrites the expected files; review the diff before committing.
+set -u
+HTSC=${HTSC:-bin/htsc}
+[ -x "$HTSC" ] || { echo "p4: $HTSC not built" >&2; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+n=0
+compare() { # compare EXPECTED ACTUAL
+    n=$((n + 1))
+    if [ "${UPDATE:-0}" = 1 ]; then
+        cp "$2" "$1"
+    elif ! diff -u "$1" "$2" >"$tmp/diff"; then
+        head -40 "$tmp/diff"
+        echo "p4: $1 differs" >&2
+        fail=1
+    fi
+}
+for q in tests/golden/p4/*.htq; do
+    b=${q%.htq}
+    name=$(basename "$b")
+    for t in v1model smartnic; do
+        if ! "$HTSC" compile "$q" --target $t -o "$tmp/$t" 2>"$tmp/err"; then
+            echo "p4: $q --target $t: $(cat "$tmp/err")" >&2
+            fail=1
+            continue
+        fi
+        compare "$b.$t.p4" "$tmp/$t/$name.p4"
+        compare "$b.$t.entries" "$tmp/$t/$name.entries"
+    done
+    "$HTSC" compile "$q" --target tofino -o "$tmp/tofino" >"$tmp/tofino.err" 2>&1
+    echo "exit $?" >>"$tmp/tofino.err"
+    sed -i "s|$tmp|OUT|g" "$tmp/tofino.err"
+    compare "$b.tofino.err" "$tmp/tofino.err"
+done
+# the structural checker over everything we generate
+for t in v1model smartnic; do
+    mkdir -p "$tmp/lib-$t"
+    for q in queries/*.htq; do
+        "$HTSC" compile "$q" --target $t -o "$tmp/lib-$t" 2>>"$tmp/lib.err" || {
+            echo "p4: $q --target $t: $(tail -1 "$tmp/lib.err")" >&2; fail=1; }
+    done
+    "$HTSC" compile queries/*.htq --target $t -o "$tmp/all-$t" 2>>"$tmp/lib.err" || {
+        echo "p4: all queries --target $t: $(tail -1 "$tmp/lib.err")" >&2; fail=1; }
+done
+if ! python3 tests/p4/p4check.py tests/golden/p4/*.p4 "$tmp"/lib-*/*.p4 "$tmp"/all-*/*.p4; then
+    echo "p4: the structural checker found problems" >&2
+    fail=1
+fi
+# the checker must catch what it claims to
+sed 's/bit<64> ts;/bit<32> ts;/; s/mark_to_drop(/drop_it(/' tests/golden/p4/new_tcp_conns.v1model.p4 >"$tmp/bad.p4"
+out=$(python3 tests/p4/p4check.py "$tmp/bad.p4")
+echo "$out" | grep -q "width mismatch" && echo "$out" | grep -q "not an extern" || {
+    echo "p4: the checker missed planted errors: $out" >&2; fail=1; }
+[ $n -gt 0 ] || { echo "p4: no golden files" >&2; exit 1; }
+[ $fail = 0 ] && echo "p4: $n golden files compared, generated P4 passes the structural checker"
+exit $fail
