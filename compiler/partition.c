@@ -304,6 +304,80 @@ static int by_query(const void *a, const void *b)
     return (x->seq > y->seq) - (x->seq < y->seq); /* stable */
 }
 
+/* Feeds one report frame to x (see plan.h). */
+int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
+                    const uint8_t *data, uint32_t caplen, struct rep_stats *rs,
+                    struct hts_decode_stats *ds)
+{
+    struct rep_reader rd;
+    if (rep_frame_open(&rd, &p->reports, data, caplen, rs) < 0)
+        return -EINVAL;
+    /* The records of one frame come from one packet (or one window close):
+     * feed them in query order, as the executor runs queries. */
+    size_t n = 0;
+    struct rep_record rec;
+    while (rep_next(&rd, &rec) == 1) {
+        int nt = rec.kind == REP_PACKET ? rec.ntargets : 1;
+        for (int t = 0; t < nt; t++) {
+            if (n == f->cap) {
+                size_t cap = f->cap ? f->cap * 2 : 256;
+                struct feed *items = realloc(f->items, cap * sizeof *items);
+                if (!items)
+                    return -ENOMEM;
+                f->items = items;
+                f->cap = cap;
+            }
+            f->items[n].rec = rec;
+            f->items[n].seq = n;
+            if (rec.kind == REP_PACKET)
+                rep_record_target(&rec, t, &f->items[n].query, &f->items[n].node);
+            else
+                f->items[n].query = rec.query, f->items[n].node = rec.node;
+            n++;
+        }
+    }
+    qsort(f->items, n, sizeof *f->items, by_query);
+    const uint8_t *decoded = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const struct rep_record *rc_ = &f->items[i].rec;
+        switch (rc_->kind) {
+        case REP_WATERMARK:
+            exec_advance(x, (int64_t)rc_->ts);
+            break;
+        case REP_ROW:
+            rep_record_values(rc_, f->vals);
+            exec_feed_rows(x, rc_->query, rc_->node, (int64_t)rc_->ts, f->vals);
+            break;
+        case REP_PACKET:
+            if (decoded != rc_->data) { /* decode a mirrored frame once */
+                hts_decode(&f->pkt, rc_->data, rc_->cap_len, rc_->wire_len, rc_->ts,
+                           rc_->port, rc_->linktype, ds);
+                decoded = rc_->data;
+            }
+            exec_feed(x, f->items[i].query, f->items[i].node, &f->pkt, NULL,
+                      (int64_t)rc_->ts);
+            break;
+        case REP_TUPLE:
+            decoded = NULL;
+            rep_record_pkt(rc_, &f->pkt); /* meta.ts at least */
+            if (rc_->layout->packet) {
+                exec_feed(x, rc_->query, rc_->node, &f->pkt, NULL, (int64_t)rc_->ts);
+            } else {
+                rep_record_values(rc_, f->vals);
+                exec_feed(x, rc_->query, rc_->node, &f->pkt, f->vals, (int64_t)rc_->ts);
+            }
+            break;
+        }
+    }
+    return 0;
+}
+
+void host_feeder_free(struct host_feeder *f)
+{
+    free(f->items);
+    memset(f, 0, sizeof *f);
+}
+
 int htsc_cmd_host(const struct htsc_opts *o)
 {
     if (o->nfiles != 1 || !o->reports) {
@@ -337,72 +411,18 @@ int htsc_cmd_host(const struct htsc_opts *o)
     uint32_t caplen, wirelen;
     uint64_t ts;
     int r;
-    hts_value vals[REP_MAX_COLS];
-    static struct hts_pkt pkt;
-    struct feed *items = NULL;
-    size_t cap = 0;
-    while ((r = hts_pcap_next(in, &data, &caplen, &wirelen, &ts)) == 1) {
-        struct rep_reader rd;
-        if (rep_frame_open(&rd, &p->reports, data, caplen, &rs) < 0)
-            continue;
-        /* The records of one frame come from one packet (or one window
-         * close): feed them in query order, as the executor runs queries. */
-        size_t n = 0;
-        struct rep_record rec;
-        while (rep_next(&rd, &rec) == 1) {
-            int nt = rec.kind == REP_PACKET ? rec.ntargets : 1;
-            for (int t = 0; t < nt; t++) {
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 256;
-                    items = realloc(items, cap * sizeof *items);
-                    if (!items) {
-                        fprintf(stderr, "htsc: out of memory\n");
-                        exit(2);
-                    }
-                }
-                items[n].rec = rec;
-                items[n].seq = n;
-                if (rec.kind == REP_PACKET)
-                    rep_record_target(&rec, t, &items[n].query, &items[n].node);
-                else
-                    items[n].query = rec.query, items[n].node = rec.node;
-                n++;
-            }
-        }
-        qsort(items, n, sizeof *items, by_query);
-        const uint8_t *decoded = NULL;
-        for (size_t i = 0; i < n; i++) {
-            const struct rep_record *rc_ = &items[i].rec;
-            switch (rc_->kind) {
-            case REP_WATERMARK:
-                exec_advance(x, (int64_t)rc_->ts);
-                break;
-            case REP_ROW:
-                rep_record_values(rc_, vals);
-                exec_feed_rows(x, rc_->query, rc_->node, (int64_t)rc_->ts, vals);
-                break;
-            case REP_PACKET:
-                if (decoded != rc_->data) { /* decode a mirrored frame once */
-                    hts_decode(&pkt, rc_->data, rc_->cap_len, rc_->wire_len, rc_->ts,
-                               rc_->port, rc_->linktype, &ds);
-                    decoded = rc_->data;
-                }
-                exec_feed(x, items[i].query, items[i].node, &pkt, NULL, (int64_t)rc_->ts);
-                break;
-            case REP_TUPLE:
-                decoded = NULL;
-                rep_record_pkt(rc_, &pkt); /* meta.ts at least */
-                if (rc_->layout->packet) {
-                    exec_feed(x, rc_->query, rc_->node, &pkt, NULL, (int64_t)rc_->ts);
-                } else {
-                    rep_record_values(rc_, vals);
-                    exec_feed(x, rc_->query, rc_->node, &pkt, vals, (int64_t)rc_->ts);
-                }
-                break;
-            }
-        }
+    struct host_feeder *feeder = calloc(1, sizeof *feeder);
+    if (!feeder) {
+        fprintf(stderr, "htsc: out of memory\n");
+        exit(2);
     }
-    free(items);
+    while ((r = hts_pcap_next(in, &data, &caplen, &wirelen, &ts)) == 1)
+        if (host_feed_frame(feeder, p, x, data, caplen, &rs, &ds) == -ENOMEM) {
+            fprintf(stderr, "htsc: out of memory\n");
+            exit(2);
+        }
+    host_feeder_free(feeder);
+    free(feeder);
     if (r < 0) {
         fprintf(stderr, "htsc: %s: %s\n", o->reports, hts_pcap_error(in));
         rc = 1;

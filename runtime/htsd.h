@@ -21,6 +21,8 @@
 #include "exec.h"
 #include "ir.h"
 #include "packet.h"
+#include "plan.h"
+#include "report.h"
 
 #include <rte_common.h>
 #include <rte_ring.h>
@@ -47,6 +49,8 @@ struct rt_options {
     int flush_ms;        /* Kafka flush timeout at shutdown */
     bool quiet;
     bool export_json; /* per-packet rows to Kafka as JSON, not HTX1 batches */
+    const char *plan;    /* --plan */
+    const char *mode;    /* --mode raw|report, NULL: from the plan's target */
     double replay_speed; /* > 0: pace packets by their timestamps (1 = as captured) */
     unsigned long long max_keys; /* per stateful operator, window and executor */
     const char *engine; /* --engine: "interp" (default) or "jit" (jit_engine.h) */
@@ -79,6 +83,8 @@ struct rt_worker {
     uint64_t packets, bytes, bursts, ring_full;
     struct rt_msg *batch; /* per-packet rows being filled */
     uint64_t batch_tsc;   /* when its first row came */
+    struct host_feeder *feeder; /* report mode */
+    struct rep_stats rs;        /* report frames seen, refused by reason */
     uint64_t pace_ts0, pace_tsc0; /* --replay-speed: first packet's time, TSC */
     _Atomic int64_t seen;   /* latest packet time */
     _Atomic int64_t closed; /* every window ending at or before this is handed over */

@@ -16,6 +16,7 @@
 #include "driver.h"
 #include "exportfmt.h"
 #include "jit_engine.h"
+#include "plan.h"
 #include "rowfmt.h"
 #include "rt.h"
 
@@ -65,6 +66,13 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: htsd --query FILE.htq [--query FILE.htq]... [options] -- EAL-ARGS\n"
+          "       htsd --plan DIR/NAME.plan.json [--mode raw|report] [options] -- EAL-ARGS\n"
+          "  --plan FILE            what htsc compile wrote: the queries and the data\n"
+          "                         plane's report layouts\n"
+          "  --mode report          the ports carry the data plane's report frames\n"
+          "                         (docs/wire-format.md; default with a plan whose\n"
+          "                         target is not none); raw: mirrored packets, every\n"
+          "                         stage on the host (default otherwise)\n"
           "  --set [Q.]NAME=VALUE   override a query parameter\n"
           "  --brokers HOST:PORT    produce rows to Kafka (default: JSON Lines on stdout;\n"
           "                         'mock' uses librdkafka's in-process mock cluster)\n"
@@ -102,6 +110,8 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"replay-speed", required_argument, 0, 'R'},
         {"max-keys", required_argument, 0, 'K'},
         {"engine", required_argument, 0, 'E'},
+        {"plan", required_argument, 0, 'P'},
+        {"mode", required_argument, 0, 'M'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -133,6 +143,8 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         case 'J': o->export_json = true; break;
         case 'R': o->replay_speed = atof(optarg); break;
         case 'K': o->max_keys = strtoull(optarg, NULL, 10); break;
+        case 'P': o->plan = optarg; break;
+        case 'M': o->mode = optarg; break;
         case 'E':
             if (strcmp(optarg, "interp") != 0 && strcmp(optarg, "jit") != 0) {
                 fprintf(stderr, "htsd: --engine is interp or jit\n");
@@ -159,8 +171,17 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
                 argv[optind]);
         return -EINVAL;
     }
-    if (o->nqueries == 0) {
-        fprintf(stderr, "htsd: no query given (--query FILE.htq)\n");
+    if ((o->nqueries == 0) == (o->plan == NULL)) {
+        fprintf(stderr, "htsd: give either a plan (--plan DIR/NAME.plan.json) or "
+                "queries (--query FILE.htq)\n");
+        return -EINVAL;
+    }
+    if (o->mode && strcmp(o->mode, "raw") && strcmp(o->mode, "report")) {
+        fprintf(stderr, "htsd: --mode must be raw or report\n");
+        return -EINVAL;
+    }
+    if (o->mode && !strcmp(o->mode, "report") && !o->plan) {
+        fprintf(stderr, "htsd: --mode report needs --plan (the report layouts)\n");
         return -EINVAL;
     }
     return 0;
@@ -354,7 +375,24 @@ int main(int argc, char **argv)
         ho.sets[ho.nsets++] = rt.opt.sets[i];
     static struct arena arena;
     static struct src_file *srcs[HTSC_MAX_FILES];
-    rt.prog = htsc_load(&ho, &arena, srcs, stderr);
+    if (rt.opt.plan) {
+        char perr[512];
+        rt.plan = plan_load(rt.opt.plan, perr, sizeof perr);
+        if (!rt.plan) {
+            fprintf(stderr, "htsd: %s\n", perr);
+            return 1;
+        }
+        rt.prog = (struct ir_program *)rt.plan->prog;
+        rt.report_mode = rt.opt.mode ? !strcmp(rt.opt.mode, "report")
+                                     : strcmp(rt.plan->target, "none") != 0;
+        if (rt.report_mode && strcmp(rt.opt.engine, "interp") != 0) {
+            fprintf(stderr, "htsd: report mode runs the interpreter (the JIT "
+                    "compiles packet decoding, not reports)\n");
+            rt.opt.engine = "interp";
+        }
+    } else {
+        rt.prog = htsc_load(&ho, &arena, srcs, stderr);
+    }
     if (!rt.prog)
         return 1;
     /* --engine jit: one native function for every worker; the report says
@@ -413,6 +451,10 @@ int main(int argc, char **argv)
         rt_fatal_oom();
     exec_set_max_keys(rt.main_x, rt.opt.max_keys);
     char why[512];
+    if (rt.report_mode && rt.nworkers > 1)
+        rte_exit(EXIT_FAILURE, "htsd: report mode takes one worker (-l 0,1): the "
+                 "data plane's window rows are final per window, not partial "
+                 "state to merge\n");
     if (rt.nworkers > 1 && !exec_mergeable(rt.main_x, why, sizeof why))
         rte_exit(EXIT_FAILURE, "htsd: %s; run with one worker (-l 0,1)\n", why);
     char err[512] = "";

@@ -20,6 +20,8 @@ struct rt_global {
     uint64_t ts_scale[RT_MAX_PORTS]; /* ns per timestamp unit; 0: use the clock */
     uint64_t ts_flag;
     struct ir_program *prog;
+    struct plan *plan;  /* --plan */
+    bool report_mode;   /* ports carry report frames */
     struct exec *main_x; /* merges the workers' windows, emits rows */
     struct rt_sink *sink;
     /* counters of the main lcore */

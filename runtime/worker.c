@@ -24,6 +24,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,6 +200,8 @@ int rt_worker_main(void *arg)
                               : 0;
     if (!linear)
         rt_fatal_oom();
+    if (rt.report_mode && !(w->feeder = calloc(1, sizeof *w->feeder)))
+        rt_fatal_oom();
     /* one worker sees every packet: it emits final rows itself (folds need
      * that); several hand their window state to the main lcore */
     if (rt.nworkers > 1)
@@ -230,7 +233,13 @@ int rt_worker_main(void *arg)
                 if ((int64_t)ts > atomic_load_explicit(&w->seen, memory_order_relaxed))
                     atomic_store_explicit(&w->seen, (int64_t)ts, memory_order_release);
             }
-            if (n) {
+            if (n && rt.report_mode) { /* the data plane's report frames */
+                for (uint16_t i = 0; i < n; i++)
+                    if (host_feed_frame(w->feeder, rt.plan, w->x, pk[i].data,
+                                        pk[i].caplen, &w->rs, &w->ds) == -ENOMEM)
+                        rt_fatal_oom();
+                rte_pktmbuf_free_bulk(bufs, n);
+            } else if (n) {
                 eng_burst(w->eng, pk, n); /* decode and execute */
                 rte_pktmbuf_free_bulk(bufs, n);
             }
