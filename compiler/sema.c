@@ -163,7 +163,8 @@ static enum hts_type resolve_name(struct sema *s, struct scope *sc,
     if (sc->state) {
         for (int i = 0; i < sc->state->n; i++) {
             struct ast_item *it = sc->state->v[i];
-            if (strcmp(it->name, e->name) == 0) {
+            /* a state item without a name was reported; it names nothing */
+            if (it->name && strcmp(it->name, e->name) == 0) {
                 e->ref_kind = REF_STATE;
                 e->ref = i;
                 return e->type = sc->state_type[i];
@@ -601,7 +602,8 @@ static void check_stmts(struct sema *s, struct scope *sc, struct ast_list *l,
         }
         st->ref = -1;
         for (int v = 0; v < sc->state->n; v++)
-            if (strcmp(((struct ast_item *)sc->state->v[v])->name, st->name) == 0)
+            if (((struct ast_item *)sc->state->v[v])->name &&
+                strcmp(((struct ast_item *)sc->state->v[v])->name, st->name) == 0)
                 st->ref = v;
         if (st->ref < 0) {
             diag_error(s->d, st->loc, "'%s' is not a state variable of this fold",
