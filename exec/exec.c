@@ -409,23 +409,30 @@ static void agg_update(const struct ir_node *n, struct entry *e,
         hts_value x = eval(call->args[0], env);
         if (!x.present)
             continue; /* aggregates skip absent inputs */
-        int64_t seen = e->aux[i]++;
-        switch (call->agg) {
-        case AGG_SUM:
-        case AGG_AVG:
-            v->u.i = (int64_t)((uint64_t)v->u.i + (uint64_t)x.u.i);
-            break;
-        case AGG_MIN:
-            if (!seen || hts_value_cmp(&x, v) < 0)
-                *v = own(ar, x);
-            break;
-        case AGG_MAX:
-            if (!seen || hts_value_cmp(&x, v) > 0)
-                *v = own(ar, x);
-            break;
-        default:
-            break;
-        }
+        exec_agg_step(call->agg, v, e->aux[i]++, &x);
+    }
+}
+
+/* min and max take ints and addresses only (sema), so no string is kept and
+ * nothing needs copying out of the packet. */
+void exec_agg_step(enum ast_agg agg, hts_value *v, int64_t seen,
+                   const hts_value *x)
+{
+    switch (agg) {
+    case AGG_SUM:
+    case AGG_AVG:
+        v->u.i = (int64_t)((uint64_t)v->u.i + (uint64_t)x->u.i);
+        break;
+    case AGG_MIN:
+        if (!seen || hts_value_cmp(x, v) < 0)
+            *v = *x;
+        break;
+    case AGG_MAX:
+        if (!seen || hts_value_cmp(x, v) > 0)
+            *v = *x;
+        break;
+    default:
+        break;
     }
 }
 

@@ -103,6 +103,12 @@ uint64_t exec_state_keys(const struct exec *x);
 hts_value exec_eval(const struct ast_expr *e, const struct hts_pkt *pkt,
                     const hts_value *row);
 
+/* One present input x into a running sum, avg (sum), min or max v, given
+ * how many present inputs came before it: the one aggregate step, shared
+ * by the executor and the data-plane model. (count() counts rows instead.) */
+void exec_agg_step(enum ast_agg agg, hts_value *v, int64_t seen,
+                   const hts_value *x);
+
 /* The 1-in-N sampling hash: CRC-32 (P4's crc32) of meta.ts as 8 big-endian
  * bytes. A packet is kept when hash % N == 0: it depends on the packet only,
  * so workers, hosts and a data plane decide alike. */

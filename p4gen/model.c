@@ -494,7 +494,7 @@ static bool truth(const struct ast_expr *e, const struct hts_pkt *pkt,
     return v.present && v.u.i;
 }
 
-/* The executor's aggregate update (exec.c agg_update), on a slot. */
+/* The executor's aggregate update (exec.c agg_update, sharing exec_agg_step), on a slot. */
 static void agg_update(const struct ir_node *n, hts_value *vals, int64_t *aux,
                        const struct hts_pkt *pkt, const hts_value *row)
 {
@@ -508,23 +508,7 @@ static void agg_update(const struct ir_node *n, hts_value *vals, int64_t *aux,
         hts_value x = exec_eval(call->args[0], pkt, row);
         if (!x.present)
             continue;
-        int64_t seen = aux[i]++;
-        switch (call->agg) {
-        case AGG_SUM:
-        case AGG_AVG:
-            v->u.i = (int64_t)((uint64_t)v->u.i + (uint64_t)x.u.i);
-            break;
-        case AGG_MIN:
-            if (!seen || hts_value_cmp(&x, v) < 0)
-                *v = x;
-            break;
-        case AGG_MAX:
-            if (!seen || hts_value_cmp(&x, v) > 0)
-                *v = x;
-            break;
-        default:
-            break;
-        }
+        exec_agg_step(call->agg, v, aux[i]++, &x);
     }
 }
 
