@@ -115,9 +115,10 @@ $(BIN)/htsd: $(RT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 all: $(BIN)/htsd
 
 # the Kafka sink's unit test and the e2e driver: runtime/kafka.o + librdkafka
-$(BUILD)/tests/test_kafka: tests/unit/test_kafka.c $(BUILD)/runtime/kafka.o
+$(BUILD)/tests/test_kafka: tests/unit/test_kafka.c $(BUILD)/runtime/kafka.o \
+		$(BUILD)/runtime/sink.o $(BUILD)/runtime/sink_kafka.o $(BUILD)/runtime/sink_kafka_txn.o
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Iruntime $(RDK_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) -lcmocka $(RDK_LIBS)
+	$(CC) $(ALL_CFLAGS) -Iruntime $(RDK_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) -lcmocka $(RDK_LIBS) -pthread
 $(BUILD)/tools/kafka_produce: tests/tools/kafka_produce.c $(BUILD)/runtime/kafka.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Iruntime $(RDK_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(RDK_LIBS)

@@ -54,6 +54,10 @@ struct rt_options {
     double replay_speed; /* > 0: pace packets by their timestamps (1 = as captured) */
     unsigned long long max_keys; /* per stateful operator, window and executor */
     const char *engine; /* --engine: "interp" (default) or "jit" (jit_engine.h) */
+    bool exactly_once;  /* --exactly-once[=ID]: Kafka transactions */
+    const char *txn_id; /* transactional.id; NULL: htsd-HOSTNAME-PREFIX */
+    int commit_ms;      /* --commit-interval: ms between transaction commits */
+    int test_worker_delay_us; /* --test-slow-worker: fault injection (tests) */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per

@@ -189,6 +189,9 @@ static int build_conf(rd_kafka_conf_t *conf, const struct kafka_conf *c, char *e
         if (conf_set(conf, "message.timeout.ms", num, err, errlen))
             return -EINVAL;
     }
+    if (c->transactional_id &&
+        conf_set(conf, "transactional.id", c->transactional_id, err, errlen))
+        return -EINVAL;
     for (size_t i = 0; i < c->nprops; i++)
         if (conf_set_kv(conf, c->props[i], err, errlen))
             return -EINVAL;
@@ -428,6 +431,58 @@ int kafka_abandon(struct kafka_sink *s)
         rd_kafka_poll(s->rk, 10);
     rd_kafka_poll(s->rk, 0);
     return (int)(s->c.failed - before);
+}
+
+/* Classifies a transactional API's error (and destroys it). */
+static enum kafka_txn_result txn_result(struct kafka_sink *s, rd_kafka_error_t *e,
+                                        const char *what, char *err, size_t errlen)
+{
+    enum kafka_txn_result r;
+
+    if (!e)
+        return KAFKA_TXN_OK;
+    if (rd_kafka_error_is_fatal(e))
+        r = KAFKA_TXN_FATAL;
+    else if (rd_kafka_error_txn_requires_abort(e))
+        r = KAFKA_TXN_ABORT;
+    else if (rd_kafka_error_is_retriable(e))
+        r = KAFKA_TXN_RETRY;
+    else
+        r = KAFKA_TXN_FATAL; /* neither retriable nor abortable: librdkafka says fatal */
+    set_msg(err, errlen, "%s: %s", what, rd_kafka_error_string(e));
+    set_msg(s->c.last_error, sizeof s->c.last_error, "%s: %s", what,
+            rd_kafka_error_string(e));
+    if (r == KAFKA_TXN_FATAL)
+        s->c.fatal = 1;
+    rd_kafka_error_destroy(e);
+    return r;
+}
+
+enum kafka_txn_result kafka_txn_init(struct kafka_sink *s, int timeout_ms, char *err,
+                                     size_t errlen)
+{
+    return txn_result(s, rd_kafka_init_transactions(s->rk, timeout_ms),
+                      "init_transactions", err, errlen);
+}
+
+enum kafka_txn_result kafka_txn_begin(struct kafka_sink *s, char *err, size_t errlen)
+{
+    return txn_result(s, rd_kafka_begin_transaction(s->rk), "begin_transaction", err,
+                      errlen);
+}
+
+enum kafka_txn_result kafka_txn_commit(struct kafka_sink *s, int timeout_ms, char *err,
+                                       size_t errlen)
+{
+    return txn_result(s, rd_kafka_commit_transaction(s->rk, timeout_ms),
+                      "commit_transaction", err, errlen);
+}
+
+enum kafka_txn_result kafka_txn_abort(struct kafka_sink *s, int timeout_ms, char *err,
+                                      size_t errlen)
+{
+    return txn_result(s, rd_kafka_abort_transaction(s->rk, timeout_ms),
+                      "abort_transaction", err, errlen);
 }
 
 void kafka_sink_free(struct kafka_sink *s)

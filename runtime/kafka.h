@@ -41,6 +41,9 @@ struct kafka_conf {
                       size_t keylen, const void *value, size_t len,
                       const char *error);
     void *failed_ctx;
+    /* transactional.id: the producer becomes transactional (kafka_txn_*);
+       NULL = idempotent only */
+    const char *transactional_id;
 };
 
 #define KAFKA_MAX_ERRCODES 16
@@ -113,6 +116,28 @@ void kafka_stats(const struct kafka_sink *s, struct kafka_counters *out);
 
 /* The mock cluster's bootstrap address when brokers was "mock" (for kcat), else NULL. */
 const char *kafka_mock_bootstraps(const struct kafka_sink *s);
+
+/* Transactions (only with kafka_conf.transactional_id). Each call blocks up
+ * to timeout_ms (-1: the rest of transaction.timeout.ms, librdkafka's advice)
+ * and says what the caller must do next: */
+enum kafka_txn_result {
+    KAFKA_TXN_OK,      /* done */
+    KAFKA_TXN_RETRY,   /* not done yet (timeout, coordinator away): call again */
+    KAFKA_TXN_ABORT,   /* the transaction failed: abort it and send its rows
+                          again in a new one */
+    KAFKA_TXN_FATAL,   /* the producer cannot go on (fenced, unauthorised) */
+};
+/* init_transactions: fences an older producer with the same id and aborts
+ * what it left open. */
+enum kafka_txn_result kafka_txn_init(struct kafka_sink *s, int timeout_ms, char *err,
+                                     size_t errlen);
+enum kafka_txn_result kafka_txn_begin(struct kafka_sink *s, char *err, size_t errlen);
+/* Flushes the transaction's rows, then commits: read_committed consumers
+ * see all of them or (after an abort) none. */
+enum kafka_txn_result kafka_txn_commit(struct kafka_sink *s, int timeout_ms, char *err,
+                                       size_t errlen);
+enum kafka_txn_result kafka_txn_abort(struct kafka_sink *s, int timeout_ms, char *err,
+                                      size_t errlen);
 
 /* Destroys the producer. Rows still queued are purged, not waited for: call
  * kafka_flush first. NULL is allowed. */

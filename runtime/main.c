@@ -78,6 +78,11 @@ static void usage(FILE *out)
           "                         'mock' uses librdkafka's in-process mock cluster)\n"
           "  --topic-prefix P       topic per query: P + query name (default hts.)\n"
           "  -X key=value           any librdkafka producer property\n"
+          "  --exactly-once[=ID]    produce in Kafka transactions (transactional.id ID,\n"
+          "                         default htsd-HOSTNAME-PREFIX): read_committed\n"
+          "                         consumers see each row once, also across broker\n"
+          "                         restarts (docs/kafka.md)\n"
+          "  --commit-interval MS   time between transaction commits (default 100)\n"
           "  --metrics HOST:PORT    serve Prometheus text metrics over HTTP\n"
           "  --idle-exit MS         stop once no packet arrived for MS ms (captures)\n"
           "  --replay-speed X       replay a capture at X times its own pace (1: as captured)\n"
@@ -112,6 +117,9 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"engine", required_argument, 0, 'E'},
         {"plan", required_argument, 0, 'P'},
         {"mode", required_argument, 0, 'M'},
+        {"exactly-once", optional_argument, 0, 'x'},
+        {"commit-interval", required_argument, 0, 'C'},
+        {"test-slow-worker", required_argument, 0, 'W'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -145,6 +153,12 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         case 'K': o->max_keys = strtoull(optarg, NULL, 10); break;
         case 'P': o->plan = optarg; break;
         case 'M': o->mode = optarg; break;
+        case 'x':
+            o->exactly_once = true;
+            o->txn_id = optarg;
+            break;
+        case 'C': o->commit_ms = atoi(optarg); break;
+        case 'W': o->test_worker_delay_us = atoi(optarg); break;
         case 'E':
             if (strcmp(optarg, "interp") != 0 && strcmp(optarg, "jit") != 0) {
                 fprintf(stderr, "htsd: --engine is interp or jit\n");
@@ -178,6 +192,10 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
     }
     if (o->mode && strcmp(o->mode, "raw") && strcmp(o->mode, "report")) {
         fprintf(stderr, "htsd: --mode must be raw or report\n");
+        return -EINVAL;
+    }
+    if (o->exactly_once && !o->brokers) {
+        fprintf(stderr, "htsd: --exactly-once needs --brokers\n");
         return -EINVAL;
     }
     if (o->mode && !strcmp(o->mode, "report") && !o->plan) {
@@ -304,7 +322,19 @@ static int port_init(uint16_t port, struct rte_mempool *pool, int nq)
     return 0;
 }
 
-static void summary(int undelivered)
+/* Packets the ports dropped: imissed + ierrors + rx_nombuf over every port. */
+static uint64_t ports_missed(void)
+{
+    uint64_t missed = 0;
+    for (int p = 0; p < rt.nports; p++) {
+        struct rte_eth_stats es;
+        if (rte_eth_stats_get(rt.ports[p], &es) == 0)
+            missed += es.imissed + es.ierrors + es.rx_nombuf;
+    }
+    return missed;
+}
+
+static void summary(int undelivered, uint64_t missed)
 {
     struct rt_sink_counters c;
     uint64_t pkts = 0, ring_full = 0;
@@ -317,14 +347,9 @@ static void summary(int undelivered)
             ds.errors[e] += rt.workers[i].ds.errors[e];
     }
     const struct exec_stats *st = exec_stats(rt.main_x);
-    uint64_t refused = st->table_full, missed = 0;
+    uint64_t refused = st->table_full;
     for (int i = 0; i < rt.nworkers; i++)
         refused += exec_stats(rt.workers[i].x)->table_full;
-    for (int p = 0; p < rt.nports; p++) {
-        struct rte_eth_stats es;
-        if (rte_eth_stats_get(rt.ports[p], &es) == 0)
-            missed += es.imissed + es.ierrors + es.rx_nombuf;
-    }
     if (refused || missed)
         fprintf(stderr, "htsd: overload: %llu packets missed by the ports, %llu tuples "
                 "refused by full tables (--max-keys %llu): those windows are incomplete\n",
@@ -339,6 +364,10 @@ static void summary(int undelivered)
             (unsigned long long)c.produced, rt.sink->name,
             (unsigned long long)c.delivered, (unsigned long long)c.failed, undelivered,
             (unsigned long long)rt.rows_dropped, (unsigned long long)st->late);
+    if (c.txn_commits || c.txn_aborts)
+        fprintf(stderr, "htsd: %s: %llu transactions committed, %llu aborted and sent "
+                "again\n", rt.sink->name, (unsigned long long)c.txn_commits,
+                (unsigned long long)c.txn_aborts);
     for (int e = 0; e < DEC__COUNT; e++)
         if (ds.errors[e])
             fprintf(stderr, "htsd: decode: %llu %s\n", (unsigned long long)ds.errors[e],
@@ -458,10 +487,22 @@ int main(int argc, char **argv)
     if (rt.nworkers > 1 && !exec_mergeable(rt.main_x, why, sizeof why))
         rte_exit(EXIT_FAILURE, "htsd: %s; run with one worker (-l 0,1)\n", why);
     char err[512] = "";
-    rt.sink = rt.opt.brokers
-                  ? rt_sink_kafka(rt.opt.brokers, rt.opt.topic_prefix, rt.opt.kprops,
-                                  rt.opt.nkprops, err, sizeof err)
-                  : rt_sink_stdout(stdout);
+    char txn_id[512];
+    if (rt.opt.exactly_once && !rt.opt.txn_id) {
+        char host[256] = "htsd";
+        gethostname(host, sizeof host - 1);
+        snprintf(txn_id, sizeof txn_id, "htsd-%s-%s", host, rt.opt.topic_prefix);
+        rt.opt.txn_id = txn_id;
+    }
+    if (rt.opt.exactly_once)
+        rt.sink = rt_sink_kafka_txn(rt.opt.brokers, rt.opt.topic_prefix, rt.opt.kprops,
+                                    rt.opt.nkprops, rt.opt.txn_id, rt.opt.commit_ms, err,
+                                    sizeof err);
+    else
+        rt.sink = rt.opt.brokers
+                      ? rt_sink_kafka(rt.opt.brokers, rt.opt.topic_prefix, rt.opt.kprops,
+                                      rt.opt.nkprops, err, sizeof err)
+                      : rt_sink_stdout(stdout);
     if (!rt.sink)
         rte_exit(EXIT_FAILURE, "htsd: %s\n", err[0] ? err : "cannot create the sink");
     if (rt.opt.metrics && rt_metrics_open(rt.opt.metrics, err, sizeof err) < 0)
@@ -518,14 +559,15 @@ int main(int argc, char **argv)
         rt.sink->ops->abandon(rt.sink->self);
     struct rt_sink_counters c;
     rt.sink->ops->counters(rt.sink->self, &c);
+    uint64_t missed = ports_missed();
     if (!rt.opt.quiet)
-        summary(undelivered);
+        summary(undelivered, missed);
     int rc = (undelivered == 0 && c.failed == 0 && rt.rows_dropped == 0) ? 0 : 1;
     /* an incomplete answer is an error too: the summary said where */
     for (int i = 0; i < rt.nworkers; i++)
         if (exec_stats(rt.workers[i].x)->table_full)
             rc = 1;
-    if (exec_stats(rt.main_x)->table_full)
+    if (exec_stats(rt.main_x)->table_full || missed)
         rc = 1;
 
     for (int p = 0; p < rt.nports; p++) {

@@ -16,6 +16,7 @@
 struct rt_sink_counters {
     uint64_t produced, delivered, failed, queued;
     bool broker_down;
+    uint64_t txn_commits, txn_aborts; /* --exactly-once: transactions */
     char last_error[256];
 };
 
@@ -44,6 +45,26 @@ struct rt_sink *rt_sink_stdout(FILE *out);
 struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
                               const char *const *props, int nprops,
                               char *err, size_t errlen);
+/* Exactly once for read_committed consumers: rows in Kafka transactions,
+ * committed every interval_ms (0: 100), sent again after an abort
+ * (sink_kafka_txn.c). */
+struct rt_sink *rt_sink_kafka_txn(const char *brokers, const char *topic_prefix,
+                                  const char *const *props, int nprops,
+                                  const char *transactional_id, int interval_ms,
+                                  char *err, size_t errlen);
 void rt_sink_free(struct rt_sink *s);
+
+/* The librdkafka producer behind both Kafka sinks (kafka.h), asked at once
+ * whether a broker answers (a warning if none does); transactional_id NULL:
+ * idempotent, failed rows named on stderr. */
+struct kafka_sink;
+struct kafka_sink *rt_kafka_open(const char *brokers, const char *topic_prefix,
+                                 const char *const *props, int nprops,
+                                 const char *transactional_id, char *err, size_t errlen);
+
+/* Says on stderr that a row will not arrive: "htsd: undelivered (WHY):
+ * TOPIC key=K ROW" (an HTX1 batch is named by its record count). */
+void rt_kafka_name_undelivered(const char *topic, const void *key, size_t keylen,
+                               const void *value, size_t len, const char *why);
 
 #endif

@@ -41,12 +41,9 @@ static void k_free(void *self) { kafka_sink_free(self); }
 
 static int k_abandon(void *self) { return kafka_abandon(self); }
 
-/* Names each row that did not arrive, so that a run says exactly which. */
-static void on_failed(void *ctx, const char *topic, const void *key,
-                      size_t keylen, const void *value, size_t len,
-                      const char *error)
+void rt_kafka_name_undelivered(const char *topic, const void *key, size_t keylen,
+                               const void *value, size_t len, const char *error)
 {
-    (void)ctx;
     const char *v = value;
     if (len >= 4 && memcmp(v, "HTX1", 4) == 0) {
         unsigned n = len >= 10 ? (unsigned)((uint8_t)v[6] << 24 | (uint8_t)v[7] << 16 |
@@ -60,20 +57,33 @@ static void on_failed(void *ctx, const char *topic, const void *key,
             (int)keylen, key ? (const char *)key : "", (int)len, v);
 }
 
+/* Names each row that did not arrive, so that a run says exactly which. */
+static void on_failed(void *ctx, const char *topic, const void *key,
+                      size_t keylen, const void *value, size_t len,
+                      const char *error)
+{
+    (void)ctx;
+    rt_kafka_name_undelivered(topic, key, keylen, value, len, error);
+}
+
 static const struct rt_sink_ops kafka_ops = {
     k_produce, k_poll, k_flush, k_counters, k_free, k_abandon,
 };
 
-struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
-                              const char *const *props, int nprops,
-                              char *err, size_t errlen)
+struct kafka_sink *rt_kafka_open(const char *brokers, const char *topic_prefix,
+                                 const char *const *props, int nprops,
+                                 const char *transactional_id, char *err, size_t errlen)
 {
     struct kafka_conf c = {
         .brokers = brokers,
         .topic_prefix = topic_prefix,
         .props = props,
         .nprops = (size_t)nprops,
-        .on_failed = on_failed,
+        /* in a transaction a failed row is sent again, not lost: the
+           transactional sink names rows itself; a full queue means commit */
+        .on_failed = transactional_id ? NULL : on_failed,
+        .queue_full_wait_ms = transactional_id ? -1 : 0,
+        .transactional_id = transactional_id,
     };
     struct kafka_sink *k = kafka_sink_new(&c, err, errlen);
     if (!k)
@@ -82,6 +92,17 @@ struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
     if (kafka_ping(k, 5000, perr, sizeof perr) < 0)
         fprintf(stderr, "htsd: warning: Kafka at %s does not answer (%s); rows "
                 "will wait for it until the delivery timeout\n", brokers, perr);
+    return k;
+}
+
+struct rt_sink *rt_sink_kafka(const char *brokers, const char *topic_prefix,
+                              const char *const *props, int nprops,
+                              char *err, size_t errlen)
+{
+    struct kafka_sink *k = rt_kafka_open(brokers, topic_prefix, props, nprops, NULL, err,
+                                         errlen);
+    if (!k)
+        return NULL;
     struct rt_sink *s = calloc(1, sizeof *s);
     if (!s) {
         kafka_sink_free(k);

@@ -252,6 +252,10 @@ int rt_worker_main(void *arg)
             flush_batch(w);
         if (got) {
             idle_since = now;
+            /* fault injection for tests (--test-slow-worker): a worker slower
+               than the port, so that the port must drop and count it */
+            if (unlikely(rt.opt.test_worker_delay_us > 0))
+                rte_delay_us_block((unsigned)rt.opt.test_worker_delay_us);
         } else {
             /* nothing queued here: follow the others' event time */
             eng_advance(w->eng, others_seen(w));

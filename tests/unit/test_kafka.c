@@ -24,6 +24,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "kafka.h"
+#include "sink.h"
 
 #define API_PRODUCE 0 /* Kafka protocol ApiKey of ProduceRequest */
 
@@ -417,6 +418,125 @@ static void test_bad_conf(void **state)
     kafka_sink_free(NULL);
 }
 
+/* ---- the exactly-once sink (sink_kafka_txn.c) on the mock cluster ---- */
+
+static struct rt_sink *txn_sink(const char *brokers, const char *id)
+{
+    static const char *const props[] = {"log_level=3"};
+    char err[512] = "";
+    struct rt_sink *s = rt_sink_kafka_txn(brokers, "test.", props, 1, id, 20, err, sizeof err);
+    if (!s)
+        fail_msg("rt_sink_kafka_txn: %s", err);
+    return s;
+}
+
+static void txn_produce_n(struct rt_sink *s, int n)
+{
+    char key[32], val[64];
+    for (int i = 0; i < n; i++) {
+        int kl = snprintf(key, sizeof key, "k%d", i);
+        int vl = snprintf(val, sizeof val, "{\"i\":%d}", i);
+        assert_int_equal(s->ops->produce(s->self, "q", key, (size_t)kl, val, (size_t)vl,
+                                         (int64_t)1700000000000 * 1000000), 0);
+    }
+}
+
+/* Rows count delivered only once their transaction commits; every one does. */
+static void test_txn_all_committed(void **state)
+{
+    struct mock m;
+    struct rt_sink_counters c;
+    enum { N = 3000 };
+
+    (void)state;
+    mock_new(&m);
+    struct rt_sink *s = txn_sink(rd_kafka_mock_cluster_bootstraps(m.mc), "t1");
+    txn_produce_n(s, N);
+    assert_int_equal(s->ops->flush(s->self, 20000), 0);
+    s->ops->counters(s->self, &c);
+    assert_int_equal(c.produced, N);
+    assert_int_equal(c.delivered, N);
+    assert_int_equal(c.failed, 0);
+    assert_int_equal(c.queued, 0);
+    assert_true(c.txn_commits >= 1);
+    assert_int_equal(c.txn_aborts, 0);
+    rt_sink_free(s);
+    mock_free(&m);
+}
+
+/* A produce error that fails the transaction (a batch refused once): it is
+ * aborted and its rows sent again in the next one; nothing fails. */
+static void test_txn_abort_resend(void **state)
+{
+    struct mock m;
+    struct rt_sink_counters c;
+    enum { N = 200 };
+
+    (void)state;
+    mock_new(&m);
+    struct rt_sink *s = txn_sink(rd_kafka_mock_cluster_bootstraps(m.mc), "t2");
+    txn_produce_n(s, 10); /* the transaction machinery and the topic exist */
+    assert_int_equal(s->ops->flush(s->self, 20000), 0);
+    rd_kafka_mock_push_request_errors(m.mc, API_PRODUCE, 1,
+                                      RD_KAFKA_RESP_ERR_INVALID_RECORD);
+    txn_produce_n(s, N);
+    assert_int_equal(s->ops->flush(s->self, 30000), 0);
+    s->ops->counters(s->self, &c);
+    assert_int_equal(c.produced, N + 10);
+    assert_int_equal(c.delivered, N + 10);
+    assert_int_equal(c.failed, 0);
+    assert_true(c.txn_aborts >= 1);
+    rt_sink_free(s);
+    mock_free(&m);
+}
+
+/* A broker that refuses every batch: after 5 aborts in a row the rows are
+ * named failed, not sent again forever. */
+static void test_txn_poison(void **state)
+{
+    struct mock m;
+    struct rt_sink_counters c;
+
+    (void)state;
+    mock_new(&m);
+    struct rt_sink *s = txn_sink(rd_kafka_mock_cluster_bootstraps(m.mc), "t3");
+    txn_produce_n(s, 1);
+    assert_int_equal(s->ops->flush(s->self, 20000), 0);
+    rd_kafka_resp_err_t e[64];
+    for (int i = 0; i < 64; i++)
+        e[i] = RD_KAFKA_RESP_ERR_INVALID_RECORD;
+    rd_kafka_mock_push_request_errors_array(m.mc, API_PRODUCE, 64, e);
+    txn_produce_n(s, 3);
+    assert_int_equal(s->ops->flush(s->self, 30000), 3); /* settled: all failed */
+    s->ops->counters(s->self, &c);
+    assert_int_equal(c.delivered, 1);
+    assert_int_equal(c.failed, 3);
+    assert_true(c.txn_aborts >= 5);
+    rt_sink_free(s);
+    mock_free(&m);
+}
+
+/* No broker: nothing commits, flush says how many, abandon names them all,
+ * and closing does not wait for the transaction timeout. */
+static void test_txn_unreachable(void **state)
+{
+    struct rt_sink_counters c;
+    double t0 = now_s();
+
+    (void)state;
+    struct rt_sink *s = txn_sink("127.0.0.1:1", "t4");
+    txn_produce_n(s, 7);
+    assert_int_equal(s->ops->flush(s->self, 500), 7);
+    assert_int_equal(s->ops->abandon(s->self), 7);
+    s->ops->counters(s->self, &c);
+    assert_int_equal(c.delivered, 0);
+    assert_int_equal(c.failed, 7);
+    assert_int_equal(c.queued, 0);
+    assert_int_equal(s->ops->produce(s->self, "q", NULL, 0, "x", 1, 0), -EIO);
+    rt_sink_free(s);
+    assert_true(now_s() - t0 < 15.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +550,10 @@ int main(void)
         cmocka_unit_test(test_queue_full_recovers),
         cmocka_unit_test(test_bad_topic),
         cmocka_unit_test(test_bad_conf),
+        cmocka_unit_test(test_txn_all_committed),
+        cmocka_unit_test(test_txn_abort_resend),
+        cmocka_unit_test(test_txn_poison),
+        cmocka_unit_test(test_txn_unreachable),
     };
     return cmocka_run_group_tests_name("kafka", tests, NULL, NULL);
 }
