@@ -376,6 +376,11 @@ def bench_htsd(caps, have_kafka):
             r = kafka_cfg("kafka memory %s" % e, brokers, mem, xq, runs, ["--engine", e] + nomem)
             put(r, "export_headers -> Kafka, HTX1, mbufs replayed (infinite_rx), defaults, %s" % e,
                 note=note_of(r))
+        # exactly once: the same export in Kafka transactions (htsd --exactly-once)
+        r = kafka_cfg("kafka file %s exactly-once" % best, brokers, big, xq, runs,
+                      ["--engine", best, "--exactly-once"])
+        put(r, "export_headers -> Kafka, HTX1, %s pkts from file, --exactly-once "
+            "(transactions, commit every 100 ms), %s" % (nb, best), note=note_of(r))
         r = kafka_cfg("kafka file %s notrim" % best, brokers, big, xq, runs,
                       ["--engine", best, "--env", NOTRIM])
         put(r, "export_headers -> Kafka, %s pkts from file, defaults, %s, glibc malloc never "

@@ -102,6 +102,8 @@ def one_run(a, run, prefix, pcap=None):
         cmd += ["--export-json"]
     if a.engine:
         cmd += ["--engine", a.engine]
+    if a.exactly_once:
+        cmd += ["--exactly-once=bench-%d-%d" % (os.getpid(), run)]
     if a.brokers != "none":
         cmd += ["--brokers", a.brokers, "--topic-prefix", prefix]
     cmd += ["--idle-exit", str(a.idle_exit), "--metrics", "127.0.0.1:%d" % mport, "--",
@@ -224,6 +226,7 @@ def parser():
     ap.add_argument("--set", action="append", default=[])
     ap.add_argument("-X", action="append", default=[])
     ap.add_argument("--export-json", action="store_true")
+    ap.add_argument("--exactly-once", action="store_true", help="htsd --exactly-once (transactions)")
     ap.add_argument("--engine", help="htsd --engine (interp, jit); default: htsd's")
     ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for htsd's environment")
     ap.add_argument("--runs", type=int, default=3)
