@@ -122,6 +122,9 @@ struct ir_query {
 struct ir_program {
     struct ir_query **queries;
     int nqueries;
+    /* the target plan_split_filters() rewrote it for (plan.h); NULL: the
+     * program as written */
+    const char *split_for;
 };
 
 /* A --set override: applies to every query with that parameter, or only to

@@ -50,9 +50,13 @@ static struct plan *make_plan(const struct htsc_opts *o, struct arena *arena,
     if (!t)
         return NULL;
     *tp = t;
-    struct ir_program *prog = htsc_load(o, arena, srcs, stderr);
-    if (!prog)
+    struct ir_program *written = htsc_load(o, arena, srcs, stderr);
+    if (!written)
         return NULL;
+    /* filters mixing data-plane and host-only conditions split in two, so
+     * training counts what the data-plane half passes and the planner may
+     * cut between them (plan_split_filters) */
+    const struct ir_program *prog = plan_split_filters(arena, written, t);
     struct dpm_train train;
     bool trained = false;
     char err[512];

@@ -400,6 +400,13 @@ struct plan *plan_new(const struct ir_program *prog, const char *target,
         plan_free(p);
         return NULL;
     }
+    if (!prog->split_for || strcmp(prog->split_for, target) != 0) {
+        /* the loader splits the program it rebuilds: so must the compiler */
+        fail(err, errlen, "the program was not prepared for target %s "
+             "(plan_split_filters)", target);
+        plan_free(p);
+        return NULL;
+    }
     p->extract = t->extract;
     p->frame_len = t->frame_len;
     setup_queries(p);
@@ -1172,17 +1179,18 @@ struct plan *plan_load_text(const char *text, size_t len, const char *name,
             lfail(&L, "query '%s' has no parameter '%s'", ovr[i].query, ovr[i].name);
             goto out;
         }
-    p->prog = prog;
     if (prog->nqueries != jqs->n) {
         lfail(&L, "the sources give %d queries, the plan lists %d", prog->nqueries, jqs->n);
         goto out;
     }
-    setup_queries(p);
     const struct p4g_target *tgt = p4g_target_find(p->target);
     if (!tgt) {
         lfail(&L, "unknown target '%s'", p->target);
         goto out;
     }
+    /* the program the compiler planned: filters split for the target */
+    p->prog = plan_split_filters(p->prog_arena, prog, tgt);
+    setup_queries(p);
     p->extract = tgt->extract;
     p->frame_len = tgt->frame_len;
     for (int i = 0; i < jqs->n; i++) {

@@ -108,6 +108,34 @@ int plan_cut_check(const struct plan *p, int qi, const bool *dp, uint8_t *zone,
  * fields, operators it uses are ones P4 has); *why says what is not. */
 bool plan_expr_dp(const struct ast_expr *e, const char **why);
 
+/* Whether e reads meta.wire_len or meta.cap_len (a target without
+ * frame_len cannot). */
+bool plan_expr_reads_frame_len(const struct ast_expr *e);
+
+/*
+ * The program a plan for target t is made of (split.c): prog, except that
+ * each filter on packets whose condition mixes conditions t's data plane can
+ * test with ones only the host can is split into two filters, the first
+ * with the data-plane conjuncts (and, for a disjunction whose every branch
+ * implies a data-plane condition, that condition), the second with the
+ * rest, so the planner can cut between them and only packets passing the
+ * first reach the host:
+ *
+ *   filter udp.sport == 53 and dns.ancount >= 1
+ *     ->  filter udp.sport == 53 | filter dns.ancount >= 1
+ *
+ * Exact under three-valued logic: a filter keeps a tuple when its condition
+ * is true, and `a and b` is true exactly when both are. prog is left as it
+ * is; queries with nothing to split are shared, the rest copied into a (the
+ * copies' nodes are renumbered). The result has split_for = t->name:
+ * plan_new() refuses a program not split for its target, and plan_load()
+ * splits the program it rebuilds, so the compiler and the loader agree on
+ * node ids. Deterministic: depends only on prog and t.
+ */
+struct p4g_target;
+const struct ir_program *plan_split_filters(struct arena *a, const struct ir_program *prog,
+                                            const struct p4g_target *t);
+
 struct plan_query {
     const struct ir_query *q;
     struct plan_node *nodes; /* [q->nnodes] */
@@ -149,7 +177,8 @@ struct plan {
 
 /*
  * A plan for prog on `target` with every node on the host but the sources,
- * ready for the planner to set dp[] and slots. Sources: each query's text is
+ * ready for the planner to set dp[] and slots. prog must be what
+ * plan_split_filters() made for that target. Sources: each query's text is
  * cut out of the file it was parsed from (q->loc.file). NULL on failure, with
  * the reason in err.
  */

@@ -13,11 +13,13 @@
  *     in the pipeline the option's first stage sits), exactly one per query,
  *     per-stage rows for tables, stateful ALUs, hash units and register
  *     memory, total rows for register memory, PHV bits and table entries;
- *     minimise the estimated records. Options another option of the same
- *     query beats on cost while using no more of anything are dropped first
- *     (they are never needed). GLPK's branch and cut solves it and says
- *     whether it proved optimality (the plan's "optimality" line). The
- *     all-host option of every query uses nothing, so a solution exists.
+ *     minimise the estimated records, then (a second program, records
+ *     bounded by the first's optimum) the operators left on the host.
+ *     Options another option of the same query beats (records, then host
+ *     operators) while using no more of anything are dropped first (they
+ *     are never needed). GLPK's branch and cut solves both and says whether
+ *     it proved optimality (the plan's "optimality" line). The all-host
+ *     option of every query uses nothing, so a solution exists.
  *  3. the chosen options become a struct plan (plan_finish derives exits and
  *     layouts).
  */
@@ -33,7 +35,8 @@
 #define MAXST 64            /* stage bound of the resource vectors */
 #define MAX_CUTS 4096       /* cuts enumerated per query */
 #define MAX_OPTIONS 20000   /* options per query */
-#define TIE 1e-3            /* per host operator: prefers deeper cuts on ties */
+#define TIE 1e-3            /* per host operator: orders options (by_obj) */
+#define TIE_NODES 5000      /* branch-and-bound nodes for the tie-break */
 
 struct usage {
     int tables[MAXST], salus[MAXST], hash[MAXST];
@@ -45,6 +48,7 @@ struct usage {
 
 struct option {
     double cost, obj;
+    int host; /* operators on the host: fewer is the tie-break */
     bool *dp;
     uint32_t *slots;
     int16_t *stage, *nst;
@@ -398,6 +402,7 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
         }
     }
     op.cost = cost;
+    op.host = host;
     op.obj = c->o->force_dp ? host : cost + TIE * host;
     op.fits = ok && fits(t, &op.u);
     if (!op.fits || c->opts->n >= MAX_OPTIONS) {
@@ -469,21 +474,6 @@ static void cut_done(struct qctx *c, const bool *dp)
     free(zone);
 }
 
-static bool reads_frame_len(const struct ast_expr *e)
-{
-    if (!e)
-        return false;
-    if (e->kind == E_NAME && e->ref_kind == REF_FIELD &&
-        (e->ref == FLD_META_WIRE_LEN || e->ref == FLD_META_CAP_LEN))
-        return true;
-    if (reads_frame_len(e->a) || reads_frame_len(e->b))
-        return true;
-    for (int i = 0; i < e->nargs; i++)
-        if (reads_frame_len(e->args[i]))
-            return true;
-    return false;
-}
-
 /* What the target adds to plan_zone_for's rules. */
 static bool target_ok(const struct p4g_target *t, const struct ir_node *n, int zone)
 {
@@ -492,11 +482,11 @@ static bool target_ok(const struct p4g_target *t, const struct ir_node *n, int z
     if (n->kind == IR_SAMPLE && !t->hash)
         return false;
     if (!t->frame_len) {
-        bool r = reads_frame_len(n->expr);
+        bool r = plan_expr_reads_frame_len(n->expr);
         for (int i = 0; i < n->nexprs; i++)
-            r |= reads_frame_len(n->exprs[i]);
+            r |= plan_expr_reads_frame_len(n->exprs[i]);
         for (int i = 0; i < n->naggs; i++)
-            r |= reads_frame_len(n->aggs[i]);
+            r |= plan_expr_reads_frame_len(n->aggs[i]);
         if (r)
             return false;
     }
@@ -542,9 +532,27 @@ static bool leq(const struct usage *a, const struct usage *b)
     return true;
 }
 
-/* Drops options another option of the same query beats on cost and uses no
- * more of anything than: they can never be in an optimal plan alone. */
-static void prune(struct qopts *q)
+/* Records estimates are sums of doubles: equal within this. */
+static int cost_cmp(double a, double b)
+{
+    double eps = 1e-9 * fmax(1, fmax(fabs(a), fabs(b)));
+    return a < b - eps ? -1 : a > b + eps ? 1 : 0;
+}
+
+/* Whether option b is better than a: fewer records, then fewer host
+ * operators (lexicographic); with --force-dp, fewer host operators. */
+static int opt_cmp(const struct option *b, const struct option *a, bool lex)
+{
+    int c = lex ? cost_cmp(b->cost, a->cost) : 0;
+    if (c)
+        return c;
+    return (b->host > a->host) - (b->host < a->host);
+}
+
+/* Drops options another option of the same query beats (records, then host
+ * operators) and uses no more of anything than: they can never be in an
+ * optimal plan alone. */
+static void prune(struct qopts *q, bool lex)
 {
     int n = 0;
     for (int i = 0; i < q->n; i++) {
@@ -553,7 +561,8 @@ static void prune(struct qopts *q)
             if (j == i)
                 continue;
             const struct option *a = &q->v[i], *b = &q->v[j];
-            bool better = b->obj < a->obj || (b->obj == a->obj && j < i);
+            int c = opt_cmp(b, a, lex);
+            bool better = c < 0 || (c == 0 && j < i);
             dominated = better && leq(&b->u, &a->u);
         }
         if (dominated) {
@@ -599,13 +608,59 @@ static void nz(struct ilp *m, int row, int col, double v)
 
 enum { R_TABLES, R_SALUS, R_HASH, R_REGS, R__STAGE };
 
+/* The tie-break's node budget: it stops after TIE_NODES branch-and-bound
+ * nodes (a count, not a time, so plans do not depend on the machine's
+ * load). Phase 1's solution is its first incumbent. */
+struct tie_cb {
+    long nodes;
+    const double *start; /* phase 1's column values [1..ncols] */
+    bool given;
+};
+
+static void tie_callback(glp_tree *tree, void *info)
+{
+    struct tie_cb *c = info;
+    switch (glp_ios_reason(tree)) {
+    case GLP_IHEUR:
+        if (!c->given) {
+            c->given = true;
+            glp_ios_heur_sol(tree, c->start);
+        }
+        break;
+    case GLP_ISELECT:
+        if (++c->nodes > TIE_NODES)
+            glp_ios_terminate(tree);
+        break;
+    default:
+        break;
+    }
+}
+
+static void set_parm(glp_iocp *parm)
+{
+    glp_init_iocp(parm);
+    parm->presolve = GLP_ON;
+    parm->msg_lev = GLP_MSG_OFF;
+    parm->tm_lim = 120000;
+    parm->mip_gap = 0;
+    /* pseudocost branching, best-bound backtracking and GLPK's cuts: what
+     * closes the gap on the stage-packing instances (docs/partitioning.md) */
+    parm->br_tech = GLP_BR_PCH;
+    parm->bt_tech = GLP_BT_BLB;
+    parm->gmi_cuts = parm->mir_cuts = parm->cov_cuts = parm->clq_cuts = GLP_ON;
+}
+
 /*
- * Solves: one option (and stage offset) per query, minimising the sum of
- * objectives, within every per-stage and total limit of the target. Fills
+ * Solves: one option (and stage offset) per query, within every per-stage
+ * and total limit of the target, minimising lexicographically (lex) the
+ * records to the host, then the operators left on the host; or (!lex,
+ * --force-dp) the operators on the host alone. Phase 1 minimises the first
+ * to proven optimality; phase 2, the tie-break, minimises host operators
+ * among the plans with phase 1's records, within a node budget. Fills
  * choice[q] / offset[q]; returns GLPK's verdict text in opt.
  */
-static int solve(const struct p4g_target *t, struct qopts *qo, int nq, int *choice,
-                 int *offset, char *opt, size_t optlen)
+static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
+                 int *choice, int *offset, char *opt, size_t optlen)
 {
     int S = t->stages > MAXST ? MAXST : t->stages;
     struct ilp m = {0};
@@ -614,7 +669,7 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, int *choi
     /* rows: queries, then per stage resources, then totals */
     int row_q = 1, row_st = row_q + nq, row_tot = row_st + S * R__STAGE;
     int nrows = row_tot + 3 - 1;
-    glp_add_rows(m.lp, nrows);
+    glp_add_rows(m.lp, nrows + (lex ? 1 : 0)); /* + the records bound */
     for (int i = 0; i < nq; i++)
         glp_set_row_bnds(m.lp, row_q + i, GLP_FX, 1, 1);
     const double caps[R__STAGE] = {t->tables_per_stage, t->salus_per_stage, t->hash_per_stage,
@@ -660,26 +715,18 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, int *choi
         }
     glp_add_cols(m.lp, m.ncols);
     for (int col = 1; col <= m.ncols; col++) {
+        const struct option *o = &qo[m.col_q[col]].v[m.col_o[col]];
         glp_set_col_kind(m.lp, col, GLP_BV);
-        glp_set_obj_coef(m.lp, col, qo[m.col_q[col]].v[m.col_o[col]].obj);
+        glp_set_obj_coef(m.lp, col, lex ? o->cost : o->obj);
     }
     glp_load_matrix(m.lp, m.nz, m.ia, m.ja, m.ar);
     glp_iocp parm;
-    glp_init_iocp(&parm);
-    parm.presolve = GLP_ON;
-    parm.msg_lev = GLP_MSG_OFF;
-    parm.tm_lim = 120000;
-    parm.mip_gap = 0;
-    /* pseudocost branching, best-bound backtracking and GLPK's cuts: what
-     * closes the gap on the stage-packing instances (docs/partitioning.md) */
-    parm.br_tech = GLP_BR_PCH;
-    parm.bt_tech = GLP_BT_BLB;
-    parm.gmi_cuts = parm.mir_cuts = parm.cov_cuts = parm.clq_cuts = GLP_ON;
+    set_parm(&parm);
     int was = glp_term_out(GLP_OFF); /* the cut generators print otherwise */
     int rc = glp_intopt(m.lp, &parm);
-    glp_term_out(was);
     int st = glp_mip_status(m.lp);
     int ret = 0;
+    const char *tie = "";
     if (rc == 0 && st == GLP_OPT) {
         snprintf(opt, optlen, "optimal: integer program of %d binaries (options of %d "
                  "queries x stage offsets) and %d rows, solved to proven optimality by "
@@ -692,12 +739,70 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, int *choi
         snprintf(opt, optlen, "no solution from GLPK (status %d, code %d)", st, rc);
         ret = -1;
     }
+    double *x = xmalloc0((size_t)(m.ncols + 1) * sizeof *x);
     if (ret == 0)
         for (int col = 1; col <= m.ncols; col++)
-            if (glp_mip_col_val(m.lp, col) > 0.5) {
+            x[col] = glp_mip_col_val(m.lp, col) > 0.5;
+    if (ret == 0 && lex) {
+        /* phase 2: records at most phase 1's, fewest host operators */
+        double best = 0;
+        for (int col = 1; col <= m.ncols; col++)
+            if (x[col] > 0.5)
+                best += qo[m.col_q[col]].v[m.col_o[col]].cost;
+        int row = nrows + 1;
+        int *ind = xmalloc0((size_t)(m.ncols + 1) * sizeof *ind);
+        double *val = xmalloc0((size_t)(m.ncols + 1) * sizeof *val);
+        int n = 0;
+        for (int col = 1; col <= m.ncols; col++) {
+            const struct option *o = &qo[m.col_q[col]].v[m.col_o[col]];
+            glp_set_obj_coef(m.lp, col, o->host);
+            if (o->cost != 0) {
+                ind[++n] = col;
+                val[n] = o->cost;
+            }
+        }
+        glp_set_mat_row(m.lp, row, n, ind, val);
+        glp_set_row_bnds(m.lp, row, GLP_UP, 0, best + 1e-9 * fmax(1, best));
+        free(ind);
+        free(val);
+        struct tie_cb cb = {.start = x};
+        set_parm(&parm);
+        parm.presolve = GLP_OFF; /* the callback's columns are the problem's */
+        parm.cb_func = tie_callback;
+        parm.cb_info = &cb;
+        glp_smcp sm;
+        glp_init_smcp(&sm);
+        sm.msg_lev = GLP_MSG_OFF;
+        int rc2 = glp_simplex(m.lp, &sm) == 0 ? glp_intopt(m.lp, &parm) : -1;
+        int st2 = rc2 < 0 ? GLP_UNDEF : glp_mip_status(m.lp);
+        if (st2 == GLP_OPT || st2 == GLP_FEAS) {
+            for (int col = 1; col <= m.ncols; col++)
+                x[col] = glp_mip_col_val(m.lp, col) > 0.5;
+            /* proven: the plan is optimal for the whole (lexicographic)
+             * objective and the line says no more */
+            if (rc2 != 0 || st2 != GLP_OPT)
+                tie = "; among such plans, the fewest operators on the host GLPK "
+                      "found in its budget of branch-and-bound nodes (not proven "
+                      "fewest)";
+        } else {
+            tie = "; no tie-break (GLPK found no plan in its budget)";
+        }
+        if (*tie && rc == 0 && st == GLP_OPT) /* say what was proven */
+            snprintf(opt, optlen, "optimal: integer program of %d binaries (options "
+                     "of %d queries x stage offsets) and %d rows, records to the host "
+                     "proven minimal by GLPK branch and cut", m.ncols, nq, nrows);
+    }
+    glp_term_out(was);
+    if (ret == 0) {
+        size_t len = strlen(opt);
+        snprintf(opt + len, optlen - len, "%s", tie);
+        for (int col = 1; col <= m.ncols; col++)
+            if (x[col] > 0.5) {
                 choice[m.col_q[col]] = m.col_o[col];
                 offset[m.col_q[col]] = m.col_d[col];
             }
+    }
+    free(x);
     glp_delete_prob(m.lp);
     free(m.ia);
     free(m.ja);
@@ -754,7 +859,7 @@ struct plan *planner_run(const struct ir_program *prog,
         cuts_rec(&c, dp, zone, 1);
         free(dp);
         free(zone);
-        prune(&qo[i]);
+        prune(&qo[i], !o->force_dp);
         qsort(qo[i].v, (size_t)qo[i].n, sizeof *qo[i].v, by_obj);
         if (qo[i].n == 0) {
             snprintf(err, errlen, "query '%s': no data-plane cut fits target %s "
@@ -769,7 +874,7 @@ struct plan *planner_run(const struct ir_program *prog,
     int *choice = xmalloc0((size_t)(nq + 1) * sizeof *choice);
     int *offset = xmalloc0((size_t)(nq + 1) * sizeof *offset);
     char *opt = arena_alloc(&p->arena, 512);
-    if (solve(t, qo, nq, choice, offset, opt, 512) < 0) {
+    if (solve(t, qo, nq, !o->force_dp, choice, offset, opt, 512) < 0) {
         snprintf(err, errlen, "planning for %s failed: %s", t->name, opt);
         free(choice);
         free(offset);

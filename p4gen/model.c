@@ -88,7 +88,9 @@ size_t dpm_key_bytes(const struct ir_node *n, const hts_value *key,
         }
         len += b;
     }
-    return len ? len : 1; /* a keyless operator still has one slot */
+    if (!len)
+        buf[len++] = 0; /* a keyless operator: one zero byte, as the P4's 8w0 */
+    return len;
 }
 
 /* ---- registers ---- */

@@ -387,7 +387,10 @@ static void truth(struct p4g_out *o, const struct p4g_ctx *c, const struct ast_e
             p4g_raw(o, ")");
             return;
         }
-        atom(o, c, e, want);
+        if (c->atom)
+            c->atom(o, c, e, want);
+        else
+            atom(o, c, e, want);
         return;
     default:
         p4g_raw(o, "false");
@@ -418,6 +421,8 @@ void p4g_ctx_for(struct p4g_ctx *c, const struct p4g_arch *a, int qi,
 {
     c->a = a;
     c->in = in;
+    c->atom = NULL;
+    c->user = NULL;
     snprintf(c->colpfx, sizeof c->colpfx, "meta.q%d_n%d", qi, in ? p4g_colsrc(q, in->id) : 0);
 }
 
@@ -632,7 +637,7 @@ void p4g_header_members(struct p4g_out *o, const struct plan *p)
     p4g_line(o, "icmp_t icmp;");
 }
 
-void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta)
+void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta, bool skip_options)
 {
     p4g_open(o, "state parse_ethernet");
     p4g_line(o, "%s.extract(hdr.ethernet);", pkt);
@@ -666,16 +671,32 @@ void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta)
     p4g_line(o, "%s.extract(hdr.ipv4);", pkt);
     p4g_open(o, "transition select(hdr.ipv4.ihl)");
     p4g_line(o, "5: parse_ipv4_l4;");
-    p4g_line(o, "6 &&& 0xe: parse_ipv4_options; /* 6, 7 */");
-    p4g_line(o, "8 &&& 0x8: parse_ipv4_options; /* 8..15 */");
+    if (skip_options) {
+        for (int ihl = 6; ihl <= 15; ihl++)
+            p4g_line(o, "%d: skip_ipv4_options_%d;", ihl, ihl - 5);
+    } else {
+        p4g_line(o, "6 &&& 0xe: parse_ipv4_options; /* 6, 7 */");
+        p4g_line(o, "8 &&& 0x8: parse_ipv4_options; /* 8..15 */");
+    }
     p4g_line(o, "default: accept; /* malformed: no L4 fields */");
     p4g_close(o, "");
     p4g_close(o, "");
     p4g_blank(o);
-    p4g_open(o, "state parse_ipv4_options");
-    p4g_line(o, "%s.extract(hdr.ipv4_options, ((bit<32>)hdr.ipv4.ihl - 5) * 32);", pkt);
-    p4g_line(o, "transition parse_ipv4_l4;");
-    p4g_close(o, "");
+    if (skip_options) { /* no field reads them: skip 1 to 10 words */
+        for (int w = 1; w <= 10; w++) {
+            char head[48];
+            snprintf(head, sizeof head, "state skip_ipv4_options_%d", w);
+            p4g_open(o, head);
+            p4g_line(o, "%s.advance(%d);", pkt, 32 * w);
+            p4g_line(o, "transition parse_ipv4_l4;");
+            p4g_close(o, "");
+        }
+    } else {
+        p4g_open(o, "state parse_ipv4_options");
+        p4g_line(o, "%s.extract(hdr.ipv4_options, ((bit<32>)hdr.ipv4.ihl - 5) * 32);", pkt);
+        p4g_line(o, "transition parse_ipv4_l4;");
+        p4g_close(o, "");
+    }
     p4g_blank(o);
     p4g_open(o, "state parse_ipv4_l4");
     p4g_line(o, "/* L4 fields only in the first fragment, as the host's decoder */");
@@ -710,4 +731,435 @@ void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta)
     p4g_line(o, "%s.extract(hdr.icmp);", pkt);
     p4g_line(o, "transition accept;");
     p4g_close(o, "");
+}
+
+/* ---- filters as ternary tables ---- */
+
+static bool atom_of(const struct p4g_arch *arch, const struct ast_expr *e, struct p4g_atom *a,
+                    hts_value *set, int *nset)
+{
+    if (e->kind != E_BINARY)
+        return false;
+    const struct ast_expr *f = e->a, *c = e->b;
+    if (e->op == OP_EQ && f->kind == E_LIT)
+        f = e->b, c = e->a;
+    if (f->kind != E_NAME || f->ref_kind != REF_FIELD ||
+        !p4g_field_of(arch, f->ref)->expr)
+        return false;
+    a->field = f->ref;
+    a->has = 0;
+    *nset = 0;
+    if ((e->op == OP_EQ || e->op == OP_HAS) && c->kind == E_LIT) {
+        a->v = c->lit;
+        a->has = e->op == OP_HAS;
+        return e->op == OP_EQ || c->lit.type == TY_INT;
+    }
+    if (e->op == OP_IN && c->kind == E_LIT) {
+        a->v = c->lit;
+        return true;
+    }
+    if (e->op == OP_IN && c->kind == E_SET && c->nargs <= P4G_MAX_TERMS) {
+        for (int i = 0; i < c->nargs; i++)
+            set[(*nset)++] = c->args[i]->lit;
+        a->v = set[0];
+        return c->nargs > 0;
+    }
+    return false;
+}
+
+/* Conjunction e into term t (expanding sets into more terms of d). */
+static bool dnf_and(const struct p4g_arch *arch, struct p4g_dnf *d, int ti,
+                    const struct ast_expr *e)
+{
+    if (e->kind == E_BINARY && e->op == OP_AND)
+        return dnf_and(arch, d, ti, e->a) && dnf_and(arch, d, ti, e->b);
+    struct p4g_atom a;
+    hts_value set[P4G_MAX_TERMS];
+    int nset;
+    if (!atom_of(arch, e, &a, set, &nset) || d->t[ti].n == P4G_MAX_KEYS)
+        return false;
+    int k = 0;
+    while (k < d->nkeys && d->keys[k] != a.field)
+        k++;
+    if (k == d->nkeys) {
+        if (d->nkeys == P4G_MAX_KEYS)
+            return false;
+        d->keys[d->nkeys++] = a.field;
+    }
+    for (int i = 0; i < d->t[ti].n; i++)
+        if (d->t[ti].a[i].field == a.field)
+            return false; /* two tests of one field: not one ternary key */
+    if (nset > 1) { /* one copy of the term per element */
+        int base = d->nt;
+        if (d->nt + nset - 1 > P4G_MAX_TERMS)
+            return false;
+        for (int j = 1; j < nset; j++) {
+            d->t[d->nt] = d->t[ti];
+            struct p4g_atom b = a;
+            b.v = set[j];
+            d->t[d->nt].a[d->t[d->nt].n++] = b;
+            d->nt++;
+        }
+        (void)base;
+    }
+    d->t[ti].a[d->t[ti].n++] = a;
+    return true;
+}
+
+static bool dnf_or(const struct p4g_arch *arch, struct p4g_dnf *d, const struct ast_expr *e)
+{
+    if (e->kind == E_BINARY && e->op == OP_OR)
+        return dnf_or(arch, d, e->a) && dnf_or(arch, d, e->b);
+    if (d->nt == P4G_MAX_TERMS)
+        return false;
+    int ti = d->nt++;
+    d->t[ti].n = 0;
+    int before = d->nt;
+    if (!dnf_and(arch, d, ti, e))
+        return false;
+    /* terms cloned from ti by a set before later atoms were added to ti
+     * would miss those atoms: allow sets only as a term's last atom */
+    for (int j = before; j < d->nt; j++)
+        if (d->t[j].n != d->t[ti].n)
+            return false;
+    return true;
+}
+
+bool p4g_filter_dnf(const struct p4g_arch *arch, const struct ir_node *n, struct p4g_dnf *d)
+{
+    memset(d, 0, sizeof *d);
+    if (!n->in[0]->packet)
+        return false;
+    return dnf_or(arch, d, n->expr);
+}
+
+/* Table keys match metadata bits for header validity (bit<1>, ternary):
+ * "hdr.tcp.isValid()" -> "meta.valid_tcp". */
+void p4g_valid_key(char *buf, size_t n, const char *valid)
+{
+    const char *h = valid + 4; /* after "hdr." */
+    const char *dot = strstr(h, ".isValid()");
+    int len = dot ? (int)(dot - h) : (int)strlen(h);
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", len, h);
+    for (char *c = name; *c; c++)
+        if (*c == '[' || *c == ']')
+            *c = '_';
+    if (name[0] && name[strlen(name) - 1] == '_')
+        name[strlen(name) - 1] = 0;
+    snprintf(buf, n, "meta.valid_%s", name);
+}
+
+/* The validity keys of a filter table: each header its fields need. */
+int p4g_valid_keys(const struct p4g_dnf *d, const char **v)
+{
+    int n = 0;
+    for (int k = 0; k < d->nkeys; k++) {
+        const char *x = p4g_field_of(NULL, d->keys[k])->valid;
+        if (!strcmp(x, "true"))
+            continue;
+        int j = 0;
+        while (j < n && strcmp(v[j], x))
+            j++;
+        if (j == n)
+            v[n++] = x;
+    }
+    return n;
+}
+
+const struct p4g_atom *p4g_term_atom(const struct p4g_term *t, int field)
+{
+    const struct p4g_atom *a = NULL;
+    for (int x = 0; x < t->n; x++)
+        if (t->a[x].field == field)
+            a = &t->a[x];
+    return a;
+}
+
+bool p4g_term_needs(const struct p4g_term *t, const char *valid)
+{
+    bool need = false;
+    for (int a = 0; a < t->n; a++)
+        need |= !strcmp(p4g_field_of(NULL, t->a[a].field)->valid, valid);
+    return need;
+}
+
+void p4g_atom_ternary(const struct p4g_atom *a, char *val, char *mask)
+{
+    const hts_value *v = &a->v;
+    int bits = p4g_field_of(NULL, a->field)->bits;
+    switch (v->type) {
+    case TY_PREFIX4: {
+        uint32_t m = v->plen ? ~(0xffffffffu >> v->plen) : 0;
+        sprintf(val, "0x%08" PRIx32, v->u.ip4 & m);
+        sprintf(mask, "0x%08" PRIx32, m);
+        break;
+    }
+    case TY_IPV4:
+        sprintf(val, "0x%08" PRIx32, v->u.ip4);
+        strcpy(mask, "0xffffffff");
+        break;
+    case TY_IPV6:
+    case TY_PREFIX6: {
+        int plen = v->type == TY_PREFIX6 ? v->plen : 128;
+        char *p = val + sprintf(val, "0x"), *q = mask + sprintf(mask, "0x");
+        for (int i = 0; i < 16; i++) {
+            int b = plen - 8 * i;
+            p += sprintf(p, "%02x", v->u.ip6[i]);
+            q += sprintf(q, "%02x", b >= 8 ? 0xff : b > 0 ? (0xff << (8 - b)) & 0xff : 0);
+        }
+        break;
+    }
+    case TY_MAC: {
+        char *p = val + sprintf(val, "0x");
+        for (int i = 0; i < 6; i++)
+            p += sprintf(p, "%02x", v->u.mac[i]);
+        strcpy(mask, "0xffffffffffff");
+        break;
+    }
+    default: {
+        uint64_t full = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+        uint64_t x = (uint64_t)v->u.i & full;
+        sprintf(val, "0x%" PRIx64, x);
+        sprintf(mask, "0x%" PRIx64, a->has ? x : full);
+        break;
+    }
+    }
+}
+
+/* ---- report records ---- */
+
+void p4g_rec_common(struct p4g_out *o, const char *h, const struct rep_layout *l, const char *ts)
+{
+    p4g_line(o, "hdr.%s.setValid();", h);
+    if (l->kind != REP_PACKET)
+        p4g_line(o, "hdr.%s.length = %u;", h, l->rec_len);
+    p4g_line(o, "hdr.%s.query = %d;", h, l->query);
+    p4g_line(o, "hdr.%s.node = %d;", h, l->node);
+    p4g_line(o, "hdr.%s.kind = %d;", h, l->kind);
+    p4g_line(o, "hdr.%s.reserved = 0;", h);
+    p4g_line(o, "hdr.%s.ts = %s;", h, ts);
+}
+
+void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
+                    const struct rep_layout *L, const char *dst, const char *name, char sep)
+{
+    p4g_line(o, "%s%s%cpresence = 0;", dst, name, sep);
+    const struct ir_query *q = p->queries[L->query].q;
+    int src = p4g_colsrc(q, L->node);
+    for (int c = 0; c < L->ncols; c++) {
+        const struct rep_col *col = &L->cols[c];
+        char cn[64], valid[128], val[160];
+        p4g_sanitize(cn, sizeof cn, col->name);
+        int bits = (int)rep_col_bytes(col) * 8;
+        if (L->packet) {
+            const struct p4g_field *f = p4g_field_of(a, col->field);
+            snprintf(valid, sizeof valid, "%s", f->valid);
+            snprintf(val, sizeof val, "(bit<%d>)%s", bits, f->expr);
+        } else {
+            snprintf(valid, sizeof valid, "meta.q%d_n%d_c%d_v == 1", L->query, src, c);
+            snprintf(val, sizeof val, "(bit<%d>)meta.q%d_n%d_c%d", bits, L->query, src, c);
+        }
+        p4g_line(o, "if (%s) {", valid);
+        o->indent++;
+        p4g_line(o, "%s%s%cpresence = %s%s%cpresence | (1 << %d);", dst, name, sep, dst, name,
+                 sep, L->presence_bytes * 8 - 1 - c);
+        p4g_line(o, "%s%s%cv%d_%s = %s;", dst, name, sep, c, cn, val);
+        o->indent--;
+        p4g_line(o, "} else {");
+        o->indent++;
+        p4g_line(o, "%s%s%cv%d_%s = 0;", dst, name, sep, c, cn);
+        o->indent--;
+        p4g_line(o, "}");
+    }
+}
+
+int p4g_packet_layouts(const struct plan *p)
+{
+    int n = 0;
+    for (int l = 0; l < p->nlayouts; l++)
+        n += p->layouts[l].kind == REP_PACKET;
+    return n;
+}
+
+void p4g_rec_packet_headers(struct p4g_out *o)
+{
+    p4g_blank(o);
+    p4g_line(o, "/* one packet record for all queries that want the packet whole */");
+    p4g_open(o, "header rec_packet_t");
+    p4g_line(o, "bit<16> length;");
+    p4g_line(o, "bit<16> query;");
+    p4g_line(o, "bit<16> node;");
+    p4g_line(o, "bit<8> kind;");
+    p4g_line(o, "bit<8> reserved;");
+    p4g_line(o, "bit<64> ts;");
+    p4g_line(o, "bit<32> wire_len;");
+    p4g_line(o, "bit<16> port;");
+    p4g_line(o, "bit<16> linktype;");
+    p4g_line(o, "bit<16> extra;");
+    p4g_line(o, "bit<16> reserved2;");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "header rec_target_t");
+    p4g_line(o, "bit<16> query;");
+    p4g_line(o, "bit<16> node;");
+    p4g_close(o, "");
+}
+
+void p4g_packet_records(struct p4g_out *o, const struct plan *p, int npkt,
+                        const struct p4g_pkt_rec *r)
+{
+    p4g_blank(o);
+    p4g_line(o, "meta.npkt = 0;");
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (L->kind != REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "if (%s%s == 1) {", r->flag, name);
+        o->indent++;
+        p4g_line(o, "if (meta.npkt == 0) {");
+        o->indent++;
+        p4g_rec_common(o, "rec_packet", L, r->ts);
+        if (r->zero_len) /* the frame's length is unknown: 0, "to the end" */
+            p4g_line(o, "hdr.rec_packet.length = 0;");
+        p4g_line(o, "hdr.rec_packet.wire_len = %s;", r->wire_len);
+        p4g_line(o, "hdr.rec_packet.port = %s;", r->port);
+        p4g_line(o, "hdr.rec_packet.linktype = 1; /* Ethernet */");
+        p4g_line(o, "hdr.rec_packet.extra = 0;");
+        p4g_line(o, "hdr.rec_packet.reserved2 = 0;");
+        o->indent--;
+        for (int t = 1; t < npkt; t++) {
+            p4g_line(o, "} else if (meta.npkt == %d) {", t);
+            o->indent++;
+            p4g_line(o, "hdr.rec_targets[%d].setValid();", t - 1);
+            p4g_line(o, "hdr.rec_targets[%d].query = %d;", t - 1, L->query);
+            p4g_line(o, "hdr.rec_targets[%d].node = %d;", t - 1, L->node);
+            p4g_line(o, "hdr.rec_packet.extra = %d;", t);
+            o->indent--;
+        }
+        p4g_line(o, "}");
+        p4g_line(o, "meta.npkt = meta.npkt + 1;");
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    p4g_open(o, "if (meta.npkt != 0)");
+    p4g_line(o, "/* the original frame follows the packet record */");
+    if (!r->zero_len)
+        p4g_line(o, "hdr.rec_packet.length = (bit<16>)%s + %d + 4 * "
+                 "hdr.rec_packet.extra;", r->wire_len, REP_REC_HDR_LEN + REP_PKT_HDR_LEN);
+    p4g_line(o, "count = count + 1;");
+    p4g_close(o, "");
+}
+
+/* ---- statements shared by the backends ---- */
+
+bool p4g_window_query(const struct plan *p, int qi)
+{
+    for (int l = 0; l < p->nlayouts; l++)
+        if (p->layouts[l].query == qi && p->layouts[l].kind == REP_ROW &&
+            p4g_per_packet(p, &p->layouts[l]))
+            return true;
+    return false;
+}
+
+void p4g_window_table(struct p4g_out *o, int qi)
+{
+    char head[64];
+    p4g_line(o, "/* the start of the current window: set by the control plane */");
+    p4g_line(o, "action q%d_set_window(bit<64> start) { meta.q%d_ws = start; }", qi, qi);
+    snprintf(head, sizeof head, "table q%d_window", qi);
+    p4g_open(o, head);
+    p4g_line(o, "actions = { q%d_set_window; }", qi);
+    p4g_line(o, "size = 1;");
+    p4g_line(o, "default_action = q%d_set_window(0);", qi);
+    p4g_close(o, "");
+    p4g_blank(o);
+}
+
+void p4g_keys_valid(struct p4g_out *o, int qi, const struct ir_node *n)
+{
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    for (int i = 0; i < n->nkeys; i++)
+        p4g_raw(o, "%smeta.q%d_n%d_c%d_v == 1", i ? " && " : "", qi, n->id, i);
+    if (!n->nkeys)
+        p4g_raw(o, "true");
+    p4g_raw(o, ") {\n");
+    o->indent++;
+}
+
+void p4g_pass_on(struct p4g_out *o, int qi, const struct ir_node *n, bool probe)
+{
+    if (probe) {
+        p4g_line(o, "meta.q%d_n%d = meta.q%d_n%d;", qi, n->id, qi, n->in[0]->id);
+        p4g_line(o, "meta.q%d_n%d_probe = meta.q%d_n%d_probe;", qi, n->id, qi, n->in[0]->id);
+    } else {
+        p4g_line(o, "meta.q%d_n%d = 1;", qi, n->id);
+    }
+}
+
+void p4g_filter_if(struct p4g_out *o, const struct p4g_ctx *c, int qi, const struct ir_node *n,
+                   bool probe)
+{
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    p4g_true(o, c, n->expr);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    p4g_pass_on(o, qi, n, probe);
+    o->indent--;
+    p4g_line(o, "}");
+}
+
+void p4g_report_members(struct p4g_out *o, const struct plan *p, int npkt)
+{
+    p4g_line(o, "ethernet_t report_eth;");
+    p4g_line(o, "report_t report;");
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "%s_t %s;", name, name);
+    }
+    if (npkt) {
+        p4g_line(o, "rec_packet_t rec_packet;");
+        if (npkt > 1)
+            p4g_line(o, "rec_target_t[%d] rec_targets;", npkt - 1);
+    }
+}
+
+void p4g_report_emits(struct p4g_out *o, const struct plan *p, int npkt, const char *pkt)
+{
+    p4g_line(o, "%s.emit(hdr.report_eth);", pkt);
+    p4g_line(o, "%s.emit(hdr.report);", pkt);
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "%s.emit(hdr.%s);", pkt, name);
+    }
+    if (npkt) {
+        p4g_line(o, "%s.emit(hdr.rec_packet);", pkt);
+        if (npkt > 1)
+            p4g_line(o, "%s.emit(hdr.rec_targets);", pkt);
+    }
+}
+
+void p4g_report_frame_hdrs(struct p4g_out *o)
+{
+    p4g_line(o, "hdr.report_eth.setValid();");
+    p4g_line(o, "hdr.report_eth.dst_addr = 0x024854530001;");
+    p4g_line(o, "hdr.report_eth.src_addr = 0x024854530000;");
+    p4g_line(o, "hdr.report_eth.ether_type = ETHERTYPE_REPORT;");
+    p4g_line(o, "hdr.report.setValid();");
+    p4g_line(o, "hdr.report.magic = REPORT_MAGIC;");
+    p4g_line(o, "hdr.report.version = REPORT_VERSION;");
+    p4g_line(o, "hdr.report.flags = 0;");
+    p4g_line(o, "hdr.report.fingerprint = PLAN_FINGERPRINT;");
 }

@@ -44,6 +44,11 @@ struct p4g_ctx {
     const struct p4g_arch *a;
     const struct ir_node *in; /* the input node (columns) */
     char colpfx[64];          /* "meta.qQ_nK" of the input node */
+    /* NULL, or how this backend writes a comparison/test (an atom) as a
+     * P4 boolean that is `want` (p4g_true/p4g_false call it); user: its own */
+    void (*atom)(struct p4g_out *o, const struct p4g_ctx *c, const struct ast_expr *e,
+                 bool want);
+    void *user;
 };
 
 /* Writes the P4 value of an int/address expression, as bit<64> for ints
@@ -78,12 +83,93 @@ void p4g_report_headers(struct p4g_out *o, const struct plan *p);
 /* The members of struct headers_t: report headers first (emit order). */
 void p4g_header_members(struct p4g_out *o, const struct plan *p);
 /* Parser states for Ethernet/VLAN/IPv4/IPv6/TCP/UDP/ICMP; `meta`: the
- * parser may set meta.eth_type and meta.vlan_depth (else the control does). */
-void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta);
+ * parser may set meta.eth_type and meta.vlan_depth (else the control does);
+ * `skip_options`: IPv4 options are skipped with fixed advances (one state
+ * per IHL) instead of extracted into a varbit header. */
+void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta, bool skip_options);
 /* Whether layout l is sent per packet by the data plane (not by the
  * control plane at window close). */
 bool p4g_per_packet(const struct plan *p, const struct rep_layout *l);
 /* Name of layout l's header: rec_qQ_nK_tuple ... */
 void p4g_rec_name(char *buf, size_t n, const struct rep_layout *l);
+/* Sets record header h valid with layout l's record header fields. */
+void p4g_rec_common(struct p4g_out *o, const char *h, const struct rep_layout *l, const char *ts);
+/* The presence bits and values of tuple/row record L, written to fields
+ * DST NAME SEP presence and DST NAME SEP vC_COL ("hdr." "rec_q0_n1_tuple"
+ * '.': the record header itself; "meta.mirror." ... '_': a mirror header). */
+void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
+                    const struct rep_layout *L, const char *dst, const char *name, char sep);
+/* Packet records: how many layouts, their header types, and the statements
+ * that fill hdr.rec_packet / hdr.rec_targets (locals count, meta.npkt). */
+int p4g_packet_layouts(const struct plan *p);
+void p4g_rec_packet_headers(struct p4g_out *o);
+struct p4g_pkt_rec {
+    const char *flag;     /* prefix of the record flags: "meta.r_" */
+    const char *ts;       /* the record timestamp */
+    const char *wire_len; /* the frame length ("0": unknown) */
+    const char *port;     /* the ingress port */
+    bool zero_len;        /* record length 0: "to the end of the frame" */
+};
+void p4g_packet_records(struct p4g_out *o, const struct plan *p, int npkt,
+                        const struct p4g_pkt_rec *r);
+
+/* ---- filters as ternary tables ----
+ * A filter on packet fields that is a disjunction of conjunctions of
+ * field == constant, field in prefix/set, field has flags becomes one
+ * ternary table: one key per field plus the validity bit of each header. */
+#define P4G_MAX_TERMS 64
+#define P4G_MAX_KEYS 16
+
+struct p4g_atom {
+    int field;
+    hts_value v; /* the constant: INT, IPV4/6, MAC, or a prefix */
+    int has;     /* flag test: value and mask are the constant */
+};
+
+struct p4g_term {
+    struct p4g_atom a[P4G_MAX_KEYS];
+    int n;
+};
+
+struct p4g_dnf {
+    struct p4g_term t[P4G_MAX_TERMS];
+    int nt;
+    int keys[P4G_MAX_KEYS]; /* fields, in key order */
+    int nkeys;
+};
+
+/* Whether filter n is such a table (d: its terms and keys). */
+bool p4g_filter_dnf(const struct p4g_arch *a, const struct ir_node *n, struct p4g_dnf *d);
+/* The validity keys of d (each header its fields need), as P4 booleans
+ * "hdr.tcp.isValid()"; and the metadata bit a table matches for one. */
+int p4g_valid_keys(const struct p4g_dnf *d, const char **v);
+void p4g_valid_key(char *buf, size_t n, const char *valid);
+/* Term t's atom on `field` (NULL: don't care), whether t needs header
+ * validity `valid`, and an atom's ternary value and mask in hex (buffers
+ * of 40 bytes). */
+const struct p4g_atom *p4g_term_atom(const struct p4g_term *t, int field);
+bool p4g_term_needs(const struct p4g_term *t, const char *valid);
+void p4g_atom_ternary(const struct p4g_atom *a, char *val, char *mask);
+
+/* The report frame's header members (in emit order: report, records,
+ * packet record), their emits in a deparser (pkt: the packet_out), and the
+ * statements that fill the Ethernet and report headers but count and seq. */
+void p4g_report_members(struct p4g_out *o, const struct plan *p, int npkt);
+void p4g_report_emits(struct p4g_out *o, const struct plan *p, int npkt, const char *pkt);
+void p4g_report_frame_hdrs(struct p4g_out *o);
+
+/* ---- statements shared by the backends ---- */
+/* Whether query qi sends row records per packet (so needs its window start,
+ * meta.qQ_ws), and the table the control plane sets it with. */
+bool p4g_window_query(const struct plan *p, int qi);
+void p4g_window_table(struct p4g_out *o, int qi);
+/* "if (every key column of n is present) {", indented. */
+void p4g_keys_valid(struct p4g_out *o, int qi, const struct ir_node *n);
+/* Node n passes the tuple on: meta.qQ_nK = 1, or (probe: after a distinct)
+ * its input's flag and probe bit. */
+void p4g_pass_on(struct p4g_out *o, int qi, const struct ir_node *n, bool probe);
+/* Filter n as an if on its three-valued condition (c: its context). */
+void p4g_filter_if(struct p4g_out *o, const struct p4g_ctx *c, int qi, const struct ir_node *n,
+                   bool probe);
 
 #endif

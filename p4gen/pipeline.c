@@ -86,164 +86,6 @@ static int key_words(const struct ir_node *n)
     return (key_bits(n) + 63) / 64;
 }
 
-/* ---- filters as ternary tables ---- */
-
-#define MAX_TERMS 64
-#define MAX_KEYS 16
-
-struct atom {
-    int field;
-    hts_value v; /* the constant: INT, IPV4/6, MAC, or a prefix */
-    int has;     /* flag test: value and mask are the constant */
-};
-
-struct term {
-    struct atom a[MAX_KEYS];
-    int n;
-};
-
-struct dnf {
-    struct term t[MAX_TERMS];
-    int nt;
-    int keys[MAX_KEYS]; /* fields, in key order */
-    int nkeys;
-};
-
-static bool atom_of(const struct ast_expr *e, struct atom *a, hts_value *set, int *nset)
-{
-    if (e->kind != E_BINARY)
-        return false;
-    const struct ast_expr *f = e->a, *c = e->b;
-    if (e->op == OP_EQ && f->kind == E_LIT)
-        f = e->b, c = e->a;
-    if (f->kind != E_NAME || f->ref_kind != REF_FIELD ||
-        !p4g_field_of(&arch, f->ref)->expr)
-        return false;
-    a->field = f->ref;
-    a->has = 0;
-    *nset = 0;
-    if ((e->op == OP_EQ || e->op == OP_HAS) && c->kind == E_LIT) {
-        a->v = c->lit;
-        a->has = e->op == OP_HAS;
-        return e->op == OP_EQ || c->lit.type == TY_INT;
-    }
-    if (e->op == OP_IN && c->kind == E_LIT) {
-        a->v = c->lit;
-        return true;
-    }
-    if (e->op == OP_IN && c->kind == E_SET && c->nargs <= MAX_TERMS) {
-        for (int i = 0; i < c->nargs; i++)
-            set[(*nset)++] = c->args[i]->lit;
-        a->v = set[0];
-        return c->nargs > 0;
-    }
-    return false;
-}
-
-/* Conjunction e into term t (expanding sets into more terms of d). */
-static bool dnf_and(struct dnf *d, int ti, const struct ast_expr *e)
-{
-    if (e->kind == E_BINARY && e->op == OP_AND)
-        return dnf_and(d, ti, e->a) && dnf_and(d, ti, e->b);
-    struct atom a;
-    hts_value set[MAX_TERMS];
-    int nset;
-    if (!atom_of(e, &a, set, &nset) || d->t[ti].n == MAX_KEYS)
-        return false;
-    int k = 0;
-    while (k < d->nkeys && d->keys[k] != a.field)
-        k++;
-    if (k == d->nkeys) {
-        if (d->nkeys == MAX_KEYS)
-            return false;
-        d->keys[d->nkeys++] = a.field;
-    }
-    for (int i = 0; i < d->t[ti].n; i++)
-        if (d->t[ti].a[i].field == a.field)
-            return false; /* two tests of one field: not one ternary key */
-    if (nset > 1) { /* one copy of the term per element */
-        int base = d->nt;
-        if (d->nt + nset - 1 > MAX_TERMS)
-            return false;
-        for (int j = 1; j < nset; j++) {
-            d->t[d->nt] = d->t[ti];
-            struct atom b = a;
-            b.v = set[j];
-            d->t[d->nt].a[d->t[d->nt].n++] = b;
-            d->nt++;
-        }
-        (void)base;
-    }
-    d->t[ti].a[d->t[ti].n++] = a;
-    return true;
-}
-
-static bool dnf_or(struct dnf *d, const struct ast_expr *e)
-{
-    if (e->kind == E_BINARY && e->op == OP_OR)
-        return dnf_or(d, e->a) && dnf_or(d, e->b);
-    if (d->nt == MAX_TERMS)
-        return false;
-    int ti = d->nt++;
-    d->t[ti].n = 0;
-    int before = d->nt;
-    if (!dnf_and(d, ti, e))
-        return false;
-    /* terms cloned from ti by a set before later atoms were added to ti
-     * would miss those atoms: allow sets only as a term's last atom */
-    for (int j = before; j < d->nt; j++)
-        if (d->t[j].n != d->t[ti].n)
-            return false;
-    return true;
-}
-
-static bool filter_dnf(const struct ir_node *n, struct dnf *d)
-{
-    memset(d, 0, sizeof *d);
-    if (!n->in[0]->packet)
-        return false;
-    return dnf_or(d, n->expr);
-}
-
-static const char *field_valid(int f)
-{
-    return p4g_field_of(&arch, f)->valid;
-}
-
-/* Table keys match metadata bits for header validity (bit<1>, ternary):
- * "hdr.tcp.isValid()" -> "meta.valid_tcp". */
-static void valid_key(char *buf, size_t n, const char *valid)
-{
-    const char *h = valid + 4; /* after "hdr." */
-    const char *dot = strstr(h, ".isValid()");
-    int len = dot ? (int)(dot - h) : (int)strlen(h);
-    char name[64];
-    snprintf(name, sizeof name, "%.*s", len, h);
-    for (char *c = name; *c; c++)
-        if (*c == '[' || *c == ']')
-            *c = '_';
-    if (name[0] && name[strlen(name) - 1] == '_')
-        name[strlen(name) - 1] = 0;
-    snprintf(buf, n, "meta.valid_%s", name);
-}
-
-/* The validity keys of a filter table: each header its fields need. */
-static int valid_keys(const struct dnf *d, const char **v)
-{
-    int n = 0;
-    for (int k = 0; k < d->nkeys; k++) {
-        const char *x = field_valid(d->keys[k]);
-        if (!strcmp(x, "true"))
-            continue;
-        int j = 0;
-        while (j < n && strcmp(v[j], x))
-            j++;
-        if (j == n)
-            v[n++] = x;
-    }
-    return n;
-}
-
 /* ---- metadata ---- */
 
 static void meta_cols(struct gen *g, int qi, int k, const struct ir_node *n, int ncols)
@@ -454,18 +296,6 @@ static void key_claim(struct gen *g, int qi, const struct ir_node *n, int state)
     p4g_line(g->o, "meta.q%d_n%d_state = %d;", qi, n->id, state);
 }
 
-static void keys_valid(struct gen *g, int qi, const struct ir_node *n)
-{
-    p4g_indent(g->o);
-    p4g_raw(g->o, "if (");
-    for (int i = 0; i < n->nkeys; i++)
-        p4g_raw(g->o, "%smeta.q%d_n%d_c%d_v == 1", i ? " && " : "", qi, n->id, i);
-    if (!n->nkeys)
-        p4g_raw(g->o, "true");
-    p4g_raw(g->o, ") {\n");
-    g->o->indent++;
-}
-
 static void gen_distinct(struct gen *g, int qi, const struct plan_query *pq, const struct ir_node *n)
 {
     struct p4g_out *o = g->o;
@@ -476,7 +306,7 @@ static void gen_distinct(struct gen *g, int qi, const struct plan_query *pq, con
     p4g_raw(o, ") {\n");
     o->indent++;
     assign_cols(g, qi, pq->q, n, n->nkeys);
-    keys_valid(g, qi, n);
+    p4g_keys_valid(g->o, qi, n);
     key_concat(g, qi, n);
     p4g_line(o, "if (meta.q%d_n%d_state == 0) {", qi, n->id);
     o->indent++;
@@ -530,7 +360,7 @@ static void gen_groupby(struct gen *g, int qi, const struct plan_query *pq, cons
     p4g_raw(o, ") {\n");
     o->indent++;
     assign_cols(g, qi, q, n, n->nkeys);
-    keys_valid(g, qi, n);
+    p4g_keys_valid(g->o, qi, n);
     key_concat(g, qi, n);
     if (probe) {
         p4g_line(o, "if (meta.q%d_n%d_probe == 1) {", qi, n->in[0]->id);
@@ -688,30 +518,18 @@ static void gen_filter(struct gen *g, int qi, const struct plan_query *pq, const
     struct p4g_out *o = g->o;
     int k = n->id;
     bool probe = in_probe(pq, n);
-    struct dnf d;
+    struct p4g_dnf d;
     p4g_indent(o);
     p4g_raw(o, "if (");
     active_in(o, qi, n, probe);
     p4g_raw(o, ") {\n");
     o->indent++;
-    if (filter_dnf(n, &d)) {
+    if (p4g_filter_dnf(&arch, n, &d)) {
         p4g_line(o, "q%d_n%d_filter.apply(); /* sets meta.q%d_n%d */", qi, k, qi, k);
     } else {
         struct p4g_ctx c;
         p4g_ctx_for(&c, &arch, qi, pq->q, n->in[0]);
-        p4g_indent(o);
-        p4g_raw(o, "if (");
-        p4g_true(o, &c, n->expr);
-        p4g_raw(o, ") {\n");
-        o->indent++;
-        if (probe) {
-            p4g_line(o, "meta.q%d_n%d = meta.q%d_n%d;", qi, k, qi, n->in[0]->id);
-            p4g_line(o, "meta.q%d_n%d_probe = meta.q%d_n%d_probe;", qi, k, qi, n->in[0]->id);
-        } else {
-            p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
-        }
-        o->indent--;
-        p4g_line(o, "}");
+        p4g_filter_if(o, &c, qi, n, probe);
     }
     p4g_close(o, "");
 }
@@ -748,12 +566,7 @@ static void gen_node(struct gen *g, int qi, const struct plan_query *pq, int k)
         active_in(o, qi, n, probe);
         p4g_raw(o, ") {\n");
         o->indent++;
-        if (probe) {
-            p4g_line(o, "meta.q%d_n%d = meta.q%d_n%d;", qi, k, qi, n->in[0]->id);
-            p4g_line(o, "meta.q%d_n%d_probe = meta.q%d_n%d_probe;", qi, k, qi, n->in[0]->id);
-        } else {
-            p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
-        }
+        p4g_pass_on(o, qi, n, probe);
         assign_cols(g, qi, q, n, n->ncols);
         p4g_close(o, "");
         break;
@@ -821,22 +634,12 @@ static void declare_tables(struct gen *g, int qi, const struct plan_query *pq)
     for (int l = 0; l < p->nlayouts; l++)
         ws |= p->layouts[l].query == qi && p->layouts[l].kind == REP_ROW &&
               p4g_per_packet(p, &p->layouts[l]);
-    if (ws) {
-        p4g_line(o, "/* the start of the current window: set by the control plane */");
-        p4g_line(o, "action q%d_set_window(bit<64> start) { meta.q%d_ws = start; }", qi, qi);
-        char head[64];
-        snprintf(head, sizeof head, "table q%d_window", qi);
-        p4g_open(o, head);
-        p4g_line(o, "actions = { q%d_set_window; }", qi);
-        p4g_line(o, "size = 1;");
-        p4g_line(o, "default_action = q%d_set_window(0);", qi);
-        p4g_close(o, "");
-        p4g_blank(o);
-    }
+    if (ws)
+        p4g_window_table(o, qi);
     for (int k = 1; k < q->nnodes; k++) {
         const struct ir_node *n = q->nodes[k];
         const struct plan_node *pn = &pq->nodes[k];
-        struct dnf d;
+        struct p4g_dnf d;
         char head[64];
         if (!pn->dp || n->kind != IR_FILTER)
             continue;
@@ -874,17 +677,17 @@ static void declare_tables(struct gen *g, int qi, const struct plan_query *pq)
             p4g_blank(o);
             continue;
         }
-        if (!filter_dnf(n, &d))
+        if (!p4g_filter_dnf(&arch, n, &d))
             continue;
         p4g_line(o, "action q%d_n%d_pass() { meta.q%d_n%d = 1; }", qi, k, qi, k);
         snprintf(head, sizeof head, "table q%d_n%d_filter", qi, k);
         p4g_open(o, head);
         p4g_open(o, "key =");
-        const char *v[MAX_KEYS];
-        int nv = valid_keys(&d, v);
+        const char *v[P4G_MAX_KEYS];
+        int nv = p4g_valid_keys(&d, v);
         for (int i = 0; i < nv; i++) {
             char vk[96];
-            valid_key(vk, sizeof vk, v[i]);
+            p4g_valid_key(vk, sizeof vk, v[i]);
             p4g_line(o, "%s: ternary;", vk);
         }
         for (int i = 0; i < d.nkeys; i++)
@@ -982,19 +785,6 @@ static void ingress(struct gen *g)
 
 /* ---- egress: the report ---- */
 
-static void rec_common(struct gen *g, const char *h, const struct rep_layout *l, const char *ts)
-{
-    struct p4g_out *o = g->o;
-    p4g_line(o, "hdr.%s.setValid();", h);
-    if (l->kind != REP_PACKET)
-        p4g_line(o, "hdr.%s.length = %u;", h, l->rec_len);
-    p4g_line(o, "hdr.%s.query = %d;", h, l->query);
-    p4g_line(o, "hdr.%s.node = %d;", h, l->node);
-    p4g_line(o, "hdr.%s.kind = %d;", h, l->kind);
-    p4g_line(o, "hdr.%s.reserved = 0;", h);
-    p4g_line(o, "hdr.%s.ts = %s;", h, ts);
-}
-
 /* The statements that turn the packet into a report frame: report headers
  * and every flagged record; count and len are locals of the caller. */
 static void report_build(struct gen *g)
@@ -1003,15 +793,7 @@ static void report_build(struct gen *g)
     const struct plan *p = g->p;
     p4g_line(o, "bit<16> count = 0;");
     p4g_line(o, "bit<32> len = %d;", REP_ETH_LEN + REP_HDR_LEN);
-    p4g_line(o, "hdr.report_eth.setValid();");
-    p4g_line(o, "hdr.report_eth.dst_addr = 0x024854530001;");
-    p4g_line(o, "hdr.report_eth.src_addr = 0x024854530000;");
-    p4g_line(o, "hdr.report_eth.ether_type = ETHERTYPE_REPORT;");
-    p4g_line(o, "hdr.report.setValid();");
-    p4g_line(o, "hdr.report.magic = REPORT_MAGIC;");
-    p4g_line(o, "hdr.report.version = REPORT_VERSION;");
-    p4g_line(o, "hdr.report.flags = 0;");
-    p4g_line(o, "hdr.report.fingerprint = PLAN_FINGERPRINT;");
+    p4g_report_frame_hdrs(o);
     if (g->xsa) {
         p4g_line(o, "hdr.report.seq = 0; /* no registers here: the host cannot count losses */");
     } else {
@@ -1033,84 +815,17 @@ static void report_build(struct gen *g)
         p4g_blank(o);
         p4g_line(o, "if (meta.r_%s == 1) {", name);
         o->indent++;
-        rec_common(g, name, L, ts);
-        p4g_line(o, "hdr.%s.presence = 0;", name);
-        const struct ir_query *q = p->queries[L->query].q;
-        int src = p4g_colsrc(q, L->node);
-        for (int c = 0; c < L->ncols; c++) {
-            const struct rep_col *col = &L->cols[c];
-            char cn[64], valid[128], val[160];
-            p4g_sanitize(cn, sizeof cn, col->name);
-            int bits = (int)rep_col_bytes(col) * 8;
-            if (L->packet) {
-                const struct p4g_field *f = p4g_field_of(&arch, col->field);
-                snprintf(valid, sizeof valid, "%s", f->valid);
-                snprintf(val, sizeof val, "(bit<%d>)%s", bits, f->expr);
-            } else {
-                snprintf(valid, sizeof valid, "meta.q%d_n%d_c%d_v == 1", L->query, src, c);
-                snprintf(val, sizeof val, "(bit<%d>)meta.q%d_n%d_c%d", bits, L->query, src, c);
-            }
-            p4g_line(o, "if (%s) {", valid);
-            o->indent++;
-            p4g_line(o, "hdr.%s.presence = hdr.%s.presence | (1 << %d);", name, name,
-                     L->presence_bytes * 8 - 1 - c);
-            p4g_line(o, "hdr.%s.v%d_%s = %s;", name, c, cn, val);
-            o->indent--;
-            p4g_line(o, "} else {");
-            o->indent++;
-            p4g_line(o, "hdr.%s.v%d_%s = 0;", name, c, cn);
-            o->indent--;
-            p4g_line(o, "}");
-        }
+        p4g_rec_common(o, name, L, ts);
+        p4g_rec_values(o, p, &arch, L, "hdr.", name, '.');
         p4g_line(o, "count = count + 1;");
         p4g_line(o, "len = len + %u;", L->rec_len);
         o->indent--;
         p4g_line(o, "}");
     }
-    if (npkt) {
-        /* one packet record for every query that wants the packet whole */
-        p4g_blank(o);
-        p4g_line(o, "meta.npkt = 0;");
-        for (int l = 0; l < p->nlayouts; l++) {
-            const struct rep_layout *L = &p->layouts[l];
-            char name[64];
-            if (L->kind != REP_PACKET)
-                continue;
-            p4g_rec_name(name, sizeof name, L);
-            p4g_line(o, "if (meta.r_%s == 1) {", name);
-            o->indent++;
-            p4g_line(o, "if (meta.npkt == 0) {");
-            o->indent++;
-            rec_common(g, "rec_packet", L, "meta.ts");
-            if (g->xsa) /* the frame's length is unknown: 0, "to the end" */
-                p4g_line(o, "hdr.rec_packet.length = 0;");
-            p4g_line(o, "hdr.rec_packet.wire_len = %s;", g->xsa ? "0" : "meta.wire_len");
-            p4g_line(o, "hdr.rec_packet.port = meta.port;");
-            p4g_line(o, "hdr.rec_packet.linktype = 1; /* Ethernet */");
-            p4g_line(o, "hdr.rec_packet.extra = 0;");
-            p4g_line(o, "hdr.rec_packet.reserved2 = 0;");
-            o->indent--;
-            for (int t = 1; t < npkt; t++) {
-                p4g_line(o, "} else if (meta.npkt == %d) {", t);
-                o->indent++;
-                p4g_line(o, "hdr.rec_targets[%d].setValid();", t - 1);
-                p4g_line(o, "hdr.rec_targets[%d].query = %d;", t - 1, L->query);
-                p4g_line(o, "hdr.rec_targets[%d].node = %d;", t - 1, L->node);
-                p4g_line(o, "hdr.rec_packet.extra = %d;", t);
-                o->indent--;
-            }
-            p4g_line(o, "}");
-            p4g_line(o, "meta.npkt = meta.npkt + 1;");
-            o->indent--;
-            p4g_line(o, "}");
-        }
-        p4g_open(o, "if (meta.npkt != 0)");
-        p4g_line(o, "/* the original frame follows the packet record */");
-        if (!g->xsa)
-            p4g_line(o, "hdr.rec_packet.length = (bit<16>)meta.wire_len + %d + 4 * "
-                     "hdr.rec_packet.extra;", REP_REC_HDR_LEN + REP_PKT_HDR_LEN);
-        p4g_line(o, "count = count + 1;");
-        p4g_close(o, "");
+    if (npkt) { /* one packet record for every query that wants the packet whole */
+        struct p4g_pkt_rec r = {.flag = "meta.r_", .ts = "meta.ts", .port = "meta.port",
+                                .wire_len = g->xsa ? "0" : "meta.wire_len", .zero_len = g->xsa};
+        p4g_packet_records(o, p, npkt, &r);
     }
     p4g_line(o, "hdr.report.count = count;");
     p4g_open(o, npkt ? "if (meta.npkt == 0)" : "if (true)");
@@ -1153,59 +868,13 @@ static void egress(struct gen *g)
 
 /* ---- the program ---- */
 
-static void rec_packet_headers(struct p4g_out *o)
-{
-    p4g_blank(o);
-    p4g_line(o, "/* one packet record for all queries that want the packet whole */");
-    p4g_open(o, "header rec_packet_t");
-    p4g_line(o, "bit<16> length;");
-    p4g_line(o, "bit<16> query;");
-    p4g_line(o, "bit<16> node;");
-    p4g_line(o, "bit<8> kind;");
-    p4g_line(o, "bit<8> reserved;");
-    p4g_line(o, "bit<64> ts;");
-    p4g_line(o, "bit<32> wire_len;");
-    p4g_line(o, "bit<16> port;");
-    p4g_line(o, "bit<16> linktype;");
-    p4g_line(o, "bit<16> extra;");
-    p4g_line(o, "bit<16> reserved2;");
-    p4g_close(o, "");
-    p4g_blank(o);
-    p4g_open(o, "header rec_target_t");
-    p4g_line(o, "bit<16> query;");
-    p4g_line(o, "bit<16> node;");
-    p4g_close(o, "");
-}
-
-static int packet_layouts(const struct plan *p)
-{
-    int n = 0;
-    for (int l = 0; l < p->nlayouts; l++)
-        n += p->layouts[l].kind == REP_PACKET;
-    return n;
-}
-
 static void headers_struct(struct gen *g, int npkt)
 {
     struct p4g_out *o = g->o;
     const struct plan *p = g->p;
     p4g_open(o, "struct headers_t");
     /* report headers first, in emit order; the packet record last */
-    p4g_line(o, "ethernet_t report_eth;");
-    p4g_line(o, "report_t report;");
-    for (int l = 0; l < p->nlayouts; l++) {
-        const struct rep_layout *L = &p->layouts[l];
-        char name[64];
-        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
-            continue;
-        p4g_rec_name(name, sizeof name, L);
-        p4g_line(o, "%s_t %s;", name, name);
-    }
-    if (npkt) {
-        p4g_line(o, "rec_packet_t rec_packet;");
-        if (npkt > 1)
-            p4g_line(o, "rec_target_t[%d] rec_targets;", npkt - 1);
-    }
+    p4g_report_members(o, p, npkt);
     p4g_line(o, "ethernet_t ethernet;");
     p4g_line(o, "vlan_t[2] vlan;");
     p4g_line(o, "ipv4_t ipv4;");
@@ -1222,21 +891,7 @@ static void deparser_body(struct gen *g, int npkt)
     struct p4g_out *o = g->o;
     const struct plan *p = g->p;
     p4g_open(o, "apply");
-    p4g_line(o, "packet.emit(hdr.report_eth);");
-    p4g_line(o, "packet.emit(hdr.report);");
-    for (int l = 0; l < p->nlayouts; l++) {
-        const struct rep_layout *L = &p->layouts[l];
-        char name[64];
-        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
-            continue;
-        p4g_rec_name(name, sizeof name, L);
-        p4g_line(o, "packet.emit(hdr.%s);", name);
-    }
-    if (npkt) {
-        p4g_line(o, "packet.emit(hdr.rec_packet);");
-        if (npkt > 1)
-            p4g_line(o, "packet.emit(hdr.rec_targets);");
-    }
+    p4g_report_emits(o, p, npkt, "packet");
     p4g_line(o, "packet.emit(hdr.ethernet);");
     p4g_line(o, "packet.emit(hdr.vlan);");
     p4g_line(o, "packet.emit(hdr.ipv4);");
@@ -1255,7 +910,7 @@ static int program(struct gen *g, char *err, size_t errlen)
     int rc = p4g_check_fields(p, g->xsa ? &xsa_arch : &arch, err, errlen);
     if (rc < 0)
         return rc;
-    int npkt = packet_layouts(p);
+    int npkt = p4g_packet_layouts(p);
     if (npkt > REP_MAX_TARGETS) {
         snprintf(err, errlen, "%d queries want whole packets; a packet record holds %d", npkt,
                  REP_MAX_TARGETS);
@@ -1284,7 +939,7 @@ static int program(struct gen *g, char *err, size_t errlen)
     p4g_line(o, "/* report frames: docs/wire-format.md */");
     p4g_report_headers(o, p);
     if (npkt)
-        rec_packet_headers(o);
+        p4g_rec_packet_headers(o);
     p4g_blank(o);
     p4g_line(o, "/* ---- structs ---- */");
     headers_struct(g, npkt);
@@ -1320,7 +975,7 @@ static int program(struct gen *g, char *err, size_t errlen)
     p4g_line(o, "transition parse_ethernet;");
     p4g_close(o, "");
     p4g_blank(o);
-    p4g_parser_states(o, "packet", !g->xsa);
+    p4g_parser_states(o, "packet", !g->xsa, false);
     o->indent--;
     p4g_line(o, "}");
     p4g_blank(o);
@@ -1424,45 +1079,11 @@ static int xsa_program(const struct plan *p, const struct p4g_target *t, struct 
 
 /* ---- control-plane entries (simple_switch_CLI) ---- */
 
-static void ternary(struct p4g_out *o, const struct atom *a)
+static void ternary(struct p4g_out *o, const struct p4g_atom *a)
 {
-    const hts_value *v = &a->v;
-    int bits = p4g_field_of(&arch, a->field)->bits;
-    switch (v->type) {
-    case TY_PREFIX4: {
-        uint32_t m = v->plen ? ~(0xffffffffu >> v->plen) : 0;
-        p4g_raw(o, " 0x%08" PRIx32 "&&&0x%08" PRIx32, v->u.ip4 & m, m);
-        break;
-    }
-    case TY_IPV4:
-        p4g_raw(o, " 0x%08" PRIx32 "&&&0xffffffff", v->u.ip4);
-        break;
-    case TY_IPV6:
-    case TY_PREFIX6: {
-        int plen = v->type == TY_PREFIX6 ? v->plen : 128;
-        p4g_raw(o, " 0x");
-        for (int i = 0; i < 16; i++)
-            p4g_raw(o, "%02x", v->u.ip6[i]);
-        p4g_raw(o, "&&&0x");
-        for (int i = 0; i < 16; i++) {
-            int b = plen - 8 * i;
-            p4g_raw(o, "%02x", b >= 8 ? 0xff : b > 0 ? (0xff << (8 - b)) & 0xff : 0);
-        }
-        break;
-    }
-    case TY_MAC:
-        p4g_raw(o, " 0x");
-        for (int i = 0; i < 6; i++)
-            p4g_raw(o, "%02x", v->u.mac[i]);
-        p4g_raw(o, "&&&0xffffffffffff");
-        break;
-    default: {
-        uint64_t full = bits >= 64 ? ~0ull : (1ull << bits) - 1;
-        uint64_t x = (uint64_t)v->u.i & full;
-        p4g_raw(o, " 0x%" PRIx64 "&&&0x%" PRIx64, x, a->has ? x : full);
-        break;
-    }
-    }
+    char val[40], mask[40];
+    p4g_atom_ternary(a, val, mask);
+    p4g_raw(o, " %s&&&%s", val, mask);
 }
 
 static int v1_entries(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
@@ -1480,7 +1101,7 @@ static int v1_entries(const struct plan *p, const struct p4g_target *t, struct p
             }
         for (int k = 1; k < pq->q->nnodes; k++) {
             const struct ir_node *n = pq->q->nodes[k];
-            struct dnf d;
+            struct p4g_dnf d;
             if (!pq->nodes[k].dp || n->kind != IR_FILTER)
                 continue;
             if (pq->nodes[k].zone == PLAN_THRESH) {
@@ -1496,25 +1117,18 @@ static int v1_entries(const struct plan *p, const struct p4g_target *t, struct p
                 p4g_raw(o, "\n");
                 continue;
             }
-            if (!filter_dnf(n, &d))
+            if (!p4g_filter_dnf(&arch, n, &d))
                 continue;
-            const char *v[MAX_KEYS];
-            int nv = valid_keys(&d, v);
+            const char *v[P4G_MAX_KEYS];
+            int nv = p4g_valid_keys(&d, v);
             for (int ti = 0; ti < d.nt; ti++) {
-                const struct term *tm = &d.t[ti];
+                const struct p4g_term *tm = &d.t[ti];
                 p4g_indent(o);
                 p4g_raw(o, "table_add q%d_n%d_filter q%d_n%d_pass", i, k, i, k);
-                for (int j = 0; j < nv; j++) {
-                    bool need = false;
-                    for (int a = 0; a < tm->n; a++)
-                        need |= !strcmp(field_valid(tm->a[a].field), v[j]);
-                    p4g_raw(o, " %s", need ? "1&&&1" : "0&&&0");
-                }
+                for (int j = 0; j < nv; j++)
+                    p4g_raw(o, " %s", p4g_term_needs(tm, v[j]) ? "1&&&1" : "0&&&0");
                 for (int key = 0; key < d.nkeys; key++) {
-                    const struct atom *a = NULL;
-                    for (int x = 0; x < tm->n; x++)
-                        if (tm->a[x].field == d.keys[key])
-                            a = &tm->a[x];
+                    const struct p4g_atom *a = p4g_term_atom(tm, d.keys[key]);
                     if (a)
                         ternary(o, a);
                     else

@@ -1,45 +1,1657 @@
 /*
- * tna.c - the Tofino (TNA) backend: refuses, naming what it cannot place.
+ * tna.c - P4_16 for Tofino-1 (TNA, tna.p4) from a plan, and its control-plane
+ * entries as a bfrt_python script.
  *
- * A TNA program needs what v1model hides: each register array behind a
- * RegisterAction (one read-modify-write per packet, keys claimed word by
- * word in successive stages, docs/targets.md), and reports sent as
- * ingress mirrors with a mirror header, bridged metadata parsed again in
- * egress and truncation by the mirror session. p4gen does not generate
- * those yet. Rather than emit a program nobody has compiled, the backend
- * refuses and says which data-plane operators of the plan it would have
- * to place; the plan file is written anyway (compile writes it first), so
- * `htsc emulate`/`htsc host` and the planner's resource accounting for
- * Tofino work, and `--target v1model` gives P4 for the same queries.
+ * The program is a tap, like the v1model one: IngressParser (the
+ * tofino_parser preamble: ingress_intrinsic_metadata_t, resubmit rejected,
+ * PORT_METADATA_SIZE skipped, then Ethernet/VLAN/IPv4/IPv6/TCP/UDP/ICMP),
+ * Ingress runs the data-plane part of every query and drops the packet
+ * (drop_ctl); a packet that causes report records is mirrored
+ * (ig_dprsr_md.mirror_type, Mirror() in the IngressDeparser) with a mirror
+ * header that carries everything the records need: their flags, presence
+ * bits and values, the 48-bit ns timestamp (ingress_mac_tstamp), the
+ * window starts and a sequence number. REPORT_SESSION truncates the copy to
+ * that header; PACKET_SESSION keeps the original frame after it (packet
+ * records). EgressParser extracts the mirror header; Egress builds the
+ * report frame of docs/wire-format.md from it, byte for byte as `htsc
+ * emulate` writes it, and the EgressDeparser emits it.
+ *
+ * Per node (qQ_nK names, as `htsc explain --target tofino`):
+ *   filter     a ternary table (entries in NAME.entries) when the condition is
+ *              a disjunction of conjunctions of field tests, else an if on
+ *              the three-valued condition, written at the fields' own widths
+ *   sample     a CRC-32 Hash of meta.ts masked to 1 in N (N a power of two)
+ *   map/export columns in metadata, each with a validity bit
+ *   distinct,  a state array and the key's 32-bit words in arrays of their
+ *   groupby    own, indexed by a CRC-32 Hash of the key bytes (the model's
+ *              dpm_key_bytes), each behind RegisterActions, one execute per
+ *              array per packet: the state array's claim action marks a
+ *              free slot held and returns what it was, so the first key to
+ *              reach a slot claims it whole (it writes its words in the
+ *              next stages, before any later packet compares them); a key
+ *              that finds any word different overflows to the host. A
+ *              groupby fed by a distinct has a spill array, marked by the
+ *              distinct's overflowing tuples. Aggregates: count in one
+ *              32-bit array; sum/avg as 64 bits in a low and a high array
+ *              (carry between them in the MAU) and a count of present
+ *              inputs; min/max as 64 bits with the high word's sign bit
+ *              flipped (so unsigned SALU compares order signed values) and
+ *              min stored complemented (a max of ~x), decided high word
+ *              first, and the count of present inputs
+ *   threshold  applied by the control plane to the rows it reads at window
+ *              close (the model does the same); its constants are in
+ *              NAME.entries
+ *   histogram  a range table from the value to its bucket, and a counter
+ *              array
+ * Limits (refused by name, gcc-style, never emitted): register slots that
+ * are not a power of two (the hash unit gives the CRC's low bits), samples
+ * 1 in N for N not a power of two (no modulo), expressions needing 64-bit
+ * arithmetic (+, -) or anything but a field or column as a histogram value.
+ * TNA's ingress does not know a frame's length, so tofino.def says
+ * frame_len = false: meta.wire_len stays on the host and packet records
+ * carry length 0 ("to the end of the frame").
+ *
+ * Checked by tests/p4/p4check.py (structure, widths, TNA's externs, one
+ * execute per register per packet path) and golden files; not compiled by
+ * p4c (not packaged for Debian), so resources are as the planner models them.
  */
 #include "p4common.h"
 
+#include "fields.h"
+
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 
-static int tna_refuse(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
-                      char *err, size_t errlen)
+static const struct p4g_arch tna_arch = {
+    .ts = "(bit<64>)ig_intr_md.ingress_mac_tstamp",
+    .pkt_len = NULL,
+    .in_port = "ig_intr_md.ingress_port",
+};
+
+#define REPORT_SESSION 100 /* records only: truncated to the mirror header */
+#define PACKET_SESSION 101 /* records and the original frame */
+#define MIRROR_TAG 0xa5    /* first byte of the mirror header */
+
+struct tna {
+    const struct plan *p;
+    const struct p4g_target *t;
+    struct p4g_out *o;
+    char *err;
+    size_t errlen;
+    bool failed;
+    const struct ir_query *cq; /* the node whose expressions are being written */
+    const struct ir_node *cn;
+};
+
+/* Records the first refusal, gcc-shaped when the node has a location. */
+__attribute__((format(printf, 5, 6))) static void refuse(struct tna *g, const struct ir_query *q,
+                                                         const struct ir_node *n, const char *what,
+                                                         const char *fmt, ...)
 {
+    if (g->failed)
+        return;
+    g->failed = true;
     size_t len = 0;
-    int n = 0;
-    len += (size_t)snprintf(err, errlen, "tofino: the TNA generator is not written yet; it "
-                            "would have to place");
-    for (int i = 0; i < p->nqueries && len < errlen; i++) {
-        const struct plan_query *pq = &p->queries[i];
-        for (int k = 1; k < pq->q->nnodes && len < errlen; k++) {
-            if (!pq->nodes[k].dp)
-                continue;
-            const struct ir_node *nd = pq->q->nodes[k];
-            len += (size_t)snprintf(err + len, errlen - len, "%s query '%s' node %d (%s%s)",
-                                    n ? "," : "", pq->q->name, k, ir_kind_text[nd->kind],
-                                    ir_kind_stateful(nd->kind) ? ": RegisterAction" : "");
-            n++;
-        }
+    const struct loc *l = n && n->loc.line ? &n->loc : &q->loc;
+    if (l->line && l->file)
+        len = (size_t)snprintf(g->err, g->errlen, "%s:%d:%d: ", l->file->name, l->line, l->col);
+    if (len < g->errlen)
+        len += (size_t)snprintf(g->err + len, g->errlen - len, "error: tofino cannot place query "
+                                "'%s' node %d (%s): ", q->name, n ? n->id : 0, what);
+    if (len < g->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(g->err + len, g->errlen - len, fmt, ap);
+        va_end(ap);
     }
-    if (len < errlen)
-        snprintf(err + len, errlen - len, "%s and mirror-session reports; the plan file is "
-                 "written: emulate it, or use --target v1model for P4", n ? "," : " nothing but");
-    return -EINVAL;
 }
 
-const struct p4g_backend p4g_tna = {"tna", tna_refuse, tna_refuse};
+/* ---- sizes ---- */
+
+static int col_bits(const struct ir_col *c)
+{
+    return c->type == TY_BOOL ? 1 : p4g_col_bytes(c) * 8;
+}
+
+static int key_bits(const struct ir_node *n)
+{
+    int b = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        b += p4g_col_bytes(&n->cols[i]) * 8;
+    return b ? b : 8;
+}
+
+static int key_words(const struct ir_node *n)
+{
+    return (key_bits(n) + 31) / 32;
+}
+
+static int log2u(uint32_t x)
+{
+    int b = 0;
+    while ((1u << b) < x)
+        b++;
+    return b;
+}
+
+/* ---- expressions at their own widths ----
+ * A term is a field, a column, an address masked to a prefix or a bitwise
+ * & | of those: written to buf; returns its width (0: not placeable) and
+ * whether it may be negative (a computed 64-bit integer). */
+
+static int term(struct tna *g, const struct p4g_ctx *c, const struct ast_expr *e, char *buf,
+                size_t n, bool *sgn)
+{
+    *sgn = false;
+    switch (e->kind) {
+    case E_NAME:
+        if (e->ref_kind == REF_FIELD) {
+            const struct p4g_field *f = p4g_field_of(c->a, e->ref);
+            if (!f->expr)
+                return 0;
+            snprintf(buf, n, "%s", f->expr);
+            return f->bits;
+        } else {
+            const struct ir_col *col = &c->in->cols[e->ref];
+            snprintf(buf, n, "%s_c%d", c->colpfx, e->ref);
+            *sgn = col->type == TY_INT && col->field < 0;
+            return col_bits(col);
+        }
+    case E_LIT:
+        if (e->lit.type == TY_IPV4) {
+            snprintf(buf, n, "32w0x%08" PRIx32, e->lit.u.ip4);
+            return 32;
+        }
+        if (e->lit.type != TY_INT && e->lit.type != TY_BOOL)
+            return 0;
+        snprintf(buf, n, "64w0x%" PRIx64, (uint64_t)e->lit.u.i);
+        *sgn = e->lit.u.i < 0;
+        return 64;
+    case E_BINARY:
+        if (e->op == OP_DIV && (e->a->type == TY_IPV4 || e->a->type == TY_IPV6)) {
+            char a[512];
+            bool s;
+            int w = term(g, c, e->a, a, sizeof a, &s);
+            int plen = (int)e->b->lit.u.i;
+            if (!w)
+                return 0;
+            if (w == 32) {
+                uint32_t m = plen <= 0 ? 0 : plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen);
+                if ((size_t)snprintf(buf, n, "(%s & 32w0x%08" PRIx32 ")", a, m) >= n)
+                    return 0;
+            } else {
+                char m[40];
+                char *p = m;
+                for (int i = 0; i < 16; i++) {
+                    int b = plen - 8 * i;
+                    p += sprintf(p, "%02x", b >= 8 ? 0xff : b > 0 ? (0xff << (8 - b)) & 0xff : 0);
+                }
+                if ((size_t)snprintf(buf, n, "(%s & 128w0x%s)", a, m) >= n)
+                    return 0;
+            }
+            return w;
+        }
+        if (e->op == OP_BAND || e->op == OP_BOR) {
+            char a[512], b[512];
+            bool sa, sb;
+            int wa = term(g, c, e->a, a, sizeof a, &sa), wb = term(g, c, e->b, b, sizeof b, &sb);
+            if (!wa || !wb || e->a->type != TY_INT || e->b->type != TY_INT)
+                return 0;
+            if ((size_t)snprintf(buf, n, "((bit<64>)%s %s (bit<64>)%s)", a,
+                                 e->op == OP_BAND ? "&" : "|", b) >= n)
+                return 0;
+            *sgn = sa || sb;
+            return 64;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static const char *why_not(const struct ast_expr *e)
+{
+    if (e->kind == E_UNARY || (e->kind == E_BINARY && (e->op == OP_ADD || e->op == OP_SUB)))
+        return "64-bit integer arithmetic (+, -), which a Tofino action cannot do in one step "
+               "(32-bit ALUs, no carry between PHV containers): keep it on the host";
+    return "an expression the generator does not write for TNA";
+}
+
+/* The comparison `a OP lit` for an unsigned term of width w: folded to a
+ * constant when lit is outside [0, 2^w). */
+static void cmp_lit(struct p4g_out *o, const char *t, int w, bool sgn, int op, int64_t lit)
+{
+    static const char *const ops[] = {[OP_EQ] = "==", [OP_NE] = "!=", [OP_LT] = "<",
+                                      [OP_LE] = "<=", [OP_GT] = ">", [OP_GE] = ">="};
+    if (sgn) {
+        p4g_raw(o, "(int<64>)(bit<64>)%s %s (int<64>)64w0x%" PRIx64, t, ops[op], (uint64_t)lit);
+        return;
+    }
+    uint64_t max = w >= 64 ? ~0ull : (1ull << w) - 1;
+    if (lit < 0 || (uint64_t)lit > max) {
+        bool below = lit < 0; /* every value is above lit (else below it) */
+        bool r = op == OP_NE || (below ? (op == OP_GT || op == OP_GE) : (op == OP_LT || op == OP_LE));
+        p4g_raw(o, "%s", r ? "true" : "false");
+        return;
+    }
+    p4g_raw(o, "%s %s %dw0x%" PRIx64, t, ops[op], w, (uint64_t)lit);
+}
+
+static int mirror_op(int op)
+{
+    return op == OP_LT ? OP_GT : op == OP_GT ? OP_LT : op == OP_LE ? OP_GE : op == OP_GE ? OP_LE : op;
+}
+
+static void tna_lit(struct p4g_out *o, const hts_value *v, int w)
+{
+    if (v->type == TY_IPV6 || v->type == TY_PREFIX6 || v->type == TY_MAC) {
+        p4g_raw(o, "%dw0x", w);
+        int nb = w / 8;
+        for (int i = 0; i < nb; i++)
+            p4g_raw(o, "%02x", v->type == TY_MAC ? v->u.mac[i] : v->u.ip6[i]);
+    } else {
+        p4g_raw(o, "%dw0x%" PRIx64, w, (uint64_t)(v->type == TY_IPV4 || v->type == TY_PREFIX4
+                                                      ? v->u.ip4 : (uint64_t)v->u.i));
+    }
+}
+
+/* `t == element` of an `in` set or prefix */
+static void in_elem(struct p4g_out *o, const char *t, int w, bool sgn, const hts_value *v)
+{
+    if (v->type == TY_PREFIX4 || v->type == TY_PREFIX6) {
+        int plen = v->plen;
+        hts_value net = *v;
+        if (w == 32) {
+            uint32_t m = plen <= 0 ? 0 : plen >= 32 ? 0xffffffffu : ~(0xffffffffu >> plen);
+            p4g_raw(o, "(%s & 32w0x%08" PRIx32 ") == 32w0x%08" PRIx32, t, m, v->u.ip4 & m);
+        } else {
+            p4g_raw(o, "(%s & 128w0x", t);
+            for (int i = 0; i < 16; i++) {
+                int b = plen - 8 * i;
+                int m = b >= 8 ? 0xff : b > 0 ? (0xff << (8 - b)) & 0xff : 0;
+                net.u.ip6[i] &= (uint8_t)m;
+                p4g_raw(o, "%02x", m);
+            }
+            p4g_raw(o, ") == ");
+            tna_lit(o, &net, 128);
+        }
+        return;
+    }
+    if (v->type == TY_INT) {
+        cmp_lit(o, t, w, sgn, OP_EQ, v->u.i);
+        return;
+    }
+    p4g_raw(o, "%s == ", t);
+    tna_lit(o, v, w);
+}
+
+/* The atom hook of p4common's three-valued translation. */
+static void tna_atom(struct p4g_out *o, const struct p4g_ctx *c, const struct ast_expr *e,
+                     bool want)
+{
+    struct tna *g = c->user;
+    const struct ast_expr *a = e->a, *b = e->b;
+    char ta[512], tb[512];
+    bool sa = false, sb = false;
+    int wa = 0, wb = 0, op = e->op;
+    if (a->kind == E_LIT && b->kind != E_LIT && op != OP_IN && op != OP_HAS) {
+        const struct ast_expr *x = a;
+        a = b;
+        b = x;
+        op = mirror_op(op);
+    }
+    wa = term(g, c, a, ta, sizeof ta, &sa);
+    bool blit = b->kind == E_LIT || b->kind == E_SET || b->kind == E_RANGE;
+    if (!blit)
+        wb = term(g, c, b, tb, sizeof tb, &sb);
+    if (!wa || (!blit && !wb)) {
+        refuse(g, g->cq, g->cn, ir_kind_text[g->cn->kind], "%s", why_not(!wa ? a : b));
+        p4g_raw(o, "false");
+        return;
+    }
+    p4g_raw(o, "(");
+    p4g_valid(o, c, e);
+    p4g_raw(o, " && %s(", want ? "" : "!");
+    switch (op) {
+    case OP_EQ:
+    case OP_NE:
+    case OP_LT:
+    case OP_LE:
+    case OP_GT:
+    case OP_GE:
+        if (b->kind == E_LIT && b->lit.type == TY_INT) {
+            cmp_lit(o, ta, wa, sa, op, b->lit.u.i);
+        } else if (b->kind == E_LIT) {
+            p4g_raw(o, "%s %s ", ta, ast_op_text[op]);
+            tna_lit(o, &b->lit, wa);
+        } else if (sa || sb) {
+            p4g_raw(o, "(int<64>)(bit<64>)%s %s (int<64>)(bit<64>)%s", ta, ast_op_text[op], tb);
+        } else {
+            int w = wa > wb ? wa : wb;
+            p4g_raw(o, "(bit<%d>)%s %s (bit<%d>)%s", w, ta, ast_op_text[op], w, tb);
+        }
+        break;
+    case OP_HAS: {
+        uint64_t m = (uint64_t)b->lit.u.i, max = wa >= 64 ? ~0ull : (1ull << wa) - 1;
+        if (m & ~max)
+            p4g_raw(o, "false");
+        else
+            p4g_raw(o, "(%s & %dw0x%" PRIx64 ") == %dw0x%" PRIx64, ta, wa, m, wa, m);
+        break;
+    }
+    case OP_IN:
+        if (b->kind == E_RANGE) {
+            p4g_raw(o, "(");
+            cmp_lit(o, ta, wa, sa, OP_GE, b->a->lit.u.i);
+            p4g_raw(o, ") && (");
+            cmp_lit(o, ta, wa, sa, OP_LE, b->b->lit.u.i);
+            p4g_raw(o, ")");
+        } else if (b->kind == E_SET) {
+            if (!b->nargs)
+                p4g_raw(o, "false");
+            for (int i = 0; i < b->nargs; i++) {
+                p4g_raw(o, "%s(", i ? " || " : "");
+                in_elem(o, ta, wa, sa, &b->args[i]->lit);
+                p4g_raw(o, ")");
+            }
+        } else {
+            in_elem(o, ta, wa, sa, &b->lit);
+        }
+        break;
+    default:
+        p4g_raw(o, "false");
+        break;
+    }
+    p4g_raw(o, "))");
+}
+
+/* Context for expressions of node n (reading its input's columns). */
+static void ctx_for(struct tna *g, struct p4g_ctx *c, int qi, const struct ir_query *q,
+                    const struct ir_node *n)
+{
+    p4g_ctx_for(c, &tna_arch, qi, q, n->in[0]);
+    c->atom = tna_atom;
+    c->user = g;
+    g->cq = q;
+    g->cn = n;
+}
+
+/* Writes node n's value expression e as bit<w>; refuses what TNA cannot. */
+static void value_as(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                     const struct ast_expr *e, int w, const char *what)
+{
+    struct p4g_ctx c;
+    char t[512];
+    bool s;
+    ctx_for(g, &c, qi, q, n);
+    int tw = term(g, &c, e, t, sizeof t, &s);
+    if (!tw) {
+        refuse(g, q, n, what, "%s", why_not(e));
+        p4g_raw(g->o, "0");
+        return;
+    }
+    if (tw == w)
+        p4g_raw(g->o, "%s", t);
+    else
+        p4g_raw(g->o, "(bit<%d>)%s", w, t);
+}
+
+/* ---- metadata ---- */
+
+static bool probe_in(const struct plan_query *pq, const struct ir_node *n)
+{
+    return n->in[0]->id && pq->nodes[n->in[0]->id].zone == PLAN_DIST;
+}
+
+/* Either declares (init false) or zeroes in the parser (init true) the
+ * per-query metadata; only flags need zeroing (the rest is written before
+ * it is read). */
+static void query_meta(struct tna *g, bool init)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        const struct ir_query *q = pq->q;
+        if (!init && p4g_window_query(p, i))
+            p4g_line(o, "bit<64> q%d_ws; /* %s: window start (control plane) */", i, q->name);
+        for (int k = 1; k < q->nnodes; k++) {
+            const struct plan_node *pn = &pq->nodes[k];
+            const struct ir_node *n = q->nodes[k];
+            if (!pn->dp || pn->zone == PLAN_THRESH)
+                continue;
+            bool flag = n->kind != IR_HISTOGRAM;
+            bool probe = pn->zone == PLAN_DIST || n->kind == IR_DISTINCT || n->kind == IR_GROUPBY;
+            if (init) {
+                if (flag)
+                    p4g_line(o, "meta.q%d_n%d = 0;", i, k);
+                if (probe && n->kind != IR_SAMPLE)
+                    p4g_line(o, "meta.q%d_n%d_probe = 0;", i, k);
+                if (n->kind == IR_GROUPBY)
+                    p4g_line(o, "meta.q%d_n%d_hit = 0;", i, k);
+                continue;
+            }
+            if (flag)
+                p4g_line(o, "bit<1> q%d_n%d; /* %s passes */", i, k, ir_kind_text[n->kind]);
+            if (probe && n->kind != IR_SAMPLE)
+                p4g_line(o, "bit<1> q%d_n%d_probe; /* its key overflowed upstream */", i, k);
+            int ncols = n->kind == IR_MAP || n->kind == IR_EXPORT ? n->ncols
+                        : n->kind == IR_DISTINCT || n->kind == IR_GROUPBY ? n->nkeys : 0;
+            for (int c = 0; c < ncols; c++) {
+                p4g_line(o, "bit<%d> q%d_n%d_c%d; /* %s */", col_bits(&n->cols[c]), i, k, c,
+                         n->cols[c].name);
+                p4g_line(o, "bit<1> q%d_n%d_c%d_v;", i, k, c);
+            }
+            if (n->kind == IR_SAMPLE)
+                p4g_line(o, "bit<32> q%d_n%d_h;", i, k);
+            if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) {
+                p4g_line(o, "bit<%d> q%d_n%d_key;", key_bits(n), i, k);
+                for (int w = 0; w < key_words(n); w++) {
+                    p4g_line(o, "bit<32> q%d_n%d_w%d;", i, k, w);
+                    p4g_line(o, "bit<32> q%d_n%d_m%d; /* 1: word %d differs */", i, k, w, w);
+                }
+                p4g_line(o, "bit<%d> q%d_n%d_idx;", log2u(pn->slots), i, k);
+                p4g_line(o, "bit<32> q%d_n%d_old; /* the slot's state before this packet */", i, k);
+            }
+            if (n->kind == IR_GROUPBY) {
+                p4g_line(o, "bit<1> q%d_n%d_hit; /* the slot holds this key */", i, k);
+                for (int a = 0; a < n->naggs; a++) {
+                    if (n->aggs[a]->agg == AGG_COUNT)
+                        continue;
+                    p4g_line(o, "bit<64> q%d_n%d_x%d; /* %s's input */", i, k, a,
+                             n->cols[n->nkeys + a].name);
+                    p4g_line(o, "bit<32> q%d_n%d_r%d;", i, k, a);
+                }
+            }
+            if (n->kind == IR_HISTOGRAM)
+                p4g_line(o, "bit<8> q%d_n%d_b; /* bucket */", i, k);
+        }
+    }
+    for (int l = 0; l < p->nlayouts; l++) {
+        char name[64];
+        if (!p4g_per_packet(p, &p->layouts[l]))
+            continue;
+        p4g_rec_name(name, sizeof name, &p->layouts[l]);
+        if (init)
+            p4g_line(o, "meta.r_%s = 0;", name);
+        else
+            p4g_line(o, "bit<1> r_%s;", name);
+    }
+}
+
+/* Bytes of the mirror header (mirror_h below). */
+static int mirror_bytes(const struct plan *p, int npkt)
+{
+    int bits = 8 + 48 + 32 + (npkt ? 16 : 0), nflags = 0;
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        if (!p4g_per_packet(p, L))
+            continue;
+        nflags++;
+        if (L->kind == REP_PACKET)
+            continue;
+        bits += L->presence_bytes * 8;
+        for (int c = 0; c < L->ncols; c++)
+            bits += (int)rep_col_bytes(&L->cols[c]) * 8;
+    }
+    for (int i = 0; i < p->nqueries; i++)
+        bits += p4g_window_query(p, i) ? 64 : 0;
+    return (bits + (nflags + 7) / 8 * 8) / 8;
+}
+
+/* The mirror header: what egress needs to build the report. Returns its
+ * size in bytes. */
+static int mirror_header(struct tna *g, int npkt)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    int bits = 8 + 48 + 32, nflags = 0;
+    p4g_blank(o);
+    p4g_line(o, "/* ingress -> egress with the mirrored copy: the records of this packet */");
+    p4g_open(o, "header mirror_h");
+    p4g_line(o, "bit<8> tag;       /* MIRROR_TAG */");
+    p4g_line(o, "bit<48> ts;       /* ingress_mac_tstamp, ns */");
+    p4g_line(o, "bit<32> seq;      /* report sequence number */");
+    if (npkt) {
+        p4g_line(o, "bit<16> port;     /* ingress port, for packet records */");
+        bits += 16;
+    }
+    for (int l = 0; l < p->nlayouts; l++) {
+        char name[64];
+        if (!p4g_per_packet(p, &p->layouts[l]))
+            continue;
+        p4g_rec_name(name, sizeof name, &p->layouts[l]);
+        p4g_line(o, "bit<1> r_%s;", name);
+        nflags++;
+    }
+    if (nflags % 8) {
+        p4g_line(o, "bit<%d> pad;", 8 - nflags % 8);
+        nflags += 8 - nflags % 8;
+    }
+    bits += nflags;
+    for (int i = 0; i < p->nqueries; i++)
+        if (p4g_window_query(p, i)) {
+            p4g_line(o, "bit<64> q%d_ws;", i);
+            bits += 64;
+        }
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "bit<%d> %s_presence;", L->presence_bytes * 8, name);
+        bits += L->presence_bytes * 8;
+        for (int c = 0; c < L->ncols; c++) {
+            char cn[64];
+            p4g_sanitize(cn, sizeof cn, L->cols[c].name);
+            p4g_line(o, "bit<%u> %s_v%d_%s;", rep_col_bytes(&L->cols[c]) * 8, name, c, cn);
+            bits += (int)rep_col_bytes(&L->cols[c]) * 8;
+        }
+    }
+    p4g_close(o, "");
+    return bits / 8;
+}
+
+static void structs(struct tna *g, int npkt)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    p4g_open(o, "struct ig_headers_t");
+    p4g_line(o, "ethernet_t ethernet;");
+    p4g_line(o, "vlan_t[2] vlan;");
+    p4g_line(o, "ipv4_t ipv4;");
+    p4g_line(o, "ipv6_t ipv6;");
+    p4g_line(o, "tcp_t tcp;");
+    p4g_line(o, "udp_t udp;");
+    p4g_line(o, "icmp_t icmp;");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "struct ig_metadata_t");
+    p4g_line(o, "bit<64> ts;            /* meta.ts, ns */");
+    p4g_line(o, "bit<16> port;          /* meta.port */");
+    p4g_line(o, "bit<16> eth_type;      /* eth.type after VLAN tags */");
+    p4g_line(o, "bit<8> vlan_depth;");
+    p4g_line(o, "bit<8> tcp_hdr_len;");
+    p4g_line(o, "bit<16> ip_hdr_len;");
+    p4g_line(o, "bit<16> tcp_payload_len;");
+    p4g_line(o, "bit<1> report;         /* this packet causes records */");
+    p4g_line(o, "bit<1> whole;          /* ... and a packet record: the frame goes too */");
+    p4g_line(o, "MirrorId_t session;");
+    query_meta(g, false);
+    p4g_line(o, "mirror_h mirror;");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "struct eg_headers_t");
+    /* emit order: the report, then the packet record */
+    p4g_report_members(o, p, npkt);
+    p4g_line(o, "mirror_h mirror;");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "struct eg_metadata_t");
+    p4g_line(o, "bit<16> npkt;          /* packet targets so far */");
+    p4g_close(o, "");
+}
+
+/* ---- ingress: declarations ---- */
+
+/* RegisterAction NAME on REG with body lines (rv used when `out`). */
+static void reg_action(struct p4g_out *o, const char *reg, const char *name, int ib, bool out,
+                       const char *const *body)
+{
+    p4g_line(o, "RegisterAction<bit<32>, bit<%d>, bit<32>>(%s) %s = {", ib, reg, name);
+    o->indent++;
+    p4g_line(o, "void apply(inout bit<32> v%s) {", out ? ", out bit<32> rv" : "");
+    o->indent++;
+    for (; *body; body++)
+        p4g_line(o, "%s", *body);
+    o->indent--;
+    p4g_line(o, "}");
+    o->indent--;
+    p4g_line(o, "};");
+}
+
+static void declare_state(struct tna *g, int qi, const struct plan_query *pq)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    char reg[64], act[80], l0[160], l1[160], l2[160];
+    for (int k = 1; k < q->nnodes; k++) {
+        const struct ir_node *n = q->nodes[k];
+        const struct plan_node *pn = &pq->nodes[k];
+        if (!pn->dp)
+            continue;
+        if (n->kind == IR_SAMPLE && n->sample_n > 1)
+            p4g_line(o, "Hash<bit<32>>(HashAlgorithm_t.CRC32) q%d_n%d_hash;", qi, k);
+        if (n->kind == IR_HISTOGRAM) {
+            p4g_line(o, "/* %%%d histogram: %d buckets */", k, n->nedges + 1);
+            snprintf(reg, sizeof reg, "q%d_n%d_hist", qi, k);
+            p4g_line(o, "Register<bit<32>, bit<8>>(%d) %s;", n->nedges + 1, reg);
+            snprintf(act, sizeof act, "%s_inc", reg);
+            reg_action(o, reg, act, 8, false, (const char *const[]){"v = v + 1;", NULL});
+            continue;
+        }
+        if (n->kind != IR_DISTINCT && n->kind != IR_GROUPBY)
+            continue;
+        int ib = log2u(pn->slots);
+        p4g_line(o, "/* %%%d %s by %d key%s (%d bits in %d word%s): %u slots */", k,
+                 ir_kind_text[n->kind], n->nkeys, n->nkeys == 1 ? "" : "s", key_bits(n),
+                 key_words(n), key_words(n) == 1 ? "" : "s", pn->slots);
+        p4g_line(o, "Hash<bit<%d>>(HashAlgorithm_t.CRC32) q%d_n%d_hash;", ib, qi, k);
+        snprintf(reg, sizeof reg, "q%d_n%d_state", qi, k);
+        p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* 0 free, 1 held */", ib, qi,
+                 k, reg);
+        snprintf(act, sizeof act, "q%d_n%d_claim", qi, k);
+        reg_action(o, reg, act, ib, true, (const char *const[]){"rv = v;", "v = 1;", NULL});
+        for (int w = 0; w < key_words(n); w++) {
+            snprintf(reg, sizeof reg, "q%d_n%d_key%d", qi, k, w);
+            p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s;", ib, qi, k, reg);
+            snprintf(act, sizeof act, "%s_write", reg);
+            snprintf(l0, sizeof l0, "v = meta.q%d_n%d_w%d;", qi, k, w);
+            reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
+            snprintf(act, sizeof act, "%s_check", reg);
+            snprintf(l0, sizeof l0, "if (v == meta.q%d_n%d_w%d) {", qi, k, w);
+            reg_action(o, reg, act, ib, true,
+                       (const char *const[]){l0, "    rv = 0;", "} else {", "    rv = 1;", "}",
+                                             NULL});
+        }
+        if (n->kind == IR_GROUPBY && probe_in(pq, n)) {
+            snprintf(reg, sizeof reg, "q%d_n%d_spill", qi, k);
+            p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* 1: the host owns the "
+                     "key (a distinct tuple of it overflowed) */", ib, qi, k, reg);
+            snprintf(act, sizeof act, "%s_mark", reg);
+            reg_action(o, reg, act, ib, false, (const char *const[]){"v = 1;", NULL});
+        }
+        for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
+            int agg = n->aggs[a]->agg;
+            const char *cn = n->cols[n->nkeys + a].name;
+            if (agg == AGG_COUNT) {
+                snprintf(reg, sizeof reg, "q%d_n%d_agg%d", qi, k, a);
+                p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* %s: count */", ib,
+                         qi, k, reg, cn);
+                snprintf(act, sizeof act, "%s_inc", reg);
+                reg_action(o, reg, act, ib, false, (const char *const[]){"v = v + 1;", NULL});
+                continue;
+            }
+            bool mm = agg == AGG_MIN || agg == AGG_MAX;
+            snprintf(reg, sizeof reg, "q%d_n%d_seen%d", qi, k, a);
+            p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* %s: present inputs */",
+                     ib, qi, k, reg, cn);
+            snprintf(act, sizeof act, "%s_inc", reg);
+            reg_action(o, reg, act, ib, false, (const char *const[]){"v = v + 1;", NULL});
+            snprintf(reg, sizeof reg, "q%d_n%d_agg%d_lo", qi, k, a);
+            p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* %s: %s, low word */", ib,
+                     qi, k, reg, cn, mm ? (agg == AGG_MIN ? "min, complemented" : "max") : "sum");
+            if (mm) {
+                snprintf(act, sizeof act, "%s_set", reg);
+                snprintf(l0, sizeof l0, "v = meta.q%d_n%d_x%d[31:0];", qi, k, a);
+                reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
+                snprintf(act, sizeof act, "%s_max", reg);
+                snprintf(l0, sizeof l0, "if (meta.q%d_n%d_x%d[31:0] > v) {", qi, k, a);
+                snprintf(l1, sizeof l1, "    v = meta.q%d_n%d_x%d[31:0];", qi, k, a);
+                reg_action(o, reg, act, ib, false, (const char *const[]){l0, l1, "}", NULL});
+            } else {
+                snprintf(act, sizeof act, "%s_add", reg);
+                snprintf(l0, sizeof l0, "v = v + meta.q%d_n%d_x%d[31:0];", qi, k, a);
+                reg_action(o, reg, act, ib, true, (const char *const[]){l0, "rv = v;", NULL});
+            }
+            snprintf(reg, sizeof reg, "q%d_n%d_agg%d_hi", qi, k, a);
+            p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* %s: high word%s */", ib,
+                     qi, k, reg, cn, mm ? ", sign bit flipped" : "");
+            if (mm) {
+                snprintf(act, sizeof act, "%s_max", reg);
+                snprintf(l0, sizeof l0, "if (meta.q%d_n%d_x%d[63:32] > v) {", qi, k, a);
+                snprintf(l1, sizeof l1, "    v = meta.q%d_n%d_x%d[63:32];", qi, k, a);
+                snprintf(l2, sizeof l2, "} else if (meta.q%d_n%d_x%d[63:32] == v) {", qi, k, a);
+                reg_action(o, reg, act, ib, true,
+                           (const char *const[]){l0, l1, "    rv = 2; /* greater: written */",
+                                                 l2, "    rv = 1; /* equal: the low word "
+                                                 "decides */", "} else {", "    rv = 0;", "}",
+                                                 NULL});
+            } else {
+                snprintf(act, sizeof act, "%s_add", reg);
+                snprintf(l0, sizeof l0, "v = v + meta.q%d_n%d_x%d[63:32];", qi, k, a);
+                reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
+            }
+        }
+    }
+}
+
+/* "hdr.tcp.dst_port" -> "tcp_dst_port": a key's control-plane name */
+static void key_name(char *buf, size_t n, const char *expr)
+{
+    const char *s = !strncmp(expr, "hdr.", 4) ? expr + 4 : !strncmp(expr, "meta.", 5) ? expr + 5
+                                                                                    : expr;
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%s", s);
+    char *e = strstr(tmp, ".isValid()");
+    if (e)
+        strcpy(e, "_valid");
+    p4g_sanitize(buf, n, tmp);
+}
+
+/* The histogram's value: a field or a column (refused otherwise). */
+static bool hist_value(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                       char *buf, size_t len, int *w)
+{
+    struct p4g_ctx c;
+    bool s;
+    ctx_for(g, &c, qi, q, n);
+    *w = n->expr->kind == E_NAME ? term(g, &c, n->expr, buf, len, &s) : 0;
+    if (!*w || s) {
+        refuse(g, q, n, "histogram", "its value must be a field or a column of one (a range "
+               "table matches it)");
+        return false;
+    }
+    return true;
+}
+
+static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    char head[64], kn[96];
+    if (p4g_window_query(g->p, qi))
+        p4g_window_table(o, qi);
+    for (int k = 1; k < q->nnodes; k++) {
+        const struct ir_node *n = q->nodes[k];
+        const struct plan_node *pn = &pq->nodes[k];
+        struct p4g_dnf d;
+        if (!pn->dp)
+            continue;
+        if (n->kind == IR_HISTOGRAM) {
+            char v[512];
+            int w;
+            if (!hist_value(g, qi, q, n, v, sizeof v, &w))
+                continue;
+            p4g_line(o, "action q%d_n%d_set_bucket(bit<8> b) { meta.q%d_n%d_b = b; }", qi, k, qi,
+                     k);
+            snprintf(head, sizeof head, "table q%d_n%d_bucket", qi, k);
+            p4g_open(o, head);
+            p4g_open(o, "key =");
+            p4g_line(o, "%s: range @name(\"value\");", v);
+            p4g_close(o, "");
+            p4g_line(o, "actions = { q%d_n%d_set_bucket; NoAction; }", qi, k);
+            p4g_line(o, "size = %d;", n->nedges + 1);
+            p4g_line(o, "default_action = NoAction();");
+            p4g_close(o, "");
+            p4g_blank(o);
+            continue;
+        }
+        if (n->kind != IR_FILTER || pn->zone == PLAN_THRESH || !p4g_filter_dnf(&tna_arch, n, &d))
+            continue;
+        p4g_line(o, "action q%d_n%d_pass() { meta.q%d_n%d = 1; }", qi, k, qi, k);
+        snprintf(head, sizeof head, "table q%d_n%d_filter", qi, k);
+        p4g_open(o, head);
+        p4g_open(o, "key =");
+        const char *v[P4G_MAX_KEYS];
+        int nv = p4g_valid_keys(&d, v);
+        for (int i = 0; i < nv; i++) {
+            key_name(kn, sizeof kn, v[i]);
+            p4g_line(o, "%s: ternary @name(\"%s\");", v[i], kn);
+        }
+        for (int i = 0; i < d.nkeys; i++) {
+            const char *x = p4g_field_of(&tna_arch, d.keys[i])->expr;
+            key_name(kn, sizeof kn, x);
+            p4g_line(o, "%s: ternary @name(\"%s\");", x, kn);
+        }
+        p4g_close(o, "");
+        p4g_line(o, "actions = { q%d_n%d_pass; NoAction; }", qi, k);
+        p4g_line(o, "size = %d;", d.nt < 16 ? 16 : d.nt * 2);
+        p4g_line(o, "default_action = NoAction();");
+        p4g_close(o, "");
+        p4g_blank(o);
+    }
+}
+
+/* ---- ingress: statements ---- */
+
+static void set_flag(struct tna *g, int qi, int node, int kind)
+{
+    struct rep_layout l = {.query = qi, .node = node, .kind = kind};
+    char name[64];
+    p4g_rec_name(name, sizeof name, &l);
+    p4g_line(g->o, "meta.r_%s = 1;", name);
+    p4g_line(g->o, "meta.report = 1;");
+    if (kind == REP_PACKET)
+        p4g_line(g->o, "meta.whole = 1;");
+}
+
+static void open_active(struct tna *g, int qi, const struct ir_node *n, bool probe)
+{
+    struct p4g_out *o = g->o;
+    int in = n->in[0]->id;
+    p4g_indent(o);
+    if (in == 0)
+        p4g_raw(o, "if (true) {\n");
+    else if (probe)
+        p4g_raw(o, "if (meta.q%d_n%d == 1 || meta.q%d_n%d_probe == 1) {\n", qi, in, qi, in);
+    else
+        p4g_raw(o, "if (meta.q%d_n%d == 1) {\n", qi, in);
+    o->indent++;
+}
+
+static void assign_cols(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                        int ncols)
+{
+    struct p4g_out *o = g->o;
+    struct p4g_ctx c;
+    ctx_for(g, &c, qi, q, n);
+    for (int i = 0; i < ncols; i++) {
+        const struct ast_expr *e = n->exprs[i];
+        p4g_indent(o);
+        if (n->cols[i].type == TY_BOOL) {
+            p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
+            p4g_true(o, &c, e);
+            p4g_raw(o, " ? 1w1 : 1w0;\n");
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_c%d_v = (", qi, n->id, i);
+            p4g_true(o, &c, e);
+            p4g_raw(o, " || ");
+            p4g_false(o, &c, e);
+            p4g_raw(o, ") ? 1w1 : 1w0;\n");
+        } else {
+            p4g_raw(o, "meta.q%d_n%d_c%d_v = ", qi, n->id, i);
+            p4g_valid(o, &c, e);
+            p4g_raw(o, " ? 1w1 : 1w0;\n");
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
+            value_as(g, qi, q, n, e, col_bits(&n->cols[i]), ir_kind_text[n->kind]);
+            p4g_raw(o, ";\n");
+        }
+    }
+}
+
+/* Key, index, claim and compare: leaves meta.qQ_nK_old (0: claimed) and,
+ * when it was held, the word checks m0.. (0: equal). */
+static void key_lookup(struct tna *g, int qi, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    int k = n->id, kb = key_bits(n);
+    p4g_indent(o);
+    p4g_raw(o, "meta.q%d_n%d_key = ", qi, k);
+    for (int i = 0; i < n->nkeys; i++)
+        p4g_raw(o, "%s(bit<%d>)meta.q%d_n%d_c%d", i ? " ++ " : "", p4g_col_bytes(&n->cols[i]) * 8,
+                qi, k, i);
+    if (!n->nkeys)
+        p4g_raw(o, "8w0");
+    p4g_raw(o, ";\n");
+    for (int w = 0; w < key_words(n); w++) {
+        int hi = 32 * w + 31 < kb ? 32 * w + 31 : kb - 1;
+        if (hi - 32 * w + 1 == 32)
+            p4g_line(o, "meta.q%d_n%d_w%d = meta.q%d_n%d_key[%d:%d];", qi, k, w, qi, k, hi, 32 * w);
+        else
+            p4g_line(o, "meta.q%d_n%d_w%d = (bit<32>)meta.q%d_n%d_key[%d:%d];", qi, k, w, qi, k, hi,
+                     32 * w);
+    }
+    p4g_line(o, "meta.q%d_n%d_idx = q%d_n%d_hash.get({ meta.q%d_n%d_key });", qi, k, qi, k, qi, k);
+    p4g_line(o, "meta.q%d_n%d_old = q%d_n%d_claim.execute(meta.q%d_n%d_idx);", qi, k, qi, k, qi, k);
+}
+
+static void key_writes(struct tna *g, int qi, const struct ir_node *n)
+{
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(g->o, "q%d_n%d_key%d_write.execute(meta.q%d_n%d_idx);", qi, n->id, w, qi, n->id);
+}
+
+static void key_checks(struct tna *g, int qi, const struct ir_node *n)
+{
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(g->o, "meta.q%d_n%d_m%d = q%d_n%d_key%d_check.execute(meta.q%d_n%d_idx);", qi,
+                 n->id, w, qi, n->id, w, qi, n->id);
+}
+
+/* "(meta.qQ_nK_m0 | meta.qQ_nK_m1) == 0": every word equal */
+static void words_equal(struct tna *g, int qi, const struct ir_node *n)
+{
+    p4g_raw(g->o, "(");
+    for (int w = 0; w < key_words(n); w++)
+        p4g_raw(g->o, "%smeta.q%d_n%d_m%d", w ? " | " : "", qi, n->id, w);
+    p4g_raw(g->o, ") == 0");
+}
+
+static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    const struct plan_node *pn = &pq->nodes[n->id];
+    int k = n->id;
+    open_active(g, qi, n, false);
+    assign_cols(g, qi, pq->q, n, n->nkeys);
+    p4g_keys_valid(g->o, qi, n);
+    key_lookup(g, qi, n);
+    p4g_line(o, "if (meta.q%d_n%d_old == 0) {", qi, k);
+    o->indent++;
+    p4g_line(o, "/* a free slot, now held by this key for the window: its first sight */");
+    key_writes(g, qi, n);
+    p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+    key_checks(g, qi, n);
+    p4g_indent(o);
+    p4g_raw(o, "if (!(");
+    words_equal(g, qi, n);
+    p4g_raw(o, ")) {\n");
+    o->indent++;
+    p4g_line(o, "/* the slot holds another key: the host runs this one */");
+    set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
+    p4g_line(o, "meta.q%d_n%d_probe = 1;", qi, k);
+    o->indent--;
+    p4g_line(o, "}");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_close(o, "");
+    p4g_close(o, "");
+}
+
+static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    int k = n->id;
+    for (int a = 0; a < n->naggs; a++) {
+        int agg = n->aggs[a]->agg;
+        if (agg == AGG_COUNT) {
+            p4g_line(o, "q%d_n%d_agg%d_inc.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
+            continue;
+        }
+        const struct ast_expr *x = n->aggs[a]->args[0];
+        struct p4g_ctx c;
+        ctx_for(g, &c, qi, q, n);
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        p4g_valid(o, &c, x);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        p4g_indent(o);
+        p4g_raw(o, "meta.q%d_n%d_x%d = %s", qi, k, a, agg == AGG_MIN ? "~" : "");
+        value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+        p4g_raw(o, ";\n");
+        p4g_line(o, "q%d_n%d_seen%d_inc.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
+        if (agg == AGG_SUM || agg == AGG_AVG) {
+            p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);", qi,
+                     k, a, qi, k, a, qi, k);
+            p4g_line(o, "if (meta.q%d_n%d_r%d < meta.q%d_n%d_x%d[31:0]) {", qi, k, a, qi, k, a);
+            p4g_line(o, "    meta.q%d_n%d_x%d[63:32] = meta.q%d_n%d_x%d[63:32] + 1; /* carry */",
+                     qi, k, a, qi, k, a);
+            p4g_line(o, "}");
+            p4g_line(o, "q%d_n%d_agg%d_hi_add.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
+        } else {
+            p4g_line(o, "meta.q%d_n%d_x%d[63:32] = meta.q%d_n%d_x%d[63:32] ^ 32w0x80000000;", qi,
+                     k, a, qi, k, a);
+            p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_hi_max.execute(meta.q%d_n%d_idx);", qi,
+                     k, a, qi, k, a, qi, k);
+            p4g_line(o, "if (meta.q%d_n%d_r%d == 2) {", qi, k, a);
+            p4g_line(o, "    q%d_n%d_agg%d_lo_set.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
+            p4g_line(o, "} else if (meta.q%d_n%d_r%d == 1) {", qi, k, a);
+            p4g_line(o, "    q%d_n%d_agg%d_lo_max.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
+            p4g_line(o, "}");
+        }
+        o->indent--;
+        p4g_line(o, "}");
+    }
+}
+
+static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    const struct plan_node *pn = &pq->nodes[n->id];
+    int k = n->id;
+    bool probe = probe_in(pq, n);
+    open_active(g, qi, n, probe);
+    assign_cols(g, qi, pq->q, n, n->nkeys);
+    p4g_keys_valid(g->o, qi, n);
+    key_lookup(g, qi, n);
+    p4g_line(o, "if (meta.q%d_n%d_old == 0) {", qi, k);
+    o->indent++;
+    p4g_line(o, "/* a free slot, now held by this key for the window */");
+    key_writes(g, qi, n);
+    p4g_line(o, "meta.q%d_n%d_hit = 1;", qi, k);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+    key_checks(g, qi, n);
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    words_equal(g, qi, n);
+    p4g_raw(o, ") {\n");
+    p4g_line(o, "    meta.q%d_n%d_hit = 1;", qi, k);
+    p4g_line(o, "}");
+    o->indent--;
+    p4g_line(o, "}");
+    if (probe) {
+        p4g_line(o, "if (meta.q%d_n%d_probe == 1) {", qi, n->in[0]->id);
+        o->indent++;
+        p4g_line(o, "/* a distinct tuple of this key overflowed: the host owns the key */");
+        p4g_line(o, "if (meta.q%d_n%d_hit == 1) {", qi, k);
+        p4g_line(o, "    q%d_n%d_spill_mark.execute(meta.q%d_n%d_idx);", qi, k, qi, k);
+        p4g_line(o, "}");
+        o->indent--;
+        p4g_line(o, "} else if (meta.q%d_n%d_hit == 1) {", qi, k);
+    } else {
+        p4g_line(o, "if (meta.q%d_n%d_hit == 1) {", qi, k);
+    }
+    o->indent++;
+    gen_aggs(g, qi, pq->q, n);
+    p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+    p4g_line(o, "/* the slot holds another key: the host runs this one */");
+    set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_close(o, "");
+    p4g_close(o, "");
+}
+
+static void gen_filter(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    int k = n->id;
+    bool probe = probe_in(pq, n);
+    struct p4g_dnf d;
+    open_active(g, qi, n, probe);
+    if (p4g_filter_dnf(&tna_arch, n, &d)) {
+        p4g_line(o, "q%d_n%d_filter.apply(); /* sets meta.q%d_n%d */", qi, k, qi, k);
+    } else {
+        struct p4g_ctx c;
+        ctx_for(g, &c, qi, pq->q, n);
+        p4g_filter_if(o, &c, qi, n, probe);
+    }
+    p4g_close(o, "");
+}
+
+static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    const struct ir_node *n = q->nodes[k];
+    const struct plan_node *pn = &pq->nodes[k];
+    static const char *const zones[] = {"host", "per packet", "distinct", "aggregate",
+                                        "threshold"};
+    if (!pn->dp || k == 0 || pn->zone == PLAN_THRESH)
+        return;
+    p4g_line(o, "/* %%%d %s (%s) */", k, ir_kind_text[n->kind], zones[pn->zone]);
+    switch (n->kind) {
+    case IR_FILTER:
+        gen_filter(g, qi, pq, n);
+        break;
+    case IR_SAMPLE:
+        open_active(g, qi, n, false);
+        if (n->sample_n <= 1) {
+            p4g_line(o, "meta.q%d_n%d = 1; /* 1 in 1 */", qi, k);
+        } else {
+            p4g_line(o, "meta.q%d_n%d_h = q%d_n%d_hash.get({ meta.ts });", qi, k, qi, k);
+            p4g_line(o, "if ((meta.q%d_n%d_h & 32w0x%llx) == 0) { meta.q%d_n%d = 1; } /* 1 in %lld */",
+                     qi, k, (unsigned long long)(n->sample_n - 1), qi, k, (long long)n->sample_n);
+        }
+        p4g_close(o, "");
+        break;
+    case IR_MAP:
+    case IR_EXPORT: {
+        bool probe = probe_in(pq, n);
+        open_active(g, qi, n, probe);
+        p4g_pass_on(o, qi, n, probe);
+        assign_cols(g, qi, q, n, n->ncols);
+        p4g_close(o, "");
+        break;
+    }
+    case IR_DISTINCT:
+        gen_distinct(g, qi, pq, n);
+        break;
+    case IR_GROUPBY:
+        gen_groupby(g, qi, pq, n);
+        break;
+    case IR_HISTOGRAM: {
+        struct p4g_ctx c;
+        ctx_for(g, &c, qi, q, n);
+        p4g_indent(o);
+        p4g_raw(o, "if (%s", n->in[0]->id ? "" : "true");
+        if (n->in[0]->id)
+            p4g_raw(o, "meta.q%d_n%d == 1", qi, n->in[0]->id);
+        p4g_raw(o, " && ");
+        p4g_valid(o, &c, n->expr);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        p4g_line(o, "if (q%d_n%d_bucket.apply().hit) {", qi, k);
+        p4g_line(o, "    q%d_n%d_hist_inc.execute(meta.q%d_n%d_b);", qi, k, qi, k);
+        p4g_line(o, "}");
+        p4g_close(o, "");
+        break;
+    }
+    default:
+        break;
+    }
+    if (pn->exit == PLAN_EXIT_TUPLE || pn->exit == PLAN_EXIT_PACKET ||
+        pn->exit == PLAN_EXIT_ROW_NOW) {
+        int kind = pn->exit == PLAN_EXIT_TUPLE ? REP_TUPLE
+                   : pn->exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_ROW;
+        p4g_line(o, "if (meta.q%d_n%d == 1) {", qi, k);
+        o->indent++;
+        set_flag(g, qi, k, kind);
+        o->indent--;
+        p4g_line(o, "}");
+    }
+}
+
+/* What a target-level check refuses before any P4 is written. */
+static void check_plan(struct tna *g)
+{
+    const struct plan *p = g->p;
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        for (int k = 1; k < pq->q->nnodes; k++) {
+            const struct ir_node *n = pq->q->nodes[k];
+            const struct plan_node *pn = &pq->nodes[k];
+            if (!pn->dp)
+                continue;
+            const char *what = ir_kind_text[n->kind];
+            if ((n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) &&
+                (pn->slots < 2 || (pn->slots & (pn->slots - 1))))
+                refuse(g, pq->q, n, what, "%u register slots: the index is the low bits of a "
+                       "CRC-32 hash unit, so slots must be a power of two (at least 2)",
+                       pn->slots);
+            if (n->kind == IR_SAMPLE && n->sample_n > 1 && (n->sample_n & (n->sample_n - 1)))
+                refuse(g, pq->q, n, what, "1 in %lld: Tofino has no modulo, so N must be a power "
+                       "of two", (long long)n->sample_n);
+            if (n->kind == IR_HISTOGRAM && n->nedges + 1 > 256)
+                refuse(g, pq->q, n, what, "%d buckets: at most 256", n->nedges + 1);
+            if (n->kind == IR_FOLD || n->kind == IR_JOIN)
+                refuse(g, pq->q, n, what, "not a data-plane operator");
+        }
+    }
+}
+
+static void ingress(struct tna *g, int mirror_bytes)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    p4g_line(o, "control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,");
+    p4g_line(o, "                in ingress_intrinsic_metadata_t ig_intr_md,");
+    p4g_line(o, "                in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,");
+    p4g_line(o, "                inout ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md,");
+    p4g_line(o, "                inout ingress_intrinsic_metadata_for_tm_t ig_tm_md) {");
+    o->indent++;
+    p4g_line(o, "/* report frames are numbered: one read-modify-write per report */");
+    p4g_line(o, "Register<bit<32>, bit<1>>(1) report_seq;");
+    reg_action(o, "report_seq", "report_seq_next", 1, true,
+               (const char *const[]){"rv = v;", "v = v + 1;", NULL});
+    for (int i = 0; i < p->nqueries; i++) {
+        p4g_blank(o);
+        p4g_line(o, "/* ---- query %d: %s ---- */", i, p->queries[i].q->name);
+        declare_state(g, i, &p->queries[i]);
+        declare_tables(g, i, &p->queries[i]);
+    }
+    p4g_blank(o);
+    p4g_open(o, "apply");
+    p4g_line(o, "meta.ts = %s;", tna_arch.ts);
+    p4g_line(o, "meta.port = (bit<16>)%s;", tna_arch.in_port);
+    p4g_open(o, "if (hdr.tcp.isValid())");
+    p4g_line(o, "/* one ALU operation per statement */");
+    p4g_line(o, "meta.tcp_hdr_len = (bit<8>)hdr.tcp.data_offset << 2;");
+    p4g_open(o, "if (hdr.ipv4.isValid())");
+    p4g_line(o, "meta.ip_hdr_len = (bit<16>)hdr.ipv4.ihl << 2;");
+    p4g_line(o, "meta.tcp_payload_len = hdr.ipv4.total_len - meta.ip_hdr_len;");
+    p4g_close(o, " else if (hdr.ipv6.isValid()) {");
+    o->indent++;
+    p4g_line(o, "meta.tcp_payload_len = hdr.ipv6.payload_len;");
+    p4g_close(o, "");
+    p4g_line(o, "meta.tcp_payload_len = meta.tcp_payload_len - (bit<16>)meta.tcp_hdr_len;");
+    p4g_close(o, "");
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        p4g_blank(o);
+        p4g_line(o, "/* ---- query %d: %s ---- */", i, pq->q->name);
+        if (p4g_window_query(p, i))
+            p4g_line(o, "q%d_window.apply();", i);
+        if (pq->nodes[0].exit != PLAN_EXIT_NONE)
+            set_flag(g, i, 0, pq->nodes[0].exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_TUPLE);
+        for (int k = 1; k < pq->q->nnodes; k++)
+            gen_node(g, i, pq, k);
+    }
+    p4g_blank(o);
+    p4g_line(o, "ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */");
+    p4g_open(o, "if (meta.report == 1)");
+    p4g_line(o, "/* the mirror header (%d bytes) carries the records to egress */", mirror_bytes);
+    p4g_line(o, "meta.mirror.setValid();");
+    p4g_line(o, "meta.mirror.tag = MIRROR_TAG;");
+    p4g_line(o, "meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;");
+    p4g_line(o, "meta.mirror.seq = report_seq_next.execute(0);");
+    if (p4g_packet_layouts(p))
+        p4g_line(o, "meta.mirror.port = meta.port;");
+    for (int i = 0; i < p->nqueries; i++)
+        if (p4g_window_query(p, i))
+            p4g_line(o, "meta.mirror.q%d_ws = meta.q%d_ws;", i, i);
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (!p4g_per_packet(p, L))
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "meta.mirror.r_%s = meta.r_%s;", name, name);
+    }
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        p4g_line(o, "if (meta.r_%s == 1) {", name);
+        o->indent++;
+        p4g_rec_values(o, p, &tna_arch, L, "meta.mirror.", name, '_');
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    p4g_line(o, "ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;");
+    p4g_line(o, "meta.session = meta.whole == 1 ? PACKET_SESSION : REPORT_SESSION;");
+    p4g_close(o, "");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+}
+
+static void egress(struct tna *g, int npkt)
+{
+    struct p4g_out *o = g->o;
+    const struct plan *p = g->p;
+    p4g_line(o, "control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,");
+    p4g_line(o, "               in egress_intrinsic_metadata_t eg_intr_md,");
+    p4g_line(o, "               in egress_intrinsic_metadata_from_parser_t eg_prsr_md,");
+    p4g_line(o, "               inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,");
+    p4g_line(o, "               inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {");
+    o->indent++;
+    p4g_open(o, "apply");
+    p4g_open(o, "if (hdr.mirror.isValid())");
+    p4g_line(o, "bit<16> count = 0;");
+    p4g_report_frame_hdrs(o);
+    p4g_line(o, "hdr.report.seq = hdr.mirror.seq;");
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64], ts[48];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        if (L->kind == REP_ROW)
+            snprintf(ts, sizeof ts, "hdr.mirror.q%d_ws", L->query);
+        else
+            snprintf(ts, sizeof ts, "(bit<64>)hdr.mirror.ts");
+        p4g_blank(o);
+        p4g_line(o, "if (hdr.mirror.r_%s == 1) {", name);
+        o->indent++;
+        p4g_rec_common(o, name, L, ts);
+        p4g_line(o, "hdr.%s.presence = hdr.mirror.%s_presence;", name, name);
+        for (int c = 0; c < L->ncols; c++) {
+            char cn[64];
+            p4g_sanitize(cn, sizeof cn, L->cols[c].name);
+            p4g_line(o, "hdr.%s.v%d_%s = hdr.mirror.%s_v%d_%s;", name, c, cn, name, c, cn);
+        }
+        p4g_line(o, "count = count + 1;");
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    if (npkt) {
+        struct p4g_pkt_rec r = {.flag = "hdr.mirror.r_", .ts = "(bit<64>)hdr.mirror.ts",
+                                .port = "hdr.mirror.port", .wire_len = "0", .zero_len = true};
+        p4g_packet_records(o, p, npkt, &r);
+    }
+    p4g_line(o, "hdr.report.count = count;");
+    p4g_line(o, "hdr.mirror.setInvalid(); /* consumed: not emitted */");
+    p4g_close(o, " else {");
+    o->indent++;
+    p4g_line(o, "eg_dprsr_md.drop_ctl = 1; /* not a report copy (ingress drops the rest) */");
+    p4g_close(o, "");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+}
+
+static int tna_program(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
+                       char *err, size_t errlen)
+{
+    struct tna g0 = {.p = p, .t = t, .o = o, .err = err, .errlen = errlen}, *g = &g0;
+    int rc = p4g_check_fields(p, &tna_arch, err, errlen);
+    if (rc < 0)
+        return rc;
+    int npkt = p4g_packet_layouts(p);
+    if (npkt > REP_MAX_TARGETS) {
+        snprintf(err, errlen, "%d queries want whole packets; a packet record holds %d", npkt,
+                 REP_MAX_TARGETS);
+        return -EINVAL;
+    }
+    check_plan(g);
+    if (g->failed)
+        return -EINVAL;
+    p4g_banner(o, p, t);
+    p4g_line(o, "#include <core.p4>");
+    p4g_line(o, "#include <tna.p4>");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- constants ---- */");
+    p4g_constants(o, p);
+    p4g_line(o, "const MirrorId_t REPORT_SESSION = %d; /* records only: truncated to the mirror "
+             "header */", REPORT_SESSION);
+    p4g_line(o, "const MirrorId_t PACKET_SESSION = %d; /* records and the whole frame */",
+             PACKET_SESSION);
+    p4g_line(o, "const MirrorType_t MIRROR_TYPE_REPORT = 1;");
+    p4g_line(o, "const bit<8> MIRROR_TAG = 0x%02x;", MIRROR_TAG);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- typedefs ---- */");
+    p4g_line(o, "typedef bit<48> mac_addr_t;");
+    p4g_line(o, "typedef bit<32> ipv4_addr_t;");
+    p4g_line(o, "typedef bit<128> ipv6_addr_t;");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- headers ---- */");
+    p4g_std_headers(o);
+    p4g_blank(o);
+    p4g_line(o, "/* report frames: docs/wire-format.md */");
+    p4g_report_headers(o, p);
+    if (npkt)
+        p4g_rec_packet_headers(o);
+    int mbytes = mirror_header(g, npkt);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- structs ---- */");
+    structs(g, npkt);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- ingress parser: tofino_parser preamble, then the headers ---- */");
+    p4g_line(o, "parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta,");
+    p4g_line(o, "                     out ingress_intrinsic_metadata_t ig_intr_md) {");
+    o->indent++;
+    p4g_open(o, "state start");
+    p4g_line(o, "pkt.extract(ig_intr_md);");
+    p4g_line(o, "meta.vlan_depth = 0;");
+    p4g_line(o, "meta.tcp_hdr_len = 0;");
+    p4g_line(o, "meta.ip_hdr_len = 0;");
+    p4g_line(o, "meta.tcp_payload_len = 0;");
+    p4g_line(o, "meta.report = 0;");
+    p4g_line(o, "meta.whole = 0;");
+    p4g_line(o, "meta.session = 0;");
+    query_meta(g, true);
+    p4g_open(o, "transition select(ig_intr_md.resubmit_flag)");
+    p4g_line(o, "1: parse_resubmit;");
+    p4g_line(o, "0: parse_port_metadata;");
+    p4g_close(o, "");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "state parse_resubmit");
+    p4g_line(o, "transition reject; /* this program never resubmits */");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "state parse_port_metadata");
+    p4g_line(o, "pkt.advance(PORT_METADATA_SIZE);");
+    p4g_line(o, "transition parse_ethernet;");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_parser_states(o, "pkt", true, true);
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- ingress: the data-plane part of every query ---- */");
+    ingress(g, mbytes);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- ingress deparser: the mirror copy carries the records ---- */");
+    p4g_line(o, "control IngressDeparser(packet_out pkt, inout ig_headers_t hdr, in ig_metadata_t meta,");
+    p4g_line(o, "                        in ingress_intrinsic_metadata_for_deparser_t ig_dprsr_md) {");
+    o->indent++;
+    p4g_line(o, "Mirror() mirror;");
+    p4g_blank(o);
+    p4g_open(o, "apply");
+    p4g_open(o, "if (ig_dprsr_md.mirror_type == MIRROR_TYPE_REPORT)");
+    p4g_line(o, "mirror.emit<mirror_h>(meta.session, meta.mirror);");
+    p4g_close(o, "");
+    p4g_line(o, "pkt.emit(hdr);");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- egress parser: only mirror copies arrive ---- */");
+    p4g_line(o, "parser EgressParser(packet_in pkt, out eg_headers_t hdr, out eg_metadata_t meta,");
+    p4g_line(o, "                    out egress_intrinsic_metadata_t eg_intr_md) {");
+    o->indent++;
+    p4g_open(o, "state start");
+    p4g_line(o, "pkt.extract(eg_intr_md);");
+    p4g_line(o, "meta.npkt = 0;");
+    p4g_open(o, "transition select(pkt.lookahead<bit<8>>())");
+    p4g_line(o, "MIRROR_TAG: parse_mirror;");
+    p4g_line(o, "default: accept;");
+    p4g_close(o, "");
+    p4g_close(o, "");
+    p4g_blank(o);
+    p4g_open(o, "state parse_mirror");
+    p4g_line(o, "pkt.extract(hdr.mirror);");
+    p4g_line(o, "transition accept; /* a packet record's frame follows, unparsed */");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- egress: the report frame ---- */");
+    egress(g, npkt);
+    p4g_blank(o);
+    p4g_line(o, "/* ---- egress deparser ---- */");
+    p4g_line(o, "control EgressDeparser(packet_out pkt, inout eg_headers_t hdr, in eg_metadata_t meta,");
+    p4g_line(o, "                       in egress_intrinsic_metadata_for_deparser_t eg_dprsr_md) {");
+    o->indent++;
+    p4g_open(o, "apply");
+    p4g_report_emits(o, p, npkt, "pkt");
+    p4g_close(o, "");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_blank(o);
+    p4g_line(o, "/* ---- main ---- */");
+    p4g_line(o, "Pipeline(IngressParser(), Ingress(), IngressDeparser(),");
+    p4g_line(o, "         EgressParser(), Egress(), EgressDeparser()) pipe;");
+    p4g_line(o, "Switch(pipe) main;");
+    return g->failed ? -EINVAL : 0;
+}
+
+/* ---- control-plane entries: a bfrt_python script ---- */
+
+static void threshold_text(struct p4g_out *o, const struct ir_node *t)
+{
+    int i = 0;
+    for (const struct ast_expr *e = t->expr;; e = e->b, i++) {
+        const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
+        bool rev = atom->op == OP_LE || atom->op == OP_LT;
+        const struct ast_expr *col = rev ? atom->b : atom->a;
+        const char *op = atom->op == OP_GE || atom->op == OP_LE ? ">=" : ">";
+        p4g_raw(o, "%s(%d, \"%s\", %lld)", i ? ", " : "", col->ref, op,
+                (long long)(rev ? atom->a : atom->b)->lit.u.i);
+        if (e->op != OP_AND)
+            break;
+    }
+}
+
+/* The registers the control plane reads at window end: as comments that
+ * say how to read them (list false), or as the entries of REGISTERS. */
+static void entries_registers(struct p4g_out *o, int qi, const struct plan_query *pq, bool list)
+{
+    const struct ir_query *q = pq->q;
+    for (int k = 1; k < q->nnodes; k++) {
+        const struct ir_node *n = q->nodes[k];
+        if (!pq->nodes[k].dp)
+            continue;
+        if (n->kind == IR_HISTOGRAM) {
+            if (list)
+                p4g_line(o, "    ig.q%d_n%d_hist,", qi, k);
+            else
+                p4g_line(o, "#   q%d_n%d_hist[b]: histogram %%%d, bucket b", qi, k, k);
+        }
+        if (n->kind != IR_DISTINCT && n->kind != IR_GROUPBY)
+            continue;
+        bool spill = n->kind == IR_GROUPBY && n->in[0]->id &&
+                     pq->nodes[n->in[0]->id].zone == PLAN_DIST;
+        if (list) {
+            p4g_line(o, "    ig.q%d_n%d_state,", qi, k);
+            for (int w = 0; w < key_words(n); w++)
+                p4g_line(o, "    ig.q%d_n%d_key%d,", qi, k, w);
+            if (spill)
+                p4g_line(o, "    ig.q%d_n%d_spill,", qi, k);
+        } else {
+            p4g_line(o, "#   %%%d %s: q%d_n%d_state (0 free, 1 held); the key's word w in "
+                     "q%d_n%d_key<w> (key bits 32w+31..32w)", k, ir_kind_text[n->kind], qi, k,
+                     qi, k);
+            if (spill)
+                p4g_line(o, "#     q%d_n%d_spill = 1: no row; dump the held distinct rows of "
+                         "the key instead", qi, k);
+        }
+        for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
+            int agg = n->aggs[a]->agg;
+            char cn[64];
+            p4g_sanitize(cn, sizeof cn, n->cols[n->nkeys + a].name);
+            if (list) {
+                if (agg == AGG_COUNT) {
+                    p4g_line(o, "    ig.q%d_n%d_agg%d,", qi, k, a);
+                } else {
+                    p4g_line(o, "    ig.q%d_n%d_seen%d,", qi, k, a);
+                    p4g_line(o, "    ig.q%d_n%d_agg%d_lo,", qi, k, a);
+                    p4g_line(o, "    ig.q%d_n%d_agg%d_hi,", qi, k, a);
+                }
+                continue;
+            }
+            if (agg == AGG_COUNT) {
+                p4g_line(o, "#     %s = q%d_n%d_agg%d (count)", cn, qi, k, a);
+                continue;
+            }
+            const char *how = agg == AGG_SUM ? "hi << 32 | lo"
+                              : agg == AGG_AVG ? "(hi << 32 | lo) / seen (signed, truncated)"
+                              : agg == AGG_MAX ? "(hi ^ 0x80000000) << 32 | lo"
+                                               : "~((hi ^ 0x80000000) << 32 | lo)";
+            p4g_line(o, "#     %s = %s, from q%d_n%d_agg%d_hi/_lo as 64-bit two's complement; "
+                     "absent when q%d_n%d_seen%d = 0", cn, how, qi, k, a, qi, k, a);
+        }
+    }
+}
+
+static int tna_entries(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
+                       char *err, size_t errlen)
+{
+    struct tna g0 = {.p = p, .t = t, .o = o, .err = err, .errlen = errlen}, *g = &g0;
+    p4g_line(o, "# Generated by htsc for target %s (%s) from plan 0x%016" PRIx64 ".", t->name,
+             t->arch, p->fingerprint);
+    p4g_line(o, "# Control-plane entries for the program, as a bfrt_python script:");
+    p4g_line(o, "#     bfshell -b NAME.entries   (or run it inside bfrt_python)");
+    p4g_line(o, "# Mirror sessions to the host, the filter and bucket tables, the window");
+    p4g_line(o, "# starts; then what the control plane does at each window end: read the");
+    p4g_line(o, "# registers below, apply the thresholds, send their rows and a watermark");
+    p4g_line(o, "# to the host (docs/partitioning.md), clear the registers.");
+    p4g_blank(o);
+    p4g_line(o, "HOST_PORT = 64        # the device port towards htsd: edit for your board");
+    p4g_line(o, "REPORT_SESSION = %d  # records only: the copy is cut after the mirror header",
+             REPORT_SESSION);
+    p4g_line(o, "PACKET_SESSION = %d  # records and the whole frame", PACKET_SESSION);
+    p4g_blank(o);
+    p4g_blank(o);
+    p4g_line(o, "def program():");
+    p4g_line(o, "    \"\"\"The pipe of the loaded P4 program that has our Ingress control.\"\"\"");
+    p4g_line(o, "    for name in dir(bfrt):");
+    p4g_line(o, "        node = getattr(bfrt, name)");
+    p4g_line(o, "        if hasattr(node, \"pipe\") and hasattr(node.pipe, \"Ingress\"):");
+    p4g_line(o, "            return node.pipe");
+    p4g_line(o, "    raise RuntimeError(\"no P4 program with an Ingress control is loaded\")");
+    p4g_blank(o);
+    p4g_blank(o);
+    p4g_line(o, "ig = program().Ingress");
+    int mbytes = mirror_bytes(p, p4g_packet_layouts(p));
+    p4g_line(o, "bfrt.mirror.cfg.entry_with_normal(sid=REPORT_SESSION, direction=\"INGRESS\", "
+             "session_enable=True,");
+    p4g_line(o, "    ucast_egress_port=HOST_PORT, ucast_egress_port_valid=1, max_pkt_len=%d).push()",
+             mbytes);
+    p4g_line(o, "bfrt.mirror.cfg.entry_with_normal(sid=PACKET_SESSION, direction=\"INGRESS\", "
+             "session_enable=True,");
+    p4g_line(o, "    ucast_egress_port=HOST_PORT, ucast_egress_port_valid=1).push()");
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        p4g_blank(o);
+        p4g_line(o, "# ---- query %d: %s ----", i, pq->q->name);
+        if (p4g_window_query(p, i))
+            p4g_line(o, "ig.q%d_window.set_default_with_q%d_set_window(start=0)  # the control "
+                     "plane sets each window's start (ns)", i, i);
+        for (int k = 1; k < pq->q->nnodes; k++) {
+            const struct ir_node *n = pq->q->nodes[k];
+            const struct plan_node *pn = &pq->nodes[k];
+            struct p4g_dnf d;
+            if (!pn->dp)
+                continue;
+            if (n->kind == IR_HISTOGRAM) {
+                char v[512];
+                int w;
+                struct p4g_ctx c;
+                bool s;
+                ctx_for(g, &c, i, pq->q, n);
+                w = term(g, &c, n->expr, v, sizeof v, &s);
+                uint64_t max = w >= 64 ? ~0ull : (1ull << w) - 1;
+                for (int b = 0; b <= n->nedges; b++) {
+                    int64_t lo = b ? n->edges[b - 1] : 0, hi;
+                    uint64_t ulo, uhi;
+                    if (b < n->nedges) {
+                        hi = n->edges[b] - 1;
+                        if (hi < 0)
+                            continue;
+                        uhi = (uint64_t)hi > max ? max : (uint64_t)hi;
+                    } else {
+                        uhi = max;
+                    }
+                    ulo = lo < 0 ? 0 : (uint64_t)lo;
+                    if (ulo > uhi)
+                        continue;
+                    p4g_line(o, "ig.q%d_n%d_bucket.add_with_q%d_n%d_set_bucket(value_start=%" PRIu64
+                             ", value_end=%" PRIu64 ", b=%d)", i, k, i, k, ulo, uhi, b);
+                }
+                continue;
+            }
+            if (n->kind != IR_FILTER)
+                continue;
+            if (pn->zone == PLAN_THRESH) {
+                p4g_indent(o);
+                p4g_raw(o, "THRESHOLD_q%d_n%d = [", i, k);
+                threshold_text(o, n);
+                p4g_raw(o, "]  # (column of %%%d, op, constant), all must hold: applied to the "
+                        "rows read at window end\n", n->in[0]->id);
+                continue;
+            }
+            if (!p4g_filter_dnf(&tna_arch, n, &d))
+                continue;
+            const char *v[P4G_MAX_KEYS];
+            int nv = p4g_valid_keys(&d, v);
+            p4g_line(o, "# %%%d filter: one entry per term; any match passes (priorities do not "
+                     "matter)", k);
+            for (int ti = 0; ti < d.nt; ti++) {
+                const struct p4g_term *tm = &d.t[ti];
+                char kn[96];
+                p4g_indent(o);
+                p4g_raw(o, "ig.q%d_n%d_filter.add_with_q%d_n%d_pass(", i, k, i, k);
+                for (int j = 0; j < nv; j++) {
+                    int need = p4g_term_needs(tm, v[j]);
+                    key_name(kn, sizeof kn, v[j]);
+                    p4g_raw(o, "%s=%d, %s_mask=%d, ", kn, need, kn, need);
+                }
+                for (int key = 0; key < d.nkeys; key++) {
+                    const struct p4g_atom *a = p4g_term_atom(tm, d.keys[key]);
+                    char val[40] = "0", mask[40] = "0";
+                    if (a)
+                        p4g_atom_ternary(a, val, mask);
+                    key_name(kn, sizeof kn, p4g_field_of(&tna_arch, d.keys[key])->expr);
+                    p4g_raw(o, "%s=%s, %s_mask=%s, ", kn, val, kn, mask);
+                }
+                p4g_raw(o, "MATCH_PRIORITY=%d)\n", ti + 1);
+            }
+        }
+    }
+    p4g_blank(o);
+    p4g_line(o, "# ---- window end: registers to read (all slots whose state is 1), then clear ----");
+    for (int i = 0; i < p->nqueries; i++)
+        entries_registers(o, i, &p->queries[i], false);
+    p4g_line(o, "REGISTERS = [");
+    for (int i = 0; i < p->nqueries; i++)
+        entries_registers(o, i, &p->queries[i], true);
+    p4g_line(o, "]");
+    p4g_blank(o);
+    p4g_blank(o);
+    p4g_line(o, "def clear_registers():");
+    p4g_line(o, "    \"\"\"After the rows of a window are read and sent.\"\"\"");
+    p4g_line(o, "    for reg in REGISTERS:");
+    p4g_line(o, "        reg.clear()");
+    return g->failed ? -EINVAL : 0;
+}
+
+const struct p4g_backend p4g_tna = {"tna", tna_program, tna_entries};

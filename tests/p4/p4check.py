@@ -16,7 +16,17 @@ the subset of P4_16 htsc emits (the tutorials' layout) and checks
     where both widths are known (integer literals without a width adapt);
   * the architecture: only its externs, match kinds and hash algorithms
     (v1model: v1model.p4; tna: tna.p4; xsa: xsa.p4), tables with key (or
-    none), actions, size and default_action, default actions listed.
+    none), actions, size and default_action, default actions listed;
+  * TNA (tna.p4): the externs Register, RegisterAction, Hash, Mirror and
+    Checksum with their type arguments; a Register is read and written
+    only through RegisterActions (no read()/write() on it), each
+    RegisterAction names a declared Register with the same value and index
+    types, execute() gets an index of that width; and on every path through
+    an apply block (if/else branches are exclusive, tables run one of their
+    actions) each register's RegisterActions execute at most once: the
+    hardware gives a register array one stateful-ALU access per packet;
+    parsers and controls may alternate (one pipe's gresses), and the
+    Pipeline instance names declared parsers and controls.
 
 Usage: p4check.py FILE.p4...   (exit 1 and one line per problem)
 """
@@ -55,7 +65,8 @@ ARCH = {
         "match": {"exact", "ternary", "lpm", "range"},
         "hash": {"CRC32", "CRC16", "IDENTITY", "RANDOM"},
         "std": {
-            "ig_intr_md": {"ingress_port": 9, "ingress_mac_tstamp": 48, "resubmit_flag": 1},
+            "ig_intr_md": {"ingress_port": 9, "ingress_mac_tstamp": 48, "resubmit_flag": 1,
+                           "packet_version": 2},
             "ig_prsr_md": {"global_tstamp": 48},
             "ig_dprsr_md": {"drop_ctl": 3, "mirror_type": 3},
             "ig_tm_md": {"ucast_egress_port": 9, "bypass_egress": 1},
@@ -64,8 +75,24 @@ ARCH = {
             "eg_dprsr_md": {"drop_ctl": 3},
             "eg_oport_md": {},
         },
-        "consts": {"PORT_METADATA_SIZE": 32},
+        "consts": {"PORT_METADATA_SIZE": 32},  # a bit<32> constant (64 on Tofino-1)
         "package": "Switch",
+        "pipeline": "Pipeline",
+        "types": {"ingress_intrinsic_metadata_t": None,
+                  "ingress_intrinsic_metadata_from_parser_t": None,
+                  "ingress_intrinsic_metadata_for_deparser_t": None,
+                  "ingress_intrinsic_metadata_for_tm_t": None,
+                  "egress_intrinsic_metadata_t": None,
+                  "egress_intrinsic_metadata_from_parser_t": None,
+                  "egress_intrinsic_metadata_for_deparser_t": None,
+                  "egress_intrinsic_metadata_for_output_port_t": None,
+                  "MirrorId_t": 10, "MirrorType_t": 3, "PortId_t": 9, "QueueId_t": 5},
+        # methods of each extern object, with the width they return
+        "methods": {"Register": {}, "RegisterAction": {"execute": "out"},
+                    "Hash": {"get": "width"}, "Mirror": {"emit": None},
+                    "Checksum": {"add": None, "subtract": None, "get": 16, "update": 16,
+                                 "verify": 1}},
+        "interleave": True,
     },
     "xsa": {
         "externs": {"NoAction"},
@@ -124,6 +151,9 @@ class Checker:
         self.consts = {}
         self.arch = None
         self.section = 0
+        self.blocks = set()  # parsers and controls declared
+        self.pipes = set()   # TNA Pipeline instances
+        self.counts = {}     # register -> RegisterAction executes on the current path
 
     # -- token helpers --
     def peek(self, k=0):
@@ -145,6 +175,8 @@ class Checker:
         self.problems.append("%s:%d: %s" % (self.path, line, msg))
 
     def enter(self, sec, line):
+        if sec == "parser" and self.arch and self.arch.get("interleave"):
+            sec = "control"  # TNA: ingress parser, control, deparser, then egress's
         idx = SECTION_ORDER.index(sec)
         if idx < self.section:
             self.err(line, "%s after %s: not the tutorials' order" % (sec, SECTION_ORDER[self.section]))
@@ -219,8 +251,11 @@ class Checker:
                 if m and m.group(1) in ARCH:
                     self.arch = ARCH[m.group(1)]
                     self.consts.update(self.arch["consts"])
-                    for ty in ("packet_in", "packet_out") + tuple(self.arch.get("types", ())):
+                    for ty in ("packet_in", "packet_out"):
                         self.types[ty] = None
+                    types = self.arch.get("types", ())
+                    for ty in types:
+                        self.types[ty] = types[ty] if isinstance(types, dict) else None
                 continue
             if self.arch is None:
                 raise Problem("no architecture include before line %d" % t[2])
@@ -257,10 +292,34 @@ class Checker:
                 self.next()
                 self.enter("control", t[2])
                 self.control()
+            elif t[1] == self.arch.get("pipeline"):
+                self.enter("control", t[2])
+                self.next()
+                self.expect("(")
+                while self.peek()[1] != ")":
+                    b = self.next()
+                    if b[1] not in self.blocks:
+                        self.err(b[2], "%s argument '%s' is not a declared parser or control"
+                                 % (t[1], b[1]))
+                    self.expect("(")
+                    self.expect(")")
+                    if self.peek()[1] == ",":
+                        self.next()
+                self.expect(")")
+                self.pipes.add(self.next()[1])
+                self.expect(";")
             elif t[1] == self.arch["package"]:
                 self.enter("main", t[2])
                 self.next()
-                self.skip_group("(", ")")
+                if self.arch.get("pipeline"):
+                    self.expect("(")
+                    p = self.next()
+                    if p[1] not in self.pipes:
+                        self.err(p[2], "%s of '%s', which is not a declared %s"
+                                 % (t[1], p[1], self.arch["pipeline"]))
+                    self.expect(")")
+                else:
+                    self.skip_group("(", ")")
                 if self.next()[1] != "main":
                     self.err(t[2], "package instance must be named main")
                 self.expect(";")
@@ -285,7 +344,7 @@ class Checker:
         return env
 
     def parser(self):
-        self.next()  # name
+        self.blocks.add(self.next()[1])  # name
         env = self.params()
         self.expect("{")
         states, targets = set(), []
@@ -315,22 +374,93 @@ class Checker:
                 self.err(t[2], "transition to undeclared state '%s'" % t[1])
 
     # -- controls --
+    def type_args(self):
+        """<T, ...> -> [width or None]; nested <> balanced."""
+        self.expect("<")
+        args = []
+        while True:
+            _, width = self.parse_type()
+            args.append(width)
+            t = self.next()
+            if t[1] == ">":
+                return args
+            if t[1] != ",":
+                raise Problem("line %d: expected ',' or '>' in type arguments" % t[2])
+
+    def extern_decl(self, env, local):
+        t = self.next()
+        ext = t[1]
+        if ext not in self.arch["objects"]:
+            self.err(t[2], "extern '%s' is not in this architecture" % ext)
+        targs = self.type_args() if self.peek()[1] == "<" else []
+        self.expect("(")
+        cargs = []
+        while self.peek()[1] != ")":
+            a = self.next()
+            if a[1] == "HashAlgorithm_t" and self.peek()[1] == ".":
+                self.next()
+                m = self.next()
+                if m[1] not in self.arch["hash"]:
+                    self.err(m[2], "hash algorithm '%s' is not in this architecture" % m[1])
+            cargs.append(a)
+        self.expect(")")
+        name = self.next()
+        obj = {"kind": ext, "targs": targs, "line": name[2]}
+        if ext == "RegisterAction":
+            reg = cargs[0][1] if cargs else None
+            r = local["objs"].get(reg)
+            if not r or r["kind"] != "Register":
+                self.err(name[2], "RegisterAction %s: '%s' is not a declared Register" % (name[1], reg))
+            else:
+                for i, what in ((0, "value"), (1, "index")):
+                    if i < len(targs) and i < len(r["targs"]) and targs[i] and r["targs"][i] \
+                            and targs[i] != r["targs"][i]:
+                        self.err(name[2], "RegisterAction %s: %s type bit<%s> but register %s has bit<%s>"
+                                 % (name[1], what, targs[i], reg, r["targs"][i]))
+            obj["reg"] = reg
+        local["objs"][name[1]] = obj
+        local["regs"][name[1]] = targs[0] if targs else None
+        if self.peek()[1] == "=":  # an initializer: the RegisterAction's apply
+            self.next()
+            self.expect("{")
+            while self.peek()[1] != "}":
+                f = self.next()
+                if f[1] != "void":
+                    raise Problem("line %d: expected a method in the initializer of %s" % (f[2], name[1]))
+                m = self.next()
+                if m[1] != "apply":
+                    self.err(m[2], "%s initializer defines '%s', not apply" % (ext, m[1]))
+                aenv = self.params()
+                saved = self.counts
+                self.counts = {}
+                self.block(env, local, aenv)
+                self.counts = saved
+            self.expect("}")
+        self.expect(";")
+
     def control(self):
-        self.next()  # name
+        self.blocks.add(self.next()[1])  # name
         env = self.params()
         self.expect("{")
-        local = {"actions": {"NoAction"}, "tables": set(), "regs": {}, "vars": {}}
+        local = {"actions": {"NoAction"}, "tables": set(), "regs": {}, "vars": {}, "objs": {},
+                 "acounts": {}, "tacts": {}}
         while self.peek()[1] != "apply":
             t = self.peek()
             if t[1] == "action":
                 self.next()
                 name = self.next()[1]
                 aenv = self.params()
+                saved = self.counts
+                self.counts = {}
                 self.block(env, local, aenv)
+                local["acounts"][name] = self.counts
+                self.counts = saved
                 local["actions"].add(name)
             elif t[1] == "table":
                 self.next()
                 self.table(env, local)
+            elif t[1] in self.arch["objects"] and "methods" in self.arch:
+                self.extern_decl(env, local)
             elif t[1] in self.arch["objects"] or t[1] == "register":
                 self.next()
                 ext = t[1]
@@ -353,9 +483,20 @@ class Checker:
                 self.next()
             else:
                 raise Problem("line %d: unexpected '%s' in a control" % (t[2], t[1]))
-        self.expect("apply")
+        line = self.expect("apply")[2]
+        self.counts = {}
         self.block(env, local, {})
+        for reg, n in sorted(self.counts.items()):
+            if n > 1:
+                self.err(line, "register %s: its RegisterActions may execute %d times on one "
+                         "path through this apply block (TNA: one access per register per packet)"
+                         % (reg, n))
+        self.counts = {}
         self.expect("}")
+
+    def add_counts(self, c):
+        for r, n in c.items():
+            self.counts[r] = self.counts.get(r, 0) + n
 
     def table(self, env, local):
         name_t = self.next()
@@ -372,6 +513,7 @@ class Checker:
                     mk = self.next()
                     if mk[1] not in self.arch["match"]:
                         self.err(mk[2], "match kind '%s' is not in this architecture" % mk[1])
+                    self.skip_annotations()
                     self.expect(";")
                 self.expect("}")
                 props["key"] = True
@@ -404,6 +546,7 @@ class Checker:
             if need not in props:
                 self.err(name_t[2], "table %s has no %s" % (name_t[1], need))
         local["tables"].add(name_t[1])
+        local["tacts"][name_t[1]] = props.get("actions", [])
 
     def block(self, env, local, aenv):
         self.expect("{")
@@ -420,10 +563,16 @@ class Checker:
             self.expect("(")
             self.expr(env, local, aenv)
             self.expect(")")
+            base = dict(self.counts)
             self.stmt(env, local, aenv)
+            then = self.counts
+            self.counts = dict(base)
             if self.peek()[1] == "else":
                 self.next()
                 self.stmt(env, local, aenv)
+            # the branches exclude each other: the worse of the two
+            self.counts = {r: max(then.get(r, 0), self.counts.get(r, 0))
+                           for r in set(then) | set(self.counts)}
         elif t[1] in ("bit", "int", "bool"):
             tname, width = self.parse_type()
             name = self.next()[1]
@@ -555,6 +704,8 @@ class Checker:
             return self.postfix(None, None, env, local, aenv)
         if n in self.arch["std"]:
             return self.std(n, env, local, aenv)
+        if n in local.get("objs", {}):
+            return self.method(local["objs"][n], t, env, local, aenv)
         if n in local["tables"] or n in local["regs"]:
             self.expect(".")
             m = self.next()
@@ -570,9 +721,22 @@ class Checker:
                 self.agree(local["regs"][n], val, m[2], "register %s.%s" % (n, m[1]))
             elif n in local["tables"] and m[1] != "apply":
                 self.err(m[2], "tables have apply(), not %s()" % m[1])
+            if n in local["tables"]:
+                # one of its actions runs: the worst of them
+                acts = [local.get("acounts", {}).get(a, {}) for a in local.get("tacts", {}).get(n, [])]
+                worst = {}
+                for c in acts:
+                    for r, k in c.items():
+                        worst[r] = max(worst.get(r, 0), k)
+                self.add_counts(worst)
+                if self.peek()[1] == "." and self.peek(1)[1] in ("hit", "miss"):
+                    self.next()
+                    self.next()
+                    return 1
             return None
         if n in local["actions"] and self.peek()[1] == "(":
             self.skip_group("(", ")")
+            self.add_counts(local.get("acounts", {}).get(n, {}))
             return None
         if self.peek()[1] == "(":
             if n not in self.arch["externs"]:
@@ -581,6 +745,42 @@ class Checker:
             return None
         self.err(t[2], "'%s' used before it is declared" % n)
         return None
+
+    def method(self, obj, t, env, local, aenv):
+        """obj.method<T>(args) on a TNA extern object."""
+        self.expect(".")
+        m = self.next()
+        kind = obj["kind"]
+        methods = self.arch["methods"].get(kind, {})
+        if kind == "Register":
+            self.err(m[2], "register %s accessed with %s() outside a RegisterAction "
+                     "(TNA: only RegisterActions read and write registers)" % (t[1], m[1]))
+        elif m[1] not in methods:
+            self.err(m[2], "%s %s has no method %s()" % (kind, t[1], m[1]))
+        if self.peek()[1] == "<":
+            self.type_args()
+        self.expect("(")
+        args = []
+        while self.peek()[1] != ")":
+            args.append(self.expr(env, local, aenv))
+            if self.peek()[1] == ",":
+                self.next()
+        self.expect(")")
+        if kind == "RegisterAction" and m[1] == "execute":
+            reg = obj.get("reg")
+            r = local["objs"].get(reg, {})
+            iw = r.get("targs", [None, None])[1] if len(r.get("targs", [])) > 1 else None
+            if args and args[0] and iw and args[0] != iw:
+                self.err(m[2], "%s.execute: index of width %s, register %s is indexed by bit<%s>"
+                         % (t[1], args[0], reg, iw))
+            if reg:
+                self.counts[reg] = self.counts.get(reg, 0) + 1
+            targs = obj["targs"]
+            return targs[2] if len(targs) > 2 else None
+        ret = methods.get(m[1])
+        if ret == "width":
+            return obj["targs"][0] if obj["targs"] else None
+        return ret if isinstance(ret, int) else None
 
     def width_of_type(self, tname):
         m = re.match(r"(?:bit|int)<(\d+)>", tname or "")

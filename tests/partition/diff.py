@@ -2,7 +2,9 @@
 """diff.py - the partition differential test.
 
 For every library query (queries/*.htq; tests/golden/ir/*.htq when the
-library is empty), every capture in tests/data/ and every target model, the
+library is empty) and the test's own (tests/partition/queries/*.htq: filters
+the planner splits, compiler/split.c), every capture in tests/data/ and
+every target model, the
 rows of the reference executor (`htsc run`) must equal, row for row, the rows
 of the host part (`htsc host`) fed with the report frames of the data-plane
 model (`htsc emulate`) for the plan `htsc compile` made:
@@ -71,6 +73,7 @@ def lowered(query):
 
 def main():
     queries = sorted(glob.glob("queries/*.htq")) or sorted(glob.glob("tests/golden/ir/*.htq"))
+    queries += sorted(glob.glob("tests/partition/queries/*.htq"))
     captures = sorted(glob.glob("tests/data/*.pcap") + glob.glob("tests/data/*.pcapng"))
     if len(sys.argv) > 1:  # optional filters: substrings of query or capture names
         queries = [q for q in queries if any(a in q for a in sys.argv[1:])] or queries

@@ -40,5 +40,17 @@ grep -q "^plan: optimal: integer program" "$tmp/explain" || { echo "refusals: ex
 grep -q "stage 11:" "$tmp/explain" || { echo "refusals: explain: no per-stage resources" >&2; fail=1; }
 "$HTSC" explain --target tofino --dot queries/syn_flood.htq | dot -Tsvg >/dev/null ||
     { echo "refusals: explain --dot does not render" >&2; fail=1; }
+# a filter mixing data-plane and host-only tests (compiler/split.c): split for
+# a target with a parser, the data-plane half reporting whole packets; kept
+# whole for target none and in the IR as written
+"$HTSC" explain --target v1model queries/dns_reflection.htq >"$tmp/split" 2>&1
+grep -Eq '^  %1 +filter +dp +stream +stage 0 +\(udp.sport == 53\)  -> packet records$' "$tmp/split" &&
+    grep -Eq '^  %2 +filter +host +\(dns.an.types has DNS_RRSIG\)$' "$tmp/split" ||
+    { echo "refusals: explain: dns_reflection's filter is not split for v1model" >&2; fail=1; }
+"$HTSC" explain --target none queries/dns_reflection.htq >"$tmp/split" 2>&1
+grep -Eq '^  %1 +filter +host +\(\(udp.sport == 53\) and \(dns.an.types has DNS_RRSIG\)\)$' "$tmp/split" ||
+    { echo "refusals: explain: dns_reflection's filter is split for none" >&2; fail=1; }
+"$HTSC" explain queries/dns_reflection.htq | grep -q '^  %1 = filter(%0) ((udp.sport == 53) and' ||
+    { echo "refusals: explain: the IR as written is split" >&2; fail=1; }
 [ $fail = 0 ] && echo "refusals: plan and report refusals ok, explain ok"
 exit $fail

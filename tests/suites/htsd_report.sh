@@ -27,7 +27,6 @@ case_() {
     out="$tmp/p$n"
     mkdir -p "$out"
     only=""
-    [ "$target" = tofino ] && only=--plan-only # no TNA P4 yet: the plan alone
     # shellcheck disable=SC2086
     "$HTSC" compile $qs --target "$target" -o "$out" $only $sets >"$tmp/log" 2>&1 || {
         echo "FAIL compile$qs for $target"; cat "$tmp/log"; fail=1; return; }
@@ -58,6 +57,7 @@ case_ v1model $D/synscan_1000_ports.pcap queries/port_scan.htq --
 case_ tofino $D/http_espn.pcap queries/tcp_handshake_rtt.htq queries/heavy_hitter.htq -- threshold=100KB
 case_ v1model $D/ssh_sshguess.pcap queries/ssh_brute.htq -- threshold=1
 case_ smartnic $D/dnssec_rrsig.pcap queries/dns_reflection.htq -- threshold=1
+case_ v1model $D/http_espn.pcap queries/dns_tunneling.htq queries/dns_ttl_tracking.htq -- threshold=1
 case_ none $D/netflix.pcap queries/packet_size_histogram.htq queries/superspreader.htq -- threshold=3
 echo "htsd_report: $n cases"
 exit $fail
