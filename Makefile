@@ -22,7 +22,7 @@ LDLIBS  := -lpcap -lglpk -lm
 LDFLAGS += $(SAN)
 
 CORE_SRC := $(wildcard core/*.c)
-COMP_SRC := $(filter-out compiler/main.c,$(wildcard compiler/*.c)) $(wildcard exec/*.c) $(wildcard p4gen/*.c)
+COMP_SRC := $(filter-out compiler/main.c compiler/emit_llvm.c,$(wildcard compiler/*.c)) $(wildcard exec/*.c) $(wildcard p4gen/*.c)
 GEN_SRC  := $(BUILD)/gen/lexer.c $(BUILD)/gen/parser.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lexer.o $(BUILD)/gen/parser.o
@@ -148,6 +148,14 @@ $(JIT_OBJ): $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -Iruntime -c $< -o $@
 $(BIN)/htsd: $(JIT_OBJ)
 $(BIN)/htsd: LDLIBS += $(LLVM_LIBS)
+# htsc compile --emit-llvm runs bin/htsc-llvm (compiler/emit_llvm.c), so that
+# htsc itself does not load LLVM
+$(BIN)/htsc-llvm: compiler/emit_llvm.c $(JIT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	@mkdir -p $(BIN)
+	@mkdir -p $(BUILD)/compiler
+	$(CC) $(ALL_CFLAGS) -MF $(BUILD)/compiler/emit_llvm.d -Iruntime $(LDFLAGS) -o $@ \
+	  $(LINK_INPUTS) $(LLVM_LIBS) $(LDLIBS)
+all: $(BIN)/htsc-llvm
 JIT_TOOLS := $(BUILD)/tools/jit_check $(BUILD)/tools/jit_dump
 $(JIT_TOOLS): $(BUILD)/tools/%: tests/tools/%.c $(JIT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(dir $@)

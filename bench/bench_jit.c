@@ -3,7 +3,7 @@
  * hand-written C, measured in the same run. A benchmark, not a test.
  *
  *   bench_jit [--runs N] [--pace MPPS] [--set [Q.]NAME=VALUE]...
- *             CAPTURE REPEAT QUERY.htq...
+ *             [--only jit|interp|hand] CAPTURE REPEAT QUERY.htq...
  *
  * The capture is loaded once (hts_trace_load) and turned into REPEAT
  * replays of per-packet records (struct jit_pkt: data pointer, lengths,
@@ -25,13 +25,19 @@
  *   hand    for the queries below, a hand-written C function with the
  *           compiled function's signature and layout, plugged into the same
  *           run-time (jit_run_set_fn): the same work written by a person
- *           and compiled by the C compiler at -O2.
+ *           and compiled by the C compiler at -O2. Only the per-packet
+ *           function is replaced: what the run-time does at window close
+ *           (for microbursts and flowlet_sizes, the compiled function that
+ *           finishes a window's rows, then the sort) is the same for both.
  *
  * and the ratios jit/interp and hand/jit (the targets: jit >= 10 Mpps,
  * jit/interp >= 4, hand/jit <= 1.25). The rows of every engine must agree
  * (count and checksum); a difference is printed and the exit status is 1.
  * Also printed: the compile time of each query, the first compile in the
  * process and the median of five more.
+ *
+ * --only runs one engine (for profiling: perf record bench_jit --only jit
+ * ...); the other columns then print 0.
  *
  * The hand-written functions mirror core/decode.c for the layers their
  * fields need, on Ethernet captures (other link types: no hand column).
@@ -242,6 +248,15 @@ static inline uint64_t *tab_get(struct htab *t, const uint64_t *k, int nk, int s
     }
 }
 
+/* As the compiled code does: the frame 4 packets ahead into the cache. */
+static inline void prefetch_ahead(const struct jit_pkt *pkts, uint32_t i, uint32_t n)
+{
+    if (i + 4 < n && pkts[i + 4].data) {
+        __builtin_prefetch(pkts[i + 4].data, 0, 3);
+        __builtin_prefetch(pkts[i + 4].data + 64, 0, 3);
+    }
+}
+
 /* The loop every hand-written windowed query shares: stop at a window end
  * or a full table, event time, the tumbling window's late check. */
 #define HAND_LOOP(W, ...)                                                      \
@@ -252,6 +267,7 @@ static inline uint64_t *tab_get(struct htab *t, const uint64_t *k, int nk, int s
     for (i = 0; i < n; i++) {                                                  \
         const struct jit_pkt *p = &pkts[i];                                    \
         int64_t ts = (int64_t)p->ts;                                           \
+        prefetch_ahead(pkts, i, n);                                            \
         if (ts >= ctx->next_close || full)                                     \
             break;                                                             \
         if (ts > wm)                                                           \
@@ -321,6 +337,7 @@ static uint32_t hand_export_headers(struct jit_ctx *ctx, const struct jit_pkt *p
     for (i = 0; i < n && o + 17 <= cap; i++) {
         const struct jit_pkt *p = &pkts[i];
         struct hf f;
+        prefetch_ahead(pkts, i, n);
         hand_decode(p, &f, 1);
         if (!(f.have & HF_IP4))
             continue;
@@ -348,8 +365,90 @@ static uint32_t hand_export_headers(struct jit_ctx *ctx, const struct jit_pkt *p
     return i;
 }
 
-/* (export_headers' function assumes the defaults net = 0.0.0.0/0, n = 1:
- * with other --set values its rows differ and the run says so.) */
+/* microbursts with the defaults (win = 1ms): groupby ipv4.dst aggregate
+ * bytes = sum(meta.wire_len), pkts = count(); the filter after it runs at
+ * window close, in the same compiled function as for the JIT. */
+static uint32_t hand_microbursts(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    HAND_LOOP(1000000LL, {
+        hand_decode(p, &f, 0);
+        if (!(f.have & HF_IP4))
+            continue;
+        uint64_t k = f.dst;
+        uint64_t *e = tab_get(&t, &k, 1, 5, &full);
+        e[2] += p->wirelen; /* sum, inputs seen, count */
+        e[3]++;
+        e[4]++;
+    })
+}
+
+/* flowlet_sizes with the defaults (gap = 500us, win = 3s): the fold per
+ * TCP 4-tuple (table 0: hash, 4 keys, start, last, pkts, bytes, presence
+ * bits) and, at each emit, the groupby after it (table 1: hash, 4 keys and
+ * start, max(pkts) and max(bytes) with their inputs seen). */
+static uint32_t hand_flowlet_sizes(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    struct htab t = tab_open(&ctx->tables[0]), g = tab_open(&ctx->tables[1]);
+    int64_t wm = ctx->wm, W = W3S;
+    uint32_t full = ctx->full, i;
+    uint64_t late = 0;
+    for (i = 0; i < n; i++) {
+        const struct jit_pkt *p = &pkts[i];
+        int64_t ts = (int64_t)p->ts;
+        prefetch_ahead(pkts, i, n);
+        if (ts >= ctx->next_close || full)
+            break;
+        if (ts > wm)
+            wm = ts;
+        if (ts < 0)
+            continue;
+        if (ts - ts % W + W <= wm) {
+            late++;
+            continue;
+        }
+        struct hf f;
+        hand_decode(p, &f, 1);
+        if ((f.have & (HF_IP4 | HF_TCP)) != (HF_IP4 | HF_TCP))
+            continue;
+        uint64_t k[5] = {f.src, f.dst, f.sport, f.dport, 0};
+        uint32_t before = t.n;
+        uint64_t *e = tab_get(&t, k, 4, 10, &full);
+        if (t.n != before)
+            e[9] = 0xf; /* the four state variables, present */
+        int64_t start = (int64_t)e[5], last = (int64_t)e[6], np = (int64_t)e[7],
+                bytes = (int64_t)e[8];
+        if (np == 0 || ts - last > 500000) {
+            start = ts;
+            np = 0;
+            bytes = 0;
+        }
+        np++;
+        bytes += p->wirelen;
+        last = ts;
+        /* emit: into the groupby */
+        k[4] = (uint64_t)start;
+        uint64_t *r = tab_get(&g, k, 5, 10, &full);
+        if (!r[7] || np > (int64_t)r[6])
+            r[6] = (uint64_t)np;
+        r[7]++;
+        if (!r[9] || bytes > (int64_t)r[8])
+            r[8] = (uint64_t)bytes;
+        r[9]++;
+        e[5] = (uint64_t)start;
+        e[6] = (uint64_t)last;
+        e[7] = (uint64_t)np;
+        e[8] = (uint64_t)bytes;
+    }
+    ctx->wm = wm;
+    ctx->full = full;
+    ctx->late[0] += late;
+    ctx->tables[0].n = t.n;
+    ctx->tables[1].n = g.n;
+    return i;
+}
+
+/* (export_headers', microbursts' and flowlet_sizes' functions assume the
+ * defaults: with other --set values their rows differ and the run says so.) */
 static const struct {
     const char *query;
     jit_fn fn;
@@ -358,6 +457,8 @@ static const struct {
     {"port_scan", hand_port_scan},
     {"heavy_hitter", hand_heavy_hitter},
     {"export_headers", hand_export_headers},
+    {"microbursts", hand_microbursts},
+    {"flowlet_sizes", hand_flowlet_sizes},
 };
 
 /* ---- the benchmark ---------------------------------------------------------- */
@@ -376,6 +477,14 @@ static void count_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t w
     for (int i = 0; i < ncols; i++) {
         uint64_t w[2];
         memcpy(w, &cols[i].u, sizeof w);
+        if (cols[i].type == TY_STR && cols[i].present) {
+            /* the bytes, not where they are: engines copy strings to
+             * different places */
+            w[0] = 0xcbf29ce484222325ULL;
+            for (uint32_t k = 0; k < cols[i].u.s.n; k++)
+                w[0] = (w[0] ^ cols[i].u.s.p[k]) * 0x100000001b3ULL;
+            w[1] = cols[i].u.s.n;
+        }
         h = (h ^ (w[0] + cols[i].present * 7919u)) * 0x9e3779b97f4a7c15ULL + w[1];
     }
     c->rows++;
@@ -425,7 +534,7 @@ static double run(int kind, const struct ir_program *p, const struct jit_prog *j
 
 int main(int argc, char **argv)
 {
-    int runs = 5, argi = 1;
+    int runs = 5, argi = 1, only = -1;
     double pace = 0;
     struct htsc_opts base = {.format = "json"};
     while (argi < argc && argv[argi][0] == '-') {
@@ -435,6 +544,11 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[argi], "--pace") && argi + 1 < argc) {
             pace = atof(argv[argi + 1]);
             argi += 2;
+        } else if (!strcmp(argv[argi], "--only") && argi + 1 < argc) {
+            const char *e = argv[argi + 1];
+            only = !strcmp(e, "jit") ? E_JIT : !strcmp(e, "interp") ? E_INTERP
+                 : !strcmp(e, "hand") ? E_HAND : -2;
+            argi += 2;
         } else if (!strcmp(argv[argi], "--set") && argi + 1 < argc) {
             base.sets[base.nsets++] = argv[argi + 1];
             argi += 2;
@@ -442,9 +556,9 @@ int main(int argc, char **argv)
             break;
         }
     }
-    if (argc - argi < 3 || runs < 1) {
-        fprintf(stderr, "usage: bench_jit [--runs N] [--pace MPPS] [--set S]... CAPTURE REPEAT "
-                        "QUERY.htq...\n");
+    if (argc - argi < 3 || runs < 1 || only == -2) {
+        fprintf(stderr, "usage: bench_jit [--runs N] [--pace MPPS] [--set S]... "
+                        "[--only jit|interp|hand] CAPTURE REPEAT QUERY.htq...\n");
         return 2;
     }
     struct hts_trace t;
@@ -515,10 +629,12 @@ int main(int argc, char **argv)
         int nr = runs < 64 ? runs : 64;
         for (int r = 0; r < nr; r++) {
             for (int kind = 0; kind < E__N; kind++) {
-                if (kind == E_HAND && !hand)
+                if ((kind == E_HAND && !hand) || (only >= 0 && kind != only)) {
+                    secs[kind][r] = 1e30;
                     continue;
+                }
                 secs[kind][r] = run(kind, p, jp, hand, t.linktype, pk, n, &c);
-                if (kind == E_JIT) {
+                if (kind == E_JIT || only >= 0) {
                     ref = c;
                 } else if (c.rows != ref.rows || c.sum != ref.sum) {
                     fprintf(stderr, "bench_jit: %s: %s rows differ from the JIT's (%llu vs %llu)\n",

@@ -79,6 +79,8 @@ int htsc_parse_args(int argc, char **argv, struct htsc_opts *o)
             o->force_dp = 1;
         } else if (!strcmp(a, "--plan-only")) {
             o->plan_only = 1;
+        } else if (!strcmp(a, "--emit-llvm")) {
+            o->emit_llvm = 1;
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
         } else if (!strcmp(a, "--progress")) {

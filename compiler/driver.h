@@ -33,6 +33,9 @@ struct htsc_opts {
     uint32_t registers;  /* --registers N: slots of every data-plane register */
     int force_dp;        /* --force-dp: as many data-plane operators as fit */
     int plan_only;       /* --plan-only: compile writes the plan file only */
+    int emit_llvm;       /* --emit-llvm: compile writes DIR/NAME.ll (the JIT's
+                          * IR, by bin/htsc-llvm: compiler/emit_llvm.c);
+                          * alone, without --target, only that */
 };
 
 /* Fills *o from argv; prints what is wrong and returns -EINVAL. */
@@ -52,5 +55,7 @@ int htsc_cmd_explain_target(const struct htsc_opts *o);
 int htsc_cmd_compile(const struct htsc_opts *o);
 int htsc_cmd_emulate(const struct htsc_opts *o);
 int htsc_cmd_host(const struct htsc_opts *o);
+/* compiler/emit_llvm.c: in htsc-llvm only (it links LLVM) */
+int htsc_cmd_emit_llvm(const struct htsc_opts *o);
 
 #endif

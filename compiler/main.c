@@ -18,9 +18,12 @@
 #include "driver.h"
 
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -31,11 +34,46 @@ static void usage(FILE *out)
           "       htsc explain --target T [--train CAPTURE] [--dot] FILE...\n"
           "       htsc compile FILE... --target none|v1model|tofino|smartnic -o DIR\n"
           "                [--train CAPTURE] [--registers N] [--force-dp] [--plan-only]\n"
-          "                [--set [Q.]NAME=VALUE]...\n"
+          "                [--set [Q.]NAME=VALUE]... [--emit-llvm]\n"
+          "       htsc compile FILE... --emit-llvm -o DIR   DIR/NAME.ll: the JIT's LLVM IR\n"
           "       htsc emulate DIR/NAME.plan.json --pcap CAPTURE -o REPORTS.pcap [--stats]\n"
           "       htsc host DIR/NAME.plan.json --reports REPORTS.pcap [--stats]\n"
           "       htsc fields      list the packet fields queries can use\n",
           out);
+}
+
+/* --emit-llvm: bin/htsc-llvm, next to this program (it links LLVM, which
+ * htsc does not load), with the same arguments; its exit status. */
+static int run_htsc_llvm(char **argv)
+{
+    char self[4096], path[4200];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "htsc: --emit-llvm: cannot find htsc's own directory\n");
+        return 2;
+    }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    snprintf(path, sizeof path, "%s/htsc-llvm", slash ? self : ".");
+    if (access(path, X_OK) != 0) {
+        fprintf(stderr, "htsc: --emit-llvm needs %s (make builds it with LLVM 14)\n", path);
+        return 2;
+    }
+    fflush(NULL);
+    pid_t pid;
+    extern char **environ;
+    int e = posix_spawn(&pid, path, NULL, NULL, argv, environ);
+    if (e) {
+        fprintf(stderr, "htsc: %s: %s\n", path, strerror(e));
+        return 2;
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return 2;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 2;
 }
 
 int main(int argc, char **argv)
@@ -62,8 +100,11 @@ int main(int argc, char **argv)
         return htsc_cmd_explain(&o);
     if (!strcmp(cmd, "run"))
         return htsc_cmd_run(&o);
-    if (!strcmp(cmd, "compile"))
-        return htsc_cmd_compile(&o);
+    if (!strcmp(cmd, "compile")) {
+        /* --emit-llvm alone (no --target): the JIT's IR only */
+        int rc = o.target || !o.emit_llvm ? htsc_cmd_compile(&o) : 0;
+        return rc == 0 && o.emit_llvm ? run_htsc_llvm(argv) : rc;
+    }
     if (!strcmp(cmd, "emulate"))
         return htsc_cmd_emulate(&o);
     if (!strcmp(cmd, "host"))

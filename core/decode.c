@@ -944,6 +944,20 @@ int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
     return 0;
 }
 
+void hts_decode_l4(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
+                   uint32_t wire_len, int proto, uint64_t off, uint64_t end)
+{
+    memset(p->present, 0, sizeof p->present);
+    p->n_an_types = 0;
+    p->data = data;
+    p->cap_len = cap_len;
+    struct dec dc = {.p = p, .d = data, .cap = data ? cap_len : 0};
+    dc.wire = wire_len > dc.cap ? wire_len : dc.cap;
+    /* from the frame's own IP layer: 6in4 was already unwrapped */
+    if (proto >= 0 && proto <= 255)
+        decode_l4(&dc, (uint8_t)proto, off, end, false);
+}
+
 /*
  * TYPESET values (dns.an.types) have no member of their own in hts_value:
  * u.s.p points at the packet's an_types array (uint16_t codes, host order)

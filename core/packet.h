@@ -102,6 +102,17 @@ int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
                uint32_t wire_len, uint64_t ts_ns, uint16_t port, int linktype,
                struct hts_decode_stats *st);
 
+/*
+ * What hts_decode would add below the IP layer (TCP, UDP and their payload,
+ * DNS, VXLAN, GRE, tunnels' inner.*), for a frame whose link and IP layers
+ * another decoder read (the JIT's compiled one): IP protocol proto starting
+ * at off, the IP layer ending at end (as decode.c's decode_l4 gets them).
+ * Resets *p first; proto < 0 (no L4 reached) leaves every field absent.
+ * No statistics are counted.
+ */
+void hts_decode_l4(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
+                   uint32_t wire_len, int proto, uint64_t off, uint64_t end);
+
 /* The value of field f in packet p as a typed value (absent if missing). */
 hts_value hts_pkt_value(const struct hts_pkt *p, enum hts_field f);
 

@@ -691,6 +691,8 @@ struct winst {
     struct rowlist *done;     /* per node id: batch results, memoised */
     struct rowlist *extra;    /* per node id: rows a data plane computed */
     bool *have;
+    exec_window_fn ext;       /* set: the window's rows come from it */
+    void *ext_ctx;
 };
 
 struct xquery {
@@ -821,12 +823,27 @@ static void stream_from(struct exec *x, struct xquery *xq,
     }
 }
 
-static struct winst *window_get(struct xquery *xq, int64_t start)
+/* The per-node arrays of window w (a window made by exec_window_external
+ * has none until something else needs them). */
+static struct winst *window_arrays(struct xquery *xq, struct winst *w)
+{
+    int nn = xq->q->nnodes;
+    if (w->acc)
+        return w;
+    w->acc = arena_alloc(&w->ar, (size_t)nn * sizeof *w->acc);
+    w->buf = arena_alloc(&w->ar, (size_t)nn * sizeof *w->buf);
+    w->done = arena_alloc(&w->ar, (size_t)nn * sizeof *w->done);
+    w->have = arena_alloc(&w->ar, (size_t)nn * sizeof *w->have);
+    w->extra = arena_alloc(&w->ar, (size_t)nn * sizeof *w->extra);
+    return w;
+}
+
+static struct winst *window_find(struct xquery *xq, int64_t start, bool bare)
 {
     int i = 0;
     for (; i < xq->nopen; i++) {
         if (xq->open[i]->start == start)
-            return xq->open[i];
+            return bare ? xq->open[i] : window_arrays(xq, xq->open[i]);
         if (xq->open[i]->start > start)
             break;
     }
@@ -840,21 +857,20 @@ static struct winst *window_get(struct xquery *xq, int64_t start)
     }
     memmove(&xq->open[i + 1], &xq->open[i], (size_t)(xq->nopen - i) * sizeof *xq->open);
     struct winst *w = calloc(1, sizeof *w);
-    int nn = xq->q->nnodes;
     if (!w) {
         fprintf(stderr, "htsc: out of memory\n");
         exit(2);
     }
     w->start = start;
     w->end = start + xq->q->window_ns;
-    w->acc = arena_alloc(&w->ar, (size_t)nn * sizeof *w->acc);
-    w->buf = arena_alloc(&w->ar, (size_t)nn * sizeof *w->buf);
-    w->done = arena_alloc(&w->ar, (size_t)nn * sizeof *w->done);
-    w->have = arena_alloc(&w->ar, (size_t)nn * sizeof *w->have);
-    w->extra = arena_alloc(&w->ar, (size_t)nn * sizeof *w->extra);
     xq->open[i] = w;
     xq->nopen++;
-    return w;
+    return bare ? w : window_arrays(xq, w);
+}
+
+static struct winst *window_get(struct xquery *xq, int64_t start)
+{
+    return window_find(xq, start, false);
 }
 
 /* Feeds the streaming region's output for this packet into window w. */
@@ -1006,6 +1022,13 @@ static int row_cmp(const void *pa, const void *pb, void *ncols)
 static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
 {
     const struct ir_query *q = xq->q;
+    if (w->ext) { /* finished elsewhere (exec_window_external) */
+        x->st.rows += w->ext(w->ext_ctx, q, w->start, w->end);
+        x->st.windows++;
+        arena_free(&w->ar);
+        free(w);
+        return;
+    }
     if (x->partial) { /* a worker: hand the state over, emit nothing */
         for (int k = 0; k < q->nnodes; k++) {
             if (xq->frontier[k] && w->acc[k].n)
@@ -1162,6 +1185,11 @@ void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx)
     x->partial_ctx = ctx;
 }
 
+bool exec_is_partial(const struct exec *x)
+{
+    return x->partial != NULL;
+}
+
 bool exec_mergeable(const struct exec *x, char *why, size_t len)
 {
     for (int i = 0; i < x->p->nqueries; i++) {
@@ -1199,6 +1227,39 @@ void exec_merge(struct exec *x, int query, int node, int64_t window_start,
     }
 }
 
+void exec_fold_state(struct exec *x, int query, int node, int64_t window_start,
+                     const hts_value *row)
+{
+    struct xquery *xq = &x->qs[query];
+    const struct ir_node *n = xq->q->nodes[node];
+    assert(query >= 0 && query < x->p->nqueries && xq->frontier[node] && n->kind == IR_FOLD);
+    if (window_start + xq->q->window_ns <= x->watermark) {
+        x->st.late++;
+        return;
+    }
+    struct winst *w = window_get(xq, window_start);
+    if (!w->acc[node].n)
+        acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys);
+    struct entry *e = acc_entry(&w->acc[node], row);
+    for (int i = 0; e && i < n->naggs; i++)
+        e->vals[i] = own(&w->ar, row[n->nkeys + i]);
+}
+
+bool exec_window_external(struct exec *x, int query, int64_t window_start,
+                          exec_window_fn emit, void *ctx)
+{
+    struct xquery *xq = &x->qs[query];
+    assert(query >= 0 && query < x->p->nqueries);
+    if (window_start + xq->q->window_ns <= x->watermark) {
+        x->st.late++;
+        return false;
+    }
+    struct winst *w = window_find(xq, window_start, true);
+    w->ext = emit;
+    w->ext_ctx = ctx;
+    return true;
+}
+
 void exec_advance(struct exec *x, int64_t ts)
 {
     advance(x, ts);
@@ -1215,7 +1276,7 @@ uint64_t exec_state_keys(const struct exec *x)
     for (int i = 0; i < x->p->nqueries; i++) {
         const struct xquery *xq = &x->qs[i];
         for (int w = 0; w < xq->nopen; w++)
-            for (int k = 0; k < xq->q->nnodes; k++)
+            for (int k = 0; xq->open[w]->acc && k < xq->q->nnodes; k++)
                 n += xq->open[w]->acc[k].tab.n;
     }
     return n;
@@ -1238,7 +1299,7 @@ void exec_free(struct exec *x)
     for (int i = 0; i < x->p->nqueries; i++) {
         struct xquery *xq = &x->qs[i];
         for (int w = 0; w < xq->nopen; w++) {
-            for (int k = 0; k < xq->q->nnodes; k++)
+            for (int k = 0; xq->open[w]->acc && k < xq->q->nnodes; k++)
                 table_free(&xq->open[w]->acc[k].tab);
             arena_free(&xq->open[w]->ar);
             free(xq->open[w]);

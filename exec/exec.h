@@ -87,9 +87,28 @@ typedef void (*exec_partial_fn)(void *ctx, int query, int node,
                                 int ncols);
 void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx);
 bool exec_mergeable(const struct exec *x, char *why, size_t len);
+/* Whether exec_set_partial() made x a worker that hands its state over. */
+bool exec_is_partial(const struct exec *x);
 int exec_partial_ncols(const struct ir_node *n);
 void exec_merge(struct exec *x, int query, int node, int64_t window_start,
                 const hts_value *row);
+/* A fold's state for one key (row: keys, then state variables, the
+ * node's columns) in the window starting at window_start, as compiled code
+ * kept it: the window's close block then runs on it when the window closes,
+ * as if this executor had run the fold (rows already emitted go in with
+ * exec_feed_rows). A key past the table's limit is refused and counted. */
+void exec_fold_state(struct exec *x, int query, int node, int64_t window_start,
+                     const hts_value *row);
+/* The rows of query `query`'s window starting at window_start come from
+ * emit instead of the query's operators: when this executor closes that
+ * window (in its order: end time, then query), it calls emit, which hands
+ * the window's rows to the row callback itself and returns how many. For
+ * compiled code that finished the window on its own (the JIT's direct
+ * close); the executor must hold nothing else of that window. */
+typedef uint64_t (*exec_window_fn)(void *ctx, const struct ir_query *q,
+                                   int64_t window_start, int64_t window_end);
+bool exec_window_external(struct exec *x, int query, int64_t window_start,
+                          exec_window_fn emit, void *ctx); /* false: late */
 /* Event time reaches ts without a packet: closes what ends at or before it. */
 void exec_advance(struct exec *x, int64_t ts);
 /* The event time reached: every window ending at or before it is closed. */

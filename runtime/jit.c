@@ -12,9 +12,17 @@
  *    callback, once per window that holds the packet (exec.c: route);
  *  - a packet at or past ctx->next_close: every table whose window ends at
  *    or before that time is converted into the executor's partial rows and
- *    merged (exec_merge), then exec_advance() closes those windows in the
- *    executor, which runs the rest of the query and emits rows exactly when
- *    the reference executor would;
+ *    merged (exec_merge), or, when the executor holds nothing of that
+ *    window and no fold reads downstream, into the node's finished rows
+ *    (exec_feed_rows: no table to build there); then exec_advance() closes
+ *    those windows in the executor, which runs the rest of the query and
+ *    emits rows exactly when the reference executor would. A query whose
+ *    plan says `direct` (a tumbling window, one table, filters and maps
+ *    after it) is finished here instead: a compiled function makes each
+ *    entry's row (or took each emitted row of a fold as it came), the rows
+ *    are sorted as the executor sorts them, and the executor hands them out
+ *    when it closes the window, in its order among all windows
+ *    (exec_window_external);
  *  - a full table: it is merged into its (still open) window in the
  *    executor and emptied, so memory stays bounded and no tuple is lost
  *    (counted in jit_stats.flushes); a fold's table, whose state cannot be
@@ -52,6 +60,7 @@ struct jit_prog {
     struct jit_opts o;
     LLVMOrcLLJITRef lljit;
     jit_fn fn;
+    jit_rest_fn *rest; /* per query: its window's rows (jit_int.h: rest_jit) */
     struct jit_times times;
 };
 
@@ -220,6 +229,20 @@ struct jit_prog *jit_compile(const struct ir_program *p, const struct jit_opts *
                  errlen))
         goto done;
     jp->fn = (jit_fn)(uintptr_t)addr;
+    jp->rest = calloc((size_t)p->nqueries + 1, sizeof *jp->rest);
+    if (!jp->rest) {
+        snprintf(err, errlen, "jit: out of memory");
+        goto done;
+    }
+    for (int q = 0; q < p->nqueries; q++) {
+        char name[64];
+        if (!jp->pl.qs[q].covered || !jp->pl.qs[q].rest_jit)
+            continue;
+        snprintf(name, sizeof name, JIT_REST_FN "%d", q);
+        if (llvm_err(LLVMOrcLLJITLookup(jp->lljit, &addr, name), "code generation", err, errlen))
+            goto done;
+        jp->rest[q] = (jit_rest_fn)(uintptr_t)addr;
+    }
     jp->times.codegen = now_ms() - t3;
     jp->times.total = now_ms() - t0;
     ok = true;
@@ -275,6 +298,7 @@ void jit_free(struct jit_prog *jp)
     if (jp->lljit)
         LLVMConsumeError(LLVMOrcDisposeLLJIT(jp->lljit));
     jit_plan_free(&jp->pl);
+    free(jp->rest);
     free(jp);
 }
 
@@ -295,6 +319,26 @@ struct jit_run {
     bool windowed; /* some covered query keeps tables */
     hts_value row[IR_MAX_KEYS + 2 * IR_MAX_AGGS + JIT_MAX_COLS + 2];
     struct hts_pkt pkt;
+    /* direct close: per table, whether part of its window went to the
+     * executor (a flush); sort scratch */
+    bool *flushed;
+    uint64_t *ck;
+    uint32_t *tmp;
+    int *var;
+    size_t ckcap, tmpcap, varcap;
+    /* per query: its window's rows so far, for a fold whose windows close
+     * here (keep_fold_row) */
+    struct fold_rows {
+        uint64_t *w; /* per row: nw sort words, then the row's words */
+        size_t n, cap;
+        uint32_t *ord; /* their order, once the window closed */
+        size_t ordcap;
+        int nw;
+    } *frows;
+    hts_value *drows, *dtmp;
+    uint32_t *dord;
+    uint64_t *dkeys;
+    size_t drows_cap, dtmp_cap, dord_cap, dkeys_cap;
 };
 
 /* exec.c: first_window. The oldest window [s, s + W), s a multiple of H,
@@ -331,10 +375,10 @@ static void compute_next_close(struct jit_run *r)
 
 /* ---- what compiled code calls (through ctx: no symbols to resolve) ---- */
 
-static void rt_decode(struct jit_ctx *ctx, const struct jit_pkt *p)
+static void rt_decode(struct jit_ctx *ctx, const struct jit_pkt *p, int64_t proto,
+                      uint64_t off, uint64_t end)
 {
-    hts_decode(ctx->scratch, p->data, p->caplen, p->wirelen, p->ts, p->port, ctx->linktype,
-               NULL);
+    hts_decode_l4(ctx->scratch, p->data, p->caplen, p->wirelen, (int)proto, off, end);
 }
 
 /* exec.c: hts_value_eq on strings (op 0) and bytes_has (contains,
@@ -419,6 +463,8 @@ struct jit_run *jit_run_new(const struct jit_prog *jp, struct exec *x, exec_row_
     r->fallback = calloc((size_t)pl->p->nqueries + 1, sizeof *r->fallback);
     r->ctx.late = calloc((size_t)pl->nlate + 1, sizeof *r->ctx.late);
     r->ctx.tables = calloc((size_t)pl->ntables + 1, sizeof *r->ctx.tables);
+    r->flushed = calloc((size_t)pl->ntables + 1, sizeof *r->flushed);
+    r->frows = calloc((size_t)pl->p->nqueries + 1, sizeof *r->frows);
     r->ctx.out_cap = (uint32_t)(pl->pkt_words * 256 > 4096 ? pl->pkt_words * 256 : 4096);
     r->ctx.out = calloc(r->ctx.out_cap, sizeof *r->ctx.out);
     r->ctx.scratch = malloc(sizeof *r->ctx.scratch);
@@ -428,7 +474,8 @@ struct jit_run *jit_run_new(const struct jit_prog *jp, struct exec *x, exec_row_
     r->ctx.str_hash = rt_str_hash;
     r->ctx.str_put = rt_str_put;
     r->ctx.linktype = jp->o.linktype;
-    if (!r->fallback || !r->ctx.late || !r->ctx.tables || !r->ctx.out || !r->ctx.scratch)
+    if (!r->fallback || !r->ctx.late || !r->ctx.tables || !r->flushed || !r->frows || !r->ctx.out ||
+        !r->ctx.scratch)
         goto fail;
     for (int i = 0; i < pl->p->nqueries; i++)
         if (!pl->qs[i].covered)
@@ -489,6 +536,43 @@ static void key_value(hts_value *v, const struct jit_table *t, enum hts_type ty,
         jit_set_value(v, ty, w);
 }
 
+/* The finished row of a groupby or distinct entry (exec.c: acc_finish):
+ * keys, then each aggregate: count; avg as sum / inputs; absent when no
+ * input was present. */
+static void final_row(const struct jit_sink *k, const struct jit_table *t, const uint64_t *w,
+                      hts_value *row)
+{
+    const struct ir_node *n = k->node;
+    for (int c = 0; c < n->nkeys; c++)
+        key_value(&row[c], t, n->cols[c].type, w + k->keyoff[c]);
+    for (int a = 0; k->kind == SINK_GROUPBY && a < n->naggs; a++) {
+        enum hts_type ty = n->cols[n->nkeys + a].type;
+        enum ast_agg agg = n->aggs[a]->agg;
+        const uint64_t *v = w + k->aggoff[a];
+        if (agg == AGG_COUNT)
+            row[n->nkeys + a] = hts_int((int64_t)v[0]);
+        else if (!v[1])
+            row[n->nkeys + a] = hts_absent(ty);
+        else if (agg == AGG_AVG)
+            row[n->nkeys + a] = hts_int((int64_t)v[0] / (int64_t)v[1]);
+        else
+            jit_set_value(&row[n->nkeys + a], ty, v);
+    }
+}
+
+static bool can_direct(const struct jit_run *r, const struct jit_sink *k, int j);
+
+/* Empties a table (gen: one increment). */
+static void table_reset(struct jit_table *t)
+{
+    t->n = 0;
+    t->nbytes = 0;
+    if (++t->gen == 0) { /* 2^32 windows later: stale stamps could match */
+        memset(t->index, 0, ((size_t)t->mask + 1) * sizeof *t->index);
+        t->gen = 1;
+    }
+}
+
 /* Table j of sink k, holding window ws, as partial rows into the executor;
  * leaves it empty. */
 static void hand_over(struct jit_run *r, const struct jit_sink *k, int j, int64_t ws)
@@ -509,12 +593,23 @@ static void hand_over(struct jit_run *r, const struct jit_sink *k, int j, int64_
         t->n = 0;
         return;
     }
+    /* the executor holds nothing of this window's node (no flush, no
+     * worker's partial state), and no key limit there applies: its rows */
+    bool rows = k->feed_rows && can_direct(r, k, j);
     for (uint32_t e = 0; e < t->n; e++) {
         const uint64_t *w = t->ent + (size_t)e * (size_t)k->stride;
+        if (k->chained || rows) {
+            /* fed by a fold's rows, which never reached the executor: this
+             * node's finished rows (exec.c: acc_finish) */
+            final_row(k, t, w, row);
+            exec_feed_rows(r->x, qi, n->id, ws, row);
+            continue;
+        }
         if (k->kind == SINK_FOLD) {
             /* one row per key with its final state, unless the fold emits
-             * (its rows went to the executor as they were emitted) */
-            if (n->emits)
+             * (its rows went to the executor as they were emitted); with a
+             * close block, the state, for the executor to run it on */
+            if (n->emits && !n->nclose)
                 continue;
             for (int c = 0; c < n->nkeys; c++)
                 key_value(&row[c], t, n->cols[c].type, w + k->keyoff[c]);
@@ -525,7 +620,10 @@ static void hand_over(struct jit_run *r, const struct jit_sink *k, int j, int64_
                 else
                     row[n->nkeys + a] = hts_absent(ty);
             }
-            exec_feed_rows(r->x, qi, n->id, ws, row);
+            if (n->nclose)
+                exec_fold_state(r->x, qi, n->id, ws, row);
+            else
+                exec_feed_rows(r->x, qi, n->id, ws, row);
             continue;
         }
         for (int c = 0; c < n->nkeys; c++)
@@ -539,12 +637,256 @@ static void hand_over(struct jit_run *r, const struct jit_sink *k, int j, int64_
         }
         exec_merge(r->x, qi, n->id, ws, row);
     }
-    t->n = 0;
-    t->nbytes = 0;
-    if (++t->gen == 0) { /* 2^32 windows later: stale stamps could match */
-        memset(t->index, 0, ((size_t)t->mask + 1) * sizeof *t->index);
-        t->gen = 1;
+    table_reset(t);
+}
+
+/* Grows *p to hold n items of size sz; false when out of memory. */
+static bool reserve(void *p, size_t *cap, size_t n, size_t sz)
+{
+    if (n <= *cap)
+        return true;
+    size_t c = *cap ? *cap : 64;
+    while (c < n)
+        c *= 2;
+    void *q = realloc(*(void **)p, c * sz);
+    if (!q)
+        return false;
+    *(void **)p = q;
+    *cap = c;
+    return true;
+}
+
+/* Sort words of a root column of type ty (exec.c: row_cmp orders rows by
+ * hts_value_cmp, column by column; these words, compared as unsigned
+ * numbers in turn, give the same order, for values of their column's type
+ * (compiled rows are)): presence, then the value. 0 for a type they do not
+ * cover. */
+static int sort_nwords(enum hts_type ty)
+{
+    switch (ty) {
+    case TY_INT: case TY_BOOL: case TY_IPV4: case TY_MAC:
+        return 2;
+    case TY_IPV6:
+        return 3;
+    default:
+        return 0;
     }
+}
+
+/* Merge sort of ord[0..n) by the rows' compact keys (nv words each in
+ * ck, compared as unsigned numbers in turn); tmp holds n / 2 entries. */
+static inline int key_cmp(const uint64_t *ck, int nv, uint32_t a, uint32_t b)
+{
+    const uint64_t *x = ck + (size_t)a * (size_t)nv, *y = ck + (size_t)b * (size_t)nv;
+    for (int i = 0; i < nv; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+
+static void msort_keys(uint32_t *ord, uint32_t *tmp, size_t n, const uint64_t *ck, int nv)
+{
+    if (n < 2)
+        return;
+    if (n <= 12) { /* insertion sort */
+        for (size_t i = 1; i < n; i++) {
+            uint32_t v = ord[i];
+            size_t j = i;
+            for (; j > 0 && key_cmp(ck, nv, ord[j - 1], v) > 0; j--)
+                ord[j] = ord[j - 1];
+            ord[j] = v;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    msort_keys(ord, tmp, h, ck, nv);
+    msort_keys(ord + h, tmp, n - h, ck, nv);
+    if (key_cmp(ck, nv, ord[h - 1], ord[h]) <= 0)
+        return; /* already in order */
+    memcpy(tmp, ord, h * sizeof *tmp);
+    size_t i = 0, j = h, o = 0;
+    while (i < h && j < n)
+        ord[o++] = key_cmp(ck, nv, tmp[i], ord[j]) <= 0 ? tmp[i++] : ord[j++];
+    while (i < h)
+        ord[o++] = tmp[i++];
+}
+
+/* fr's rows in order: ord. Only the sort words that differ between rows
+ * take part (a column present in every row has a constant presence word),
+ * copied side by side first. Rows with equal keys are equal rows, whose
+ * order nobody can tell apart. */
+static bool sort_rows(struct jit_run *r, struct fold_rows *fr, size_t per, int nw)
+{
+    size_t n = fr->n;
+    int nv = 0;
+    if (!reserve(&fr->ord, &fr->ordcap, n + 1, sizeof *fr->ord) ||
+        !reserve(&r->tmp, &r->tmpcap, n + 1, sizeof *r->tmp) ||
+        !reserve(&r->var, &r->varcap, (size_t)nw + 1, sizeof *r->var))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        fr->ord[i] = (uint32_t)i;
+    if (n < 2)
+        return true;
+    for (int k = 0; k < nw; k++)
+        for (size_t i = 1; i < n; i++)
+            if (fr->w[i * per + (size_t)k] != fr->w[(size_t)k]) {
+                r->var[nv++] = k;
+                break;
+            }
+    if (!nv)
+        return true;
+    if (!reserve(&r->ck, &r->ckcap, n * (size_t)nv, sizeof *r->ck))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < nv; k++)
+            r->ck[i * (size_t)nv + (size_t)k] = fr->w[i * per + (size_t)r->var[k]];
+    msort_keys(fr->ord, r->tmp, n, r->ck, nv);
+    return true;
+}
+
+
+/* Whether the window of table j of sink k (the query's direct sink) can
+ * close here: the executor holds nothing of it (no flush, no worker hand-
+ * over of partial state) and no key limit applies that it would enforce. */
+static bool can_direct(const struct jit_run *r, const struct jit_sink *k, int j)
+{
+    const struct jit_table *t = &r->ctx.tables[k->table0 + j];
+    uint64_t max = r->jp->o.max_keys;
+    return !r->flushed[k->table0 + j] && !exec_is_partial(r->x) && (!max || t->n <= max);
+}
+
+/* The sort words of a row the compiled rows function made (w): the
+ * encoding keeps the order (MACs and IPv6 as big-endian numbers). */
+static void make_key(const struct jit_qplan *qp, const struct ir_node *root, const uint64_t *w,
+                     uint64_t *key)
+{
+    for (int c = 0, o = 0; c < root->ncols; c++) {
+        enum hts_type ty = root->cols[c].type;
+        const uint64_t *v = w + qp->rest_off[c];
+        bool present = (w[0] >> c) & 1;
+        key[o] = present;
+        if (ty == TY_IPV6) {
+            key[o + 1] = present ? v[0] : 0;
+            key[o + 2] = present ? v[1] : 0;
+        } else if (ty == TY_INT || ty == TY_BOOL) {
+            key[o + 1] = present ? v[0] ^ (1ull << 63) : 0;
+        } else {
+            key[o + 1] = present ? (ty == TY_IPV4 ? (uint32_t)v[0] : v[0]) : 0;
+        }
+        o += sort_nwords(ty);
+    }
+}
+
+static int sort_words_of(const struct ir_node *root)
+{
+    int nw = 0;
+    for (int c = 0; c < root->ncols; c++)
+        nw += sort_nwords(root->cols[c].type);
+    return nw;
+}
+
+/* The executor calls this when it closes a window whose rows were made
+ * here (exec_window_external): the query's kept rows, in their order. */
+static uint64_t emit_window(void *ctx, const struct ir_query *q, int64_t ws, int64_t we)
+{
+    struct jit_run *r = ctx;
+    const struct jit_qplan *qp = &r->pl->qs[q->index];
+    struct fold_rows *fr = &r->frows[q->index];
+    const struct ir_node *root = q->root;
+    int nc = root->ncols;
+    size_t per = (size_t)(fr->nw + qp->rest_words), m = fr->n;
+    for (size_t i = 0; i < m; i++) {
+        const uint64_t *w = fr->w + (size_t)fr->ord[i] * per + fr->nw;
+        for (int c = 0; c < nc; c++) {
+            if ((w[0] >> c) & 1)
+                jit_set_value(&r->row[c], root->cols[c].type, w + qp->rest_off[c]);
+            else
+                r->row[c] = hts_absent(root->cols[c].type);
+        }
+        r->rowfn(r->rowctx, q, ws, we, r->row, nc);
+    }
+    fr->n = 0;
+    return m;
+}
+
+/* close_direct with the compiled rows: the compiled function makes each
+ * kept row's words from a table entry (a fold's rows were made as they
+ * were emitted: keep_fold_row), they are sorted, and the executor hands
+ * them out when it closes the window, in its order among all the
+ * queries' windows (emit_window); hts_values only for the rows handed
+ * out. */
+static bool close_compiled(struct jit_run *r, const struct jit_qplan *qp,
+                           const struct jit_sink *k, struct jit_table *t, int64_t ws,
+                           jit_rest_fn rest, int nw)
+{
+    const struct ir_query *q = k->q;
+    struct fold_rows *fr = &r->frows[q->index];
+    size_t per = (size_t)(nw + qp->rest_words);
+    if (k->kind != SINK_FOLD) {
+        if (!reserve(&fr->w, &fr->cap, ((size_t)t->n + 1) * per, sizeof *fr->w))
+            return false;
+        fr->n = 0;
+        for (uint32_t e = 0; e < t->n; e++) {
+            uint64_t *key = fr->w + fr->n * per;
+            if (!rest(t->ent + (size_t)e * (size_t)k->stride, key + nw))
+                continue;
+            make_key(qp, q->root, key + nw, key);
+            fr->n++;
+        }
+    }
+    if (!sort_rows(r, fr, per, nw)) {
+        if (k->kind != SINK_FOLD)
+            return false;
+        fprintf(stderr, "jit: out of memory sorting a window's rows\n");
+        abort();
+    }
+    fr->nw = nw;
+    if (!exec_window_external(r->x, q->index, ws, emit_window, r))
+        fr->n = 0; /* late (cannot happen: windows close in time) */
+    r->st.direct++;
+    table_reset(t);
+    return true;
+}
+
+/* A fold's emitted row (row words in ctx->out) for a query whose windows
+ * close here: through the compiled rows function now, kept until the
+ * window closes. false: it goes to the executor (a worker handing state
+ * over). */
+static bool keep_fold_row(struct jit_run *r, const struct jit_sink *k, const uint64_t *w)
+{
+    const struct ir_query *q = k->q;
+    const struct jit_qplan *qp = &r->pl->qs[q->index];
+    jit_rest_fn rest = r->jp->rest[q->index];
+    if (qp->direct != k - r->pl->sinks + 1 || !rest || exec_is_partial(r->x))
+        return false;
+    struct fold_rows *fr = &r->frows[q->index];
+    int nw = sort_words_of(q->root);
+    size_t per = (size_t)(nw + qp->rest_words);
+    if (!reserve(&fr->w, &fr->cap, (fr->n + 1) * per, sizeof *fr->w)) {
+        fprintf(stderr, "jit: out of memory keeping a fold's rows\n");
+        abort();
+    }
+    uint64_t *key = fr->w + fr->n * per;
+    if (rest(w, key + nw)) {
+        make_key(qp, q->root, key + nw, key);
+        fr->n++;
+    }
+    return true;
+}
+
+/* The window's rows made here, as the executor would make them (exec.c:
+ * acc_finish, batch, window_close): each entry's finished row through the
+ * filters and maps after the table (compiled: jit_int.h, rest_jit), then
+ * sorted, then handed out in the executor's order of windows. false
+ * (nothing done) when out of memory: the executor then does it. */
+static bool close_direct(struct jit_run *r, const struct jit_qplan *qp,
+                         const struct jit_sink *k, int j, int64_t ws)
+{
+    jit_rest_fn rest = r->jp->rest[k->q->index];
+    int nw = sort_words_of(k->q->root);
+    if (!rest || nw <= 0)
+        return false;
+    return close_compiled(r, qp, k, &r->ctx.tables[k->table0 + j], ws, rest, nw);
 }
 
 /* Hands over every table whose window ends at or before ts (all of them
@@ -556,12 +898,15 @@ static void close_until(struct jit_run *r, int64_t ts)
         const struct jit_sink *k = &r->pl->sinks[s];
         if (k->kind == SINK_ROWS)
             continue;
+        const struct jit_qplan *qp = &r->pl->qs[k->q->index];
         for (int j = 0; j < k->nslots; j++) {
-            if (!r->ctx.tables[k->table0 + j].n)
-                continue;
             int64_t ws = slot_window(k->q, k->nslots, j, wm);
-            if (ts == INT64_MAX || ws + k->q->window_ns <= ts)
+            if (ts != INT64_MAX && ws + k->q->window_ns > ts)
+                continue;
+            if (r->ctx.tables[k->table0 + j].n &&
+                !(qp->direct == s + 1 && can_direct(r, k, j) && close_direct(r, qp, k, j, ws)))
                 hand_over(r, k, j, ws);
+            r->flushed[k->table0 + j] = false;
         }
     }
     if (ts > r->ctx.wm && ts != INT64_MAX)
@@ -591,7 +936,7 @@ static int grow(struct jit_run *r, const struct jit_sink *k, struct jit_table *t
 {
     if (grow_bytes(k, t) < 0)
         return -ENOMEM;
-    if (t->n < t->limit)
+    if ((uint64_t)t->n + (uint64_t)k->reserve < t->limit)
         return 0;
     uint64_t max = r->jp->o.max_keys, limit = (uint64_t)t->limit * 2;
     if (max && limit > max)
@@ -634,15 +979,18 @@ static void flush_full(struct jit_run *r)
             continue;
         for (int j = 0; j < k->nslots; j++) {
             struct jit_table *t = &r->ctx.tables[k->table0 + j];
-            if (t->n < t->limit && !bytes_low(k, t))
+            if ((uint64_t)t->n + (uint64_t)k->reserve < t->limit && !bytes_low(k, t))
                 continue;
-            if (k->kind == SINK_FOLD) {
+            if (k->kind == SINK_FOLD || k->chained) {
+                /* neither a fold's state nor a table fed by one can be
+                 * handed over before its window ends */
                 if (grow(r, k, t) < 0) {
                     fprintf(stderr, "jit: out of memory growing a fold's table\n");
                     abort();
                 }
                 continue;
             }
+            r->flushed[k->table0 + j] = true; /* first: merged, not rows */
             hand_over(r, k, j, slot_window(k->q, k->nslots, j, r->ctx.wm));
             r->st.flushes++;
         }
@@ -658,6 +1006,10 @@ static void drain_rows(struct jit_run *r)
     while (o < r->ctx.out_n) {
         if (w[o] >> 32) { /* a fold's emitted row: into its window's rows */
             const struct jit_sink *k = &r->pl->sinks[(w[o] >> 32) - 1];
+            if (keep_fold_row(r, k, w + o)) {
+                o += (uint32_t)k->emit_words;
+                continue;
+            }
             const struct ir_node *n = k->node;
             uint64_t mask = w[o + 2];
             int wo = JIT_ROW_HDR;
@@ -793,6 +1145,15 @@ void jit_run_free(struct jit_run *r)
         free(r->ctx.tables[t].bytes);
     }
     free(r->ctx.tables);
+    free(r->flushed);
+    free(r->ck);
+    free(r->tmp);
+    free(r->var);
+    for (int q = 0; r->frows && q < r->pl->p->nqueries; q++) {
+        free(r->frows[q].w);
+        free(r->frows[q].ord);
+    }
+    free(r->frows);
     free(r->ctx.late);
     free(r->ctx.out);
     free(r->ctx.scratch);

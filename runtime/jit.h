@@ -30,11 +30,17 @@
  *
  * Fields the generated decoder does not know (DNS, payload, tunnels) are
  * read from the interpreter's decoder, which compiled code calls at most
- * once per packet and only for packets that get as far as needing one.
+ * once per packet and only for packets that get as far as needing one; it
+ * goes on from the L4 header compiled code found (hts_decode_l4).
  *
- * Queries the JIT does not cover (jit_covers() says why): folds with a
- * close block or feeding another fold, strings as columns or as keys
- * (except dns.qname),
+ * A fold's emitted rows that reach a groupby or distinct through filters
+ * and maps only update that second table in compiled code too. A query
+ * whose windows are tumbling and whose one table is followed by filters and
+ * maps only has its windows finished by compiled code and jit.c, the
+ * executor only handing the rows out in its order (exec_window_external).
+ *
+ * Queries the JIT does not cover (jit_covers() says why): folds feeding
+ * another fold, strings as columns or as keys (except dns.qname),
  * streaming rows fed to a join, per-packet rows of more than 64 columns,
  * hopping windows of more than 8 hops. See docs/jit.md.
  */
@@ -97,7 +103,10 @@ struct jit_ctx {
      * itself (DNS, payload, tunnels): called at most once per packet, and
      * only for packets that reach an expression reading such a field. */
     struct hts_pkt *scratch;
-    void (*decode)(struct jit_ctx *ctx, const struct jit_pkt *p);
+    /* proto, off, end: where the compiled decoder reached L4 (proto -1:
+     * it did not); the C decoder goes on from there (hts_decode_l4) */
+    void (*decode)(struct jit_ctx *ctx, const struct jit_pkt *p, int64_t proto,
+                   uint64_t off, uint64_t end);
     /* string tests (exec.c: bytes_has; op 0 is equality) and 'has' on a
      * set of 16-bit codes (dns.an.types) */
     int (*bytes)(const uint8_t *a, uint64_t an, const uint8_t *b, uint64_t bn, int op);
@@ -156,6 +165,7 @@ struct jit_stats {
     uint64_t grown;     /* fold tables that filled and were enlarged */
     uint64_t refused;   /* fold tuples with a new key past max_keys: dropped */
     uint64_t rows;      /* per-packet rows produced by compiled code */
+    uint64_t direct;    /* windows closed by the JIT's run-time itself */
 };
 
 /*

@@ -70,6 +70,7 @@ struct gen {
     LLVMTypeRef crc_ty;
     /* the interpreter's decoder and the string helpers (jit.h: jit_ctx) */
     LLVMValueRef ctx, pkt, slow_a, scratch, decode_fn, bytes_fn, has16_fn;
+    LLVMValueRef l4p_a, l4o_a, l4e_a; /* where L4 starts, for the C decoder */
     LLVMTypeRef decode_ty, bytes_ty, has16_ty;
     /* string keys: table bytes, table structs, helpers */
     LLVMValueRef *t_bytes, *t_self, tabs, str_hash_fn, str_put_fn;
@@ -564,6 +565,11 @@ static void gen_l4(struct gen *g)
 {
     at(g, g->l4_bb);
     LLVMValueRef off = g->l4_off, end = g->l4_end;
+    if (g->pl->slow) { /* for the C decoder, which goes on from here */
+        LLVMBuildStore(g->b, g->l4_proto, g->l4p_a);
+        LLVMBuildStore(g->b, off, g->l4o_a);
+        LLVMBuildStore(g->b, end, g->l4e_a);
+    }
     LLVMValueRef endc = umin(g, end, g->cap);
     const bool *need = g->pl->need;
     bool tcp = any(g, FLD_TCP_SPORT, FLD_TCP_PAYLOAD_LEN);
@@ -619,7 +625,8 @@ static void gen_l4(struct gen *g)
 static void gen_decode(struct gen *g)
 {
     const bool *need = g->pl->need;
-    g->l4 = any(g, FLD_TCP_SPORT, FLD_ICMPV6_CODE);
+    /* fields from the C decoder continue from where this one reaches L4 */
+    g->l4 = any(g, FLD_TCP_SPORT, FLD_ICMPV6_CODE) || g->pl->slow;
     g->ip6ext = g->l4 || need[FLD_IP_PROTO] || need[FLD_IPV6_FRAG];
     g->ip6 = g->ip6ext || any(g, FLD_IPV6_TC, FLD_IPV6_FRAG);
     g->ip4 = g->ip6 || any(g, FLD_IPV4_IHL, FLD_IPV4_DST);
@@ -791,8 +798,9 @@ static void ensure_slow(struct gen *g)
     LLVMBasicBlockRef call = blk(g, "slow.decode"), cont = blk(g, "slow.done");
     LLVMBuildCondBr(g->b, load(g, g->t1, g->slow_a), cont, call);
     at(g, call);
-    LLVMValueRef args[2] = {g->ctx, g->pkt};
-    LLVMBuildCall2(g->b, g->decode_ty, g->decode_fn, args, 2, "");
+    LLVMValueRef args[5] = {g->ctx, g->pkt, load(g, g->t64, g->l4p_a), load(g, g->t64, g->l4o_a),
+                            load(g, g->t64, g->l4e_a)};
+    LLVMBuildCall2(g->b, g->decode_ty, g->decode_fn, args, 5, "");
     LLVMBuildStore(g->b, k1(g, true), g->slow_a);
     LLVMBuildBr(g->b, cont);
     at(g, cont);
@@ -1319,7 +1327,7 @@ static void gen_table_update(struct gen *g, const struct jit_sink *s, int t,
     }
     LLVMValueRef cnt1 = addk(g, cnt, 1);
     LLVMBuildStore(g->b, cnt1, g->tn_a[t]);
-    LLVMValueRef full = cmp(g, LLVMIntUGE, cnt1, g->t_limit[t]);
+    LLVMValueRef full = cmp(g, LLVMIntUGE, addk(g, cnt1, (uint64_t)s->reserve), g->t_limit[t]);
     LLVMBuildStore(g->b, LLVMBuildOr(g->b, load(g, g->t1, g->full_a), full, ""), g->full_a);
     LLVMBasicBlockRef insb = here(g);
     LLVMBuildBr(g->b, found);
@@ -1361,9 +1369,15 @@ static void gen_table_update(struct gen *g, const struct jit_sink *s, int t,
 
 /* Writes an emitted row: keys (the entry's words: a string key is its
  * offset in the table) and the state as it is now. */
+static void gen_chain(struct gen *g, const struct jit_sink *f, int slot, LLVMValueRef ep);
+
 static void gen_emit(struct gen *g, const struct jit_sink *s, int slot, LLVMValueRef ep)
 {
     const struct ir_node *n = s->node;
+    if (s->chain) {
+        gen_chain(g, s, slot, ep);
+        return;
+    }
     LLVMValueRef on = load(g, g->t64, g->outn_a);
     LLVMValueRef base = word_ptr(g, g->out, on);
     uint64_t tag = (uint64_t)s->q->index | (uint64_t)(s - g->pl->sinks + 1) << 32;
@@ -1502,13 +1516,14 @@ static void gen_slots(struct gen *g, const struct jit_sink *s, LLVMValueRef wm,
     LLVMBuildStore(g->b, add(g, load(g, g->t64, la), zext64(g, late)), la);
 }
 
-static void gen_sink(struct gen *g, const struct jit_sink *s, LLVMValueRef *valid)
+/* The streaming nodes of s's path (filters skip to `skip`, maps make new
+ * rows), from row `row`; returns the row at the end. bufs[2] hold the
+ * rows' values (the caller frees them). */
+static const struct cv *gen_path(struct gen *g, const struct jit_sink *s, const struct cv *row,
+                                 LLVMBasicBlockRef skip, struct cv **bufs)
 {
-    const struct ir_node *n = s->node;
-    LLVMBasicBlockRef skip = blk(g, "sink.end");
-    struct cv *row = NULL, *rows[2] = {NULL, NULL};
     int flip = 0;
-    for (int i = 0; i < s->npath; i++) {
+    for (int i = 0; i < s->npath && !g->failed; i++) {
         const struct ir_node *p = s->path[i];
         switch (p->kind) {
         case IR_FILTER: {
@@ -1525,15 +1540,15 @@ static void gen_sink(struct gen *g, const struct jit_sink *s, LLVMValueRef *vali
         case IR_MAP:
         case IR_EXPORT: {
             flip ^= 1;
-            free(rows[flip]);
-            rows[flip] = calloc((size_t)p->ncols + 1, sizeof *rows[flip]);
-            if (!rows[flip]) {
+            free(bufs[flip]);
+            bufs[flip] = calloc((size_t)p->ncols + 1, sizeof *bufs[flip]);
+            if (!bufs[flip]) {
                 fail(g, "jit_gen: out of memory");
                 break;
             }
             for (int c = 0; c < p->ncols; c++)
-                rows[flip][c] = gen_expr(g, p->exprs[c], row);
-            row = rows[flip];
+                bufs[flip][c] = gen_expr(g, p->exprs[c], row);
+            row = bufs[flip];
             break;
         }
         default:
@@ -1541,6 +1556,89 @@ static void gen_sink(struct gen *g, const struct jit_sink *s, LLVMValueRef *vali
             break;
         }
     }
+    return row;
+}
+
+/* groupby, distinct: the key (an absent key skips the tuple), its hash,
+ * then the table of each valid slot (valid NULL: slot `slot` only). */
+static void gen_keyed(struct gen *g, const struct jit_sink *s, const struct cv *row,
+                      const LLVMValueRef *valid, int slot, LLVMBasicBlockRef skip)
+{
+    const struct ir_node *n = s->node;
+    LLVMValueRef kw[2 * IR_MAX_KEYS];
+    struct cv keys[IR_MAX_KEYS];
+    int nkw = 0;
+    LLVMValueRef allp = k1(g, true);
+    for (int k = 0; k < n->nkeys; k++) {
+        struct cv v = gen_expr(g, n->exprs[k], row);
+        v.t = n->cols[k].type;
+        keys[k] = v;
+        allp = LLVMBuildAnd(g->b, allp, v.p, "");
+        if (v.t == TY_STR) { /* its content's hash stands for it in the key hash */
+            LLVMValueRef a2[2] = {
+                LLVMBuildIntToPtr(g->b, sel(g, v.p, lo64(g, v.v), k64(g, 0)), g->p8, ""),
+                sel(g, v.p, hi64(g, v.v), k64(g, 0))};
+            kw[nkw++] = LLVMBuildCall2(g->b, g->str_hash_ty, g->str_hash_fn, a2, 2, "");
+        } else {
+            nkw += words(g, v, kw + nkw);
+        }
+    }
+    check(g, allp, skip);
+    struct cv args[IR_MAX_AGGS];
+    for (int a = 0; s->kind == SINK_GROUPBY && a < n->naggs; a++)
+        args[a] = n->aggs[a]->agg == AGG_COUNT ? mk(k64(g, 0), k1(g, true), TY_INT)
+                                               : gen_expr(g, n->aggs[a]->args[0], row);
+    LLVMValueRef h = gen_key_hash(g, kw, nkw);
+    if (!valid) {
+        gen_table_update(g, s, s->table0 + slot, h, kw, nkw, args, row, keys, skip);
+        return;
+    }
+    for (int j = 0; j < s->nslots; j++) {
+        LLVMBasicBlockRef yes = blk(g, "slot"), no = blk(g, "slot.next");
+        LLVMBuildCondBr(g->b, valid[j], yes, no);
+        at(g, yes);
+        gen_table_update(g, s, s->table0 + j, h, kw, nkw, args, row, keys, no);
+        at(g, no);
+    }
+    LLVMBuildBr(g->b, skip);
+}
+
+/* A fold's emitted row (keys from its entry, the state as it is now) into
+ * the table of the sink it feeds, in the same window slot: the filters and
+ * maps between them, then the key. Nothing goes to ctx->out. */
+static void gen_chain(struct gen *g, const struct jit_sink *f, int slot, LLVMValueRef ep)
+{
+    const struct jit_sink *s = &g->pl->sinks[f->chain - 1];
+    const struct ir_node *n = f->node;
+    struct cv in[IR_MAX_KEYS + IR_MAX_AGGS], *bufs[2] = {NULL, NULL};
+    for (int c = 0; c < n->nkeys; c++) {
+        enum hts_type t = n->cols[c].type;
+        LLVMValueRef v = load_word(g, ep, k64(g, (uint64_t)f->keyoff[c]));
+        if (t == TY_IPV6)
+            v = i128_pair(g, load_word(g, ep, k64(g, (uint64_t)f->keyoff[c] + 1)), v);
+        in[c] = mk(v, k1(g, true), t);
+    }
+    for (int a = 0; a < n->naggs; a++) {
+        in[n->nkeys + a] = g->state[a];
+        in[n->nkeys + a].t = n->cols[n->nkeys + a].type;
+    }
+    LLVMBasicBlockRef skip = blk(g, "chain.end");
+    const struct cv *row = gen_path(g, s, in, skip, bufs);
+    if (!g->failed)
+        gen_keyed(g, s, row, NULL, slot, skip);
+    else
+        LLVMBuildBr(g->b, skip);
+    free(bufs[0]);
+    free(bufs[1]);
+    at(g, skip);
+}
+
+static void gen_sink(struct gen *g, const struct jit_sink *s, LLVMValueRef *valid)
+{
+    const struct ir_node *n = s->node;
+    LLVMBasicBlockRef skip = blk(g, "sink.end");
+    struct cv *bufs[2] = {NULL, NULL};
+    const struct cv *row = gen_path(g, s, NULL, skip, bufs);
     if (g->failed)
         goto out;
     if (s->kind == SINK_ROWS) {
@@ -1581,43 +1679,89 @@ static void gen_sink(struct gen *g, const struct jit_sink *s, LLVMValueRef *vali
         LLVMBuildBr(g->b, skip);
         goto out;
     }
-    /* groupby, distinct: an absent key skips the tuple */
-    LLVMValueRef kw[2 * IR_MAX_KEYS];
-    struct cv keys[IR_MAX_KEYS];
-    int nkw = 0;
-    LLVMValueRef allp = k1(g, true);
-    for (int k = 0; k < n->nkeys; k++) {
-        struct cv v = gen_expr(g, n->exprs[k], row);
-        v.t = n->cols[k].type;
-        keys[k] = v;
-        allp = LLVMBuildAnd(g->b, allp, v.p, "");
-        if (v.t == TY_STR) { /* its content's hash stands for it in the key hash */
-            LLVMValueRef a2[2] = {
-                LLVMBuildIntToPtr(g->b, sel(g, v.p, lo64(g, v.v), k64(g, 0)), g->p8, ""),
-                sel(g, v.p, hi64(g, v.v), k64(g, 0))};
-            kw[nkw++] = LLVMBuildCall2(g->b, g->str_hash_ty, g->str_hash_fn, a2, 2, "");
-        } else {
-            nkw += words(g, v, kw + nkw);
+    gen_keyed(g, s, row, valid, 0, skip);
+out:
+    free(bufs[0]);
+    free(bufs[1]);
+    at(g, skip);
+}
+
+/* ---- a window's rows (jit_int.h: rest_jit) ---- */
+
+/* int fn(const uint64_t *entry, uint64_t *row): the entry's finished row
+ * (exec.c: acc_finish: count; avg as sum / inputs; no input: absent), then
+ * the filters and maps after the table; 1 and the root's row when kept. */
+static void gen_rest(struct gen *g, int qi)
+{
+    const struct jit_qplan *qp = &g->pl->qs[qi];
+    const struct jit_sink *s = &g->pl->sinks[qp->direct - 1];
+    const struct ir_node *n = s->node, *root = g->pl->p->queries[qi]->root;
+    char name[64];
+    snprintf(name, sizeof name, JIT_REST_FN "%d", qi);
+    LLVMTypeRef p64 = LLVMPointerType(g->t64, 0), params[2] = {p64, p64};
+    LLVMValueRef saved = g->fn;
+    g->fn = LLVMAddFunction(g->m, name, LLVMFunctionType(g->t32, params, 2, 0));
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddAttributeAtIndex(g->fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(g->c, nounwind, 0));
+    LLVMValueRef ent = LLVMGetParam(g->fn, 0), out = LLVMGetParam(g->fn, 1);
+    at(g, blk(g, "entry"));
+    LLVMBasicBlockRef drop = blk(g, "drop");
+    struct cv in[IR_MAX_KEYS + IR_MAX_AGGS], *bufs[2] = {NULL, NULL};
+    if (s->kind == SINK_FOLD) { /* an emitted row (gen_emit) */
+        LLVMValueRef mask = load_word(g, ent, k64(g, 2));
+        for (int c = 0, o = JIT_ROW_HDR; c < n->ncols; c++) {
+            enum hts_type t = n->cols[c].type;
+            LLVMValueRef v = load_word(g, ent, k64(g, (uint64_t)o));
+            if (t == TY_IPV6)
+                v = i128_pair(g, load_word(g, ent, k64(g, (uint64_t)o + 1)), v);
+            LLVMValueRef p = LLVMBuildTrunc(g->b, LLVMBuildLShr(g->b, mask, k64(g, (uint64_t)c), ""),
+                                            g->t1, "");
+            in[c] = mk(v, p, t);
+            o += c < n->nkeys ? s->keyw[c] : jit_type_words(t);
         }
     }
-    check(g, allp, skip);
-    struct cv args[IR_MAX_AGGS];
-    for (int a = 0; s->kind == SINK_GROUPBY && a < n->naggs; a++)
-        args[a] = n->aggs[a]->agg == AGG_COUNT ? mk(k64(g, 0), k1(g, true), TY_INT)
-                                               : gen_expr(g, n->aggs[a]->args[0], row);
-    LLVMValueRef h = gen_key_hash(g, kw, nkw);
-    for (int j = 0; j < s->nslots; j++) {
-        LLVMBasicBlockRef yes = blk(g, "slot"), no = blk(g, "slot.next");
-        LLVMBuildCondBr(g->b, valid[j], yes, no);
-        at(g, yes);
-        gen_table_update(g, s, s->table0 + j, h, kw, nkw, args, row, keys, no);
-        at(g, no);
+    for (int c = 0; s->kind != SINK_FOLD && c < n->nkeys; c++) {
+        enum hts_type t = n->cols[c].type;
+        LLVMValueRef v = load_word(g, ent, k64(g, (uint64_t)s->keyoff[c]));
+        if (t == TY_IPV6)
+            v = i128_pair(g, load_word(g, ent, k64(g, (uint64_t)s->keyoff[c] + 1)), v);
+        in[c] = mk(v, k1(g, true), t);
     }
-    LLVMBuildBr(g->b, skip);
-out:
-    free(rows[0]);
-    free(rows[1]);
-    at(g, skip);
+    for (int a = 0; s->kind == SINK_GROUPBY && a < n->naggs; a++) {
+        enum hts_type t = n->cols[n->nkeys + a].type;
+        enum ast_agg agg = n->aggs[a]->agg;
+        LLVMValueRef v = load_word(g, ent, k64(g, (uint64_t)s->aggoff[a]));
+        if (agg == AGG_COUNT) {
+            in[n->nkeys + a] = mk(v, k1(g, true), t);
+            continue;
+        }
+        LLVMValueRef seen = load_word(g, ent, k64(g, (uint64_t)s->aggoff[a] + 1));
+        LLVMValueRef any = cmp(g, LLVMIntNE, seen, k64(g, 0));
+        if (agg == AGG_AVG)
+            v = LLVMBuildSDiv(g->b, v, sel(g, any, seen, k64(g, 1)), "");
+        in[n->nkeys + a] = mk(v, any, t);
+    }
+    const struct cv *row = in;
+    if (qp->nrest) {
+        struct jit_sink tmp = {.path = (const struct ir_node **)(uintptr_t)qp->rest, .npath = qp->nrest};
+        row = gen_path(g, &tmp, in, drop, bufs);
+    }
+    LLVMValueRef mask = k64(g, 0);
+    for (int c = 0; c < root->ncols && !g->failed; c++) {
+        LLVMValueRef w[2];
+        int nw = words(g, row[c], w);
+        for (int k = 0; k < nw; k++)
+            store_word(g, out, k64(g, (uint64_t)(qp->rest_off[c] + k)), w[k]);
+        mask = LLVMBuildOr(g->b, mask, LLVMBuildShl(g->b, zext64(g, row[c].p), k64(g, (uint64_t)c), ""), "");
+    }
+    store_word(g, out, k64(g, 0), mask);
+    LLVMBuildRet(g->b, LLVMConstInt(g->t32, 1, 0));
+    at(g, drop);
+    LLVMBuildRet(g->b, LLVMConstInt(g->t32, 0, 0));
+    free(bufs[0]);
+    free(bufs[1]);
+    g->fn = saved;
 }
 
 /* ---- the function ---- */
@@ -1625,6 +1769,7 @@ out:
 #define CTX_OFF(f) offsetof(struct jit_ctx, f)
 #define TAB_OFF(f) offsetof(struct jit_table, f)
 #define PKT_OFF(f) offsetof(struct jit_pkt, f)
+#define JIT_PREFETCH 4 /* packets ahead */
 
 int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
             LLVMModuleRef m, char *err, size_t errlen)
@@ -1683,11 +1828,14 @@ int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
     g->ctx = ctx;
     g->slow_a = LLVMBuildAlloca(g->b, g->t1, "decoded");
     LLVMBuildStore(g->b, k1(g, false), g->slow_a);
+    g->l4p_a = LLVMBuildAlloca(g->b, g->t64, "l4.proto");
+    g->l4o_a = LLVMBuildAlloca(g->b, g->t64, "l4.off");
+    g->l4e_a = LLVMBuildAlloca(g->b, g->t64, "l4.end");
     g->scratch = load_at(g, g->p8, ctx, CTX_OFF(scratch));
     {
-        LLVMTypeRef dp[2] = {g->p8, g->p8}, bp[5] = {g->p8, g->t64, g->p8, g->t64, g->t32},
+        LLVMTypeRef dp[5] = {g->p8, g->p8, g->t64, g->t64, g->t64}, bp[5] = {g->p8, g->t64, g->p8, g->t64, g->t32},
                     hp[3] = {g->p8, g->t64, g->t64};
-        g->decode_ty = LLVMFunctionType(LLVMVoidTypeInContext(c), dp, 2, 0);
+        g->decode_ty = LLVMFunctionType(LLVMVoidTypeInContext(c), dp, 5, 0);
         g->bytes_ty = LLVMFunctionType(g->t32, bp, 5, 0);
         g->has16_ty = LLVMFunctionType(g->t32, hp, 3, 0);
         g->decode_fn = load_at(g, LLVMPointerType(g->decode_ty, 0), ctx, CTX_OFF(decode));
@@ -1764,6 +1912,30 @@ int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
         LLVMBuildCondBr(g->b, stop, exit, go);
         at(g, go);
     }
+    {
+        /* the frame JIT_PREFETCH packets ahead into the cache: its headers
+         * are the first thing the decoder reads, and nothing else brings
+         * them in ahead of time (the worker touched only the mbufs) */
+        LLVMBasicBlockRef pf = blk(g, "prefetch"), go = blk(g, "go.pkt");
+        LLVMValueRef ahead = addk(g, i, JIT_PREFETCH);
+        LLVMBuildCondBr(g->b, cmp(g, LLVMIntULT, ahead, npk), pf, go);
+        at(g, pf);
+        LLVMValueRef q = LLVMBuildInBoundsGEP2(g->b, g->t8, pkts,
+                                               (LLVMValueRef[]){LLVMBuildMul(g->b, ahead, k64(g, sizeof(struct jit_pkt)), "")},
+                                               1, "");
+        LLVMValueRef d = load_at(g, g->p8, q, PKT_OFF(data));
+        unsigned id = LLVMLookupIntrinsicID("llvm.prefetch", 13);
+        LLVMTypeRef pt = g->p8;
+        LLVMValueRef f = LLVMGetIntrinsicDeclaration(g->m, id, &pt, 1);
+        LLVMTypeRef ft = LLVMIntrinsicGetType(g->c, id, &pt, 1);
+        LLVMValueRef a[4] = {d, LLVMConstInt(g->t32, 0, 0), LLVMConstInt(g->t32, 3, 0),
+                             LLVMConstInt(g->t32, 1, 0)};
+        LLVMBuildCall2(g->b, ft, f, a, 4, "");
+        a[0] = LLVMBuildGEP2(g->b, g->t8, d, (LLVMValueRef[]){k64(g, 64)}, 1, ""); /* may be null */
+        LLVMBuildCall2(g->b, ft, f, a, 4, "");
+        LLVMBuildBr(g->b, go);
+        at(g, go);
+    }
     LLVMValueRef wm = load(g, g->t64, g->wm_a);
     wm = sel(g, cmp(g, LLVMIntSGT, g->ts, wm), g->ts, wm);
     LLVMBuildStore(g->b, wm, g->wm_a);
@@ -1773,6 +1945,9 @@ int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
     g->cap = sel(g, LLVMBuildIsNull(g->b, g->data, ""), zero, caplen);
     g->wire = sel(g, cmp(g, LLVMIntUGT, wirelen, g->cap), wirelen, g->cap);
     LLVMBuildStore(g->b, k1(g, false), g->slow_a);
+    LLVMBuildStore(g->b, k64(g, UINT64_MAX), g->l4p_a); /* no L4 (yet) */
+    LLVMBuildStore(g->b, k64(g, 0), g->l4o_a);
+    LLVMBuildStore(g->b, k64(g, 0), g->l4e_a);
     /* values too, not only presence: no field value lives across packets,
      * so none is loop-carried state the register allocator must keep */
     for (int f = 0; f < FLD__COUNT; f++)
@@ -1797,7 +1972,8 @@ int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
         if (!pl->p->queries[qi]->per_packet)
             gen_slots(g, &pl->sinks[qp->first_sink], wm, valid);
         for (int s = qp->first_sink; s < qp->first_sink + qp->nsinks; s++)
-            gen_sink(g, &pl->sinks[s], valid);
+            if (!pl->sinks[s].chained) /* those run at their fold's emits */
+                gen_sink(g, &pl->sinks[s], valid);
     }
     {
         LLVMValueRef i1 = addk(g, i, 1);
@@ -1823,6 +1999,9 @@ int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
                        ptr_at(g, tabs, k64(g, base + TAB_OFF(n)), g->t32));
     }
     LLVMBuildRet(g->b, LLVMBuildTrunc(g->b, ret, g->t32, ""));
+    for (int qi = 0; qi < pl->p->nqueries && !g->failed; qi++)
+        if (pl->qs[qi].covered && pl->qs[qi].rest_jit)
+            gen_rest(g, qi);
 out:
     LLVMDisposeBuilder(g->b);
     free(g->late_a);

@@ -24,6 +24,7 @@
 #define JIT_MAX_SLOTS 8   /* hopping windows: W / H at most this */
 #define JIT_MAX_COLS 64   /* per-packet rows: one presence bit per column */
 #define JIT_ROW_HDR 3     /* row words: query, ts, presence bits, values */
+#define JIT_MAX_REST 16   /* direct close: filters and maps after the table */
 
 enum jit_sink_kind { SINK_ROWS, SINK_GROUPBY, SINK_DISTINCT, SINK_HIST, SINK_FOLD };
 
@@ -48,6 +49,22 @@ struct jit_sink {
     /* fold: emit statements, words of an emitted row (row words: sink + 1
      * << 32 | query, window start, presence bits, keys, state) */
     int nemit, emit_words;
+    /* a fold whose emitted rows feed a groupby or distinct through
+     * filters and maps only: that sink's index + 1 (its rows then never
+     * reach ctx->out: the compiled code updates the second table directly);
+     * 0: the rows go to the executor. On the second sink: chained = the
+     * fold's sink index + 1; its path starts after the fold. */
+    int chain, chained;
+    /* a groupby or distinct no fold reads downstream of: at window close
+     * its finished rows may go to the executor as the node's rows
+     * (exec_feed_rows) rather than merged into a table there, the order of
+     * its rows then being the only difference, which sorting the root's
+     * rows hides (jit.c: hand_over) */
+    bool feed_rows;
+    /* entries one packet may add to one table beyond the first (a chained
+     * table fed by several emits): the table counts as full that much
+     * earlier, so that no key is refused short of the limit */
+    int reserve;
     /* per-packet rows: words of each column after the header */
     int coloff[JIT_MAX_COLS], colw[JIT_MAX_COLS];
     int row_words;
@@ -57,6 +74,22 @@ struct jit_qplan {
     bool covered;
     char why[192]; /* covered: what was compiled; else: why not */
     int first_sink, nsinks;
+    /* The window closes without the executor (jit.c: close_direct): a
+     * tumbling window, one table (a groupby or distinct, fed by packets or
+     * by a fold's emits; or an emitting fold, whose rows jit.c keeps until
+     * the window closes), and only filters and maps after it (rest, in
+     * order, the last one the root). Sink index + 1, or 0. */
+    int direct;
+    const struct ir_node *rest[JIT_MAX_REST];
+    int nrest;
+    /* and the finished rows and the nodes after the table are compiled too
+     * (every value a plain one): JIT_REST_FN "<query index>",
+     * int fn(const uint64_t *entry, uint64_t *row) -> 1 when the row is
+     * kept: row[0] presence bits, then the root's columns at rest_off[]
+     * (for a fold, entry is an emitted row in ctx->out) */
+    bool rest_jit;
+    int rest_words;
+    int rest_off[JIT_MAX_COLS];
 };
 
 struct jit_plan {
@@ -103,6 +136,9 @@ static inline void jit_set_value(hts_value *v, enum hts_type t, const uint64_t *
     *v = jit_words_value(t, w);
 #endif
 }
+
+#define JIT_REST_FN "hts_jit_rest_"
+typedef int (*jit_rest_fn)(const uint64_t *entry, uint64_t *row);
 
 /* jit_gen.c: adds the burst function JIT_FN_NAME to m. 0, or -EINVAL with
  * a message (a bug: the plan promised what the generator cannot do). */

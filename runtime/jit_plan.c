@@ -3,10 +3,14 @@
  *
  * A query is covered when everything that runs per packet can be compiled:
  * its streaming region (source, filter, sample, map, export) and the first
- * stateful node(s) fed by it, if they are groupby, distinct or histogram.
- * What comes after those nodes (filters on aggregates, joins, a second
+ * stateful node(s) fed by it (groupby, distinct, histogram, fold). What
+ * comes after those nodes (filters on aggregates, joins, a second
  * groupby...) runs at window close in the executor, on rows the JIT's tables
- * hand over, so it needs no compiled form. A query with anything the
+ * hand over, so it needs no compiled form; except that a groupby or distinct
+ * fed by an emitting fold through filters and maps is compiled too
+ * (plan_chain: it would see a row per packet), and that the filters and
+ * maps after a tumbling window's one table are compiled into the function
+ * that finishes its rows (plan_direct). A query with anything the
  * generator cannot express falls back whole to the interpreter, with the
  * reason recorded for logs (jit_report): there is no half-compiled query.
  *
@@ -306,9 +310,6 @@ static bool node_ok(struct chk *c, const struct ir_node *n)
     case IR_HISTOGRAM:
         return expr_ok(c, n->expr);
     case IR_FOLD: {
-        if (n->nclose)
-            return no(c, "fold at %s has a close block (run per key in key "
-                      "order at window close)", at);
         if (fold_downstream(c->qp_q, n->id))
             return no(c, "fold at %s feeds another fold (row order)", at);
         for (int i = 0; i < n->ncols; i++)
@@ -357,6 +358,135 @@ static int add_sink(struct jit_plan *pl, const struct ir_query *q,
         s->path[--len] = n;
     pl->nsinks++;
     return 0;
+}
+
+/* A fold that emits, and whose rows reach a groupby or distinct through
+ * filters and maps only (each node with that one consumer): the second
+ * table is updated by compiled code at each emit (docs/jit.md). Adds that
+ * sink, chained to fold sink f; nothing when the shape or an expression
+ * does not allow it (the rows then go to the executor as before). */
+/* The one node reading cur's output, when exactly one does and reads only
+ * it; else NULL (a branch or a join ends a compiled chain). */
+static const struct ir_node *sole_consumer(const struct ir_query *q,
+                                           const struct ir_node *cur)
+{
+    const struct ir_node *next = NULL;
+    int uses = 0;
+    for (int m = cur->id + 1; m < q->nnodes; m++)
+        for (int j = 0; j < q->nodes[m]->nin; j++)
+            if (q->nodes[m]->in[j] == cur) {
+                next = q->nodes[m];
+                uses++;
+            }
+    return uses == 1 && next->nin == 1 ? next : NULL;
+}
+
+static int plan_chain(struct jit_plan *pl, const struct ir_query *q, int f)
+{
+    const struct ir_node *fold = pl->sinks[f].node, *cur = fold, *path[64];
+    int npath = 0;
+    if (!fold->emits || fold->nclose) /* close blocks run in the executor */
+        return 0;
+    for (int c = 0; c < fold->ncols; c++)
+        if (!type_ok(fold->cols[c].type))
+            return 0;
+    for (;;) {
+        const struct ir_node *next = sole_consumer(q, cur);
+        if (!next)
+            return 0;
+        if (next->kind == IR_GROUPBY || next->kind == IR_DISTINCT) {
+            cur = next;
+            break;
+        }
+        if ((next->kind != IR_FILTER && next->kind != IR_MAP) || npath == 64)
+            return 0;
+        path[npath++] = cur = next;
+    }
+    /* the same checks as per packet, on a scratch plan: no field may be
+     * read (rows after a fold have none), keys are plain values */
+    struct jit_qplan tq = {.covered = true};
+    struct chk c = {.pl = pl, .qp = &tq, .qp_q = q};
+    for (int i = 0; i < npath && tq.covered; i++)
+        node_ok(&c, path[i]);
+    if (tq.covered)
+        node_ok(&c, cur);
+    for (int k = 0; k < cur->nkeys; k++)
+        tq.covered &= type_ok(cur->cols[k].type);
+    for (int fl = 0; fl < FLD__COUNT; fl++)
+        tq.covered &= !c.need[fl] && !c.slow[fl];
+    if (!tq.covered)
+        return 0;
+    int rc = add_sink(pl, q, cur, NULL, cur->kind == IR_GROUPBY ? SINK_GROUPBY : SINK_DISTINCT);
+    if (rc < 0)
+        return rc;
+    struct jit_sink *k = &pl->sinks[pl->nsinks - 1];
+    free(k->path);
+    k->path = calloc((size_t)npath + 1, sizeof *k->path);
+    if (!k->path)
+        return -ENOMEM;
+    memcpy(k->path, path, (size_t)npath * sizeof *path);
+    k->npath = npath;
+    k->nslots = pl->sinks[f].nslots;
+    k->chained = f + 1;
+    pl->sinks[f].chain = pl->nsinks;
+    return 0;
+}
+
+/* Whether query qi's windows can close in jit.c without the executor (see
+ * jit_int.h: direct): its one table is followed, node by single consumer,
+ * by filters and maps only up to the root. */
+static void plan_direct(struct jit_plan *pl, int qi)
+{
+    const struct ir_query *q = pl->p->queries[qi];
+    struct jit_qplan *qp = &pl->qs[qi];
+    const struct jit_sink *k = &pl->sinks[qp->first_sink];
+    int t = qp->first_sink;
+    if (q->per_packet || k->nslots != 1 || q->hop_ns != q->window_ns)
+        return;
+    if (qp->nsinks == 2 && k->chain == t + 2)
+        t++;
+    else if (qp->nsinks != 1)
+        return;
+    k = &pl->sinks[t];
+    /* a fold's emitted rows too (jit.c keeps them for the window's close) */
+    bool fold = k->kind == SINK_FOLD && k->node->emits && !k->node->nclose && !k->chain;
+    if (k->kind != SINK_GROUPBY && k->kind != SINK_DISTINCT && !fold)
+        return;
+    const struct ir_node *cur = k->node;
+    qp->nrest = 0;
+    while (cur != q->root) {
+        const struct ir_node *next = sole_consumer(q, cur);
+        if (!next || qp->nrest == JIT_MAX_REST ||
+            (next->kind != IR_FILTER && next->kind != IR_MAP))
+            return;
+        qp->rest[qp->nrest++] = cur = next;
+    }
+    qp->direct = t + 1;
+    /* compiled too when every value is a plain one (no strings, no IPv6
+     * aggregate: two words of value) and no field is read */
+    const struct ir_node *n = k->node;
+    struct jit_qplan tq = {.covered = true};
+    struct chk c = {.pl = pl, .qp = &tq, .qp_q = q};
+    for (int i = 0; i < n->ncols; i++)
+        tq.covered &= type_ok(n->cols[i].type) &&
+                      (i < n->nkeys || fold || n->cols[i].type != TY_IPV6);
+    for (int i = 0; i < qp->nrest && tq.covered; i++)
+        node_ok(&c, qp->rest[i]);
+    for (int fl = 0; fl < FLD__COUNT; fl++)
+        tq.covered &= !c.need[fl] && !c.slow[fl];
+    for (int i = 0; i < q->root->ncols; i++)
+        tq.covered &= type_ok(q->root->cols[i].type);
+    if (!tq.covered || q->root->ncols > JIT_MAX_COLS) {
+        qp->direct = 0; /* the executor closes its windows */
+        return;
+    }
+    int o = 1;
+    for (int i = 0; i < q->root->ncols; i++) {
+        qp->rest_off[i] = o;
+        o += jit_type_words(q->root->cols[i].type);
+    }
+    qp->rest_words = o;
+    qp->rest_jit = true;
 }
 
 /* Checks query q; on success adds its sinks. */
@@ -423,11 +553,18 @@ static int plan_query(struct jit_plan *pl, int qi)
                               : n->kind == IR_DISTINCT ? SINK_DISTINCT
                               : n->kind == IR_FOLD     ? SINK_FOLD
                                                        : SINK_HIST);
-                if (rc == 0)
+                if (rc == 0) {
                     pl->sinks[pl->nsinks - 1].nslots = (int)slots;
+                    pl->sinks[pl->nsinks - 1].feed_rows =
+                        (n->kind == IR_GROUPBY || n->kind == IR_DISTINCT) && !fold_downstream(q, n->id);
+                }
+                if (rc == 0 && n->kind == IR_FOLD)
+                    rc = plan_chain(pl, q, pl->nsinks - 1);
             }
         }
         qp->nsinks = pl->nsinks - qp->first_sink;
+        if (rc == 0 && !q->per_packet && qp->nsinks)
+            plan_direct(pl, qi);
         for (int f = 0; f < FLD__COUNT; f++) {
             pl->need[f] |= c.need[f];
             pl->slow |= c.slow[f];
@@ -438,12 +575,16 @@ static int plan_query(struct jit_plan *pl, int qi)
         for (int s = 0; !q->per_packet && s < qp->nsinks; s++) {
             const struct ir_node *n = pl->sinks[qp->first_sink + s].node;
             if (o < (int)sizeof qp->why)
-                o += snprintf(qp->why + o, sizeof qp->why - (size_t)o, " %s@%d:%d",
+                o += snprintf(qp->why + o, sizeof qp->why - (size_t)o, "%s%s@%d:%d",
+                              pl->sinks[qp->first_sink + s].chained ? " ->" : " ",
                               ir_kind_text[n->kind], n->loc.line, n->loc.col);
         }
         if (slots > 1 && !q->per_packet && o < (int)sizeof qp->why)
             o += snprintf(qp->why + o, sizeof qp->why - (size_t)o,
                           " x%lld hopping slots", (long long)slots);
+        if (qp->direct && o < (int)sizeof qp->why)
+            o += snprintf(qp->why + o, sizeof qp->why - (size_t)o,
+                          "; windows finished by compiled code");
         if (o < (int)sizeof qp->why)
             o += snprintf(qp->why + o, sizeof qp->why - (size_t)o, "; reads");
         for (int f = 0; f < FLD__COUNT; f++)
@@ -516,7 +657,10 @@ static void layout(struct jit_plan *pl, struct jit_sink *s)
         for (int i = 0; i < n->nbody; i++)
             count_emits(n->body[i], &nemit);
         s->nemit = nemit;
-        pl->pkt_words += s->nslots * nemit * s->emit_words;
+        if (!s->chain)
+            pl->pkt_words += s->nslots * nemit * s->emit_words;
+        else
+            pl->sinks[s->chain - 1].reserve = nemit > 1 ? nemit - 1 : 0;
     }
     s->stride = o;
 }

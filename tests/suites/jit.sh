@@ -12,7 +12,9 @@
 #     the queries the JIT covers must be compiled (--expect-jit) and every
 #     one of them must find rows in some case;
 #  3. htsd --engine jit over DPDK net_pcap ports, one and two workers,
-#     against `htsc run`.
+#     against `htsc run`;
+#  4. htsc compile --emit-llvm writes NAME.ll, which llvm-as (LLVM 14's, when
+#     installed) reads.
 # Compile times are printed (docs/jit.md has the figures); nothing is timed
 # as a pass/fail criterion.
 set -u
@@ -20,7 +22,7 @@ BUILD=${BUILD:-build}
 BIN=${BIN:-bin}
 CHECK=$BUILD/tools/jit_check
 DUMP=$BUILD/tools/jit_dump
-for t in "$CHECK" "$DUMP" "$BIN/htsc" "$BIN/htsd" "$BUILD/tools/splitpcap"; do
+for t in "$CHECK" "$DUMP" "$BIN/htsc" "$BIN/htsc-llvm" "$BIN/htsd" "$BUILD/tools/splitpcap"; do
     [ -x "$t" ] || { echo "jit suite: $t is not built" >&2; exit 1; }
 done
 tmp=$(mktemp -d)
@@ -153,5 +155,23 @@ htsd_case queries/export_headers.htq $D/bot.pcap 1
 htsd_case queries/tcp_out_of_order.htq $D/tcp_retransmissions.pcap 1
 htsd_case queries/dns_reflection.htq $D/dnssec_rrsig.pcap 1 --set threshold=1
 htsd_case queries/malicious_domain.htq $D/dnssec_rrsig.pcap 2
+# windows closed by the JIT's run-time itself (one worker) and a fold's rows
+# into a compiled groupby
+htsd_case queries/microbursts.htq $D/http_espn.pcap 1 --set rate_bps=100000000
+htsd_case queries/flowlet_sizes.htq $D/latency1.pcap 1
+
+# 4. htsc compile --emit-llvm: DIR/NAME.ll is written and is valid IR
+n=$((n + 1))
+LLVM_AS=$(command -v llvm-as-14 || command -v llvm-as || true)
+if ! "$BIN/htsc" compile queries/flowlet_sizes.htq queries/microbursts.htq --emit-llvm \
+        -o "$tmp/ll" >"$tmp/out" 2>&1 || [ ! -s "$tmp/ll/flowlet_sizes.ll" ]; then
+    echo "FAIL htsc compile --emit-llvm: no flowlet_sizes.ll"; head -5 "$tmp/out"; fail=1
+elif ! grep -q "^define .*@hts_jit_burst" "$tmp/ll/flowlet_sizes.ll"; then
+    echo "FAIL htsc compile --emit-llvm: no burst function in flowlet_sizes.ll"; fail=1
+elif [ -n "$LLVM_AS" ] && ! "$LLVM_AS" "$tmp/ll/flowlet_sizes.ll" -o "$tmp/ll.bc" 2>"$tmp/out"; then
+    echo "FAIL htsc compile --emit-llvm: $LLVM_AS rejects it:"; head -5 "$tmp/out"; fail=1
+else
+    echo "ok   htsc compile --emit-llvm: flowlet_sizes.ll, $(wc -l <"$tmp/ll/flowlet_sizes.ll") lines$([ -n "$LLVM_AS" ] && echo ", parsed by $(basename "$LLVM_AS")")"
+fi
 echo "jit suite: $n cases"
 exit $fail

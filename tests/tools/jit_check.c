@@ -191,9 +191,11 @@ static int check_capture(const struct ir_program *p, struct jit_prog *jp, const 
     }
     if (!quiet)
         printf("     compiled in %.1f ms; %llu packets in %llu calls, %llu table flushes, "
-               "%llu grown, %llu late\n", jit_times(jp)->total, (unsigned long long)st.packets,
+               "%llu grown, %llu late, %llu windows closed without the executor\n",
+               jit_times(jp)->total, (unsigned long long)st.packets,
                (unsigned long long)st.calls, (unsigned long long)st.flushes,
-               (unsigned long long)st.grown, (unsigned long long)st.late);
+               (unsigned long long)st.grown, (unsigned long long)st.late,
+               (unsigned long long)st.direct);
     free_sink(&want, nq);
     free_sink(&interp, nq);
     free_sink(&jit, nq);
