@@ -238,6 +238,11 @@ static int add_foot(const struct p4g_target *t, const struct ir_node *n,
         int a = (keybits + w - 1) / w;
         if (a < 1)
             a = 1;
+        /* on a target with stateful ALUs (TNA) a slot's state (free, held,
+           spilled) is an array of its own, claimed before the key words: a
+           32-bit word cannot hold both a key word and "free" (p4gen/tna.c) */
+        if (t->salus_per_stage)
+            a += 1;
         s[0].tables = 1;
         s[0].hash = 1;
         nst = 1;
