@@ -132,7 +132,12 @@ static int write_file(const char *path, const struct plan *p,
     if (fclose(f) != 0 && rc == 0)
         rc = -EIO;
     if (rc < 0) {
-        fprintf(stderr, "htsc: %s: %s\n", path, err[0] ? err : "write failed");
+        /* a generator's refusal is already gcc-shaped (FILE:LINE:COL: error:
+           ...), naming the query; anything else is about the file */
+        if (strstr(err, ": error: "))
+            fprintf(stderr, "%s\n", err);
+        else
+            fprintf(stderr, "htsc: %s: %s\n", path, err[0] ? err : "write failed");
         remove(path);
     }
     return rc;
