@@ -33,7 +33,8 @@ if [ -f tests/fuzz/fuzz_report.c ]; then
         core/fields.c core/value.c
 fi
 if [ -f tests/fuzz/fuzz_plan.c ]; then
-    clang $CF -Ip4gen -o "$OUT/fuzz_plan" tests/fuzz/fuzz_plan.c compiler/plan.c core/json.c p4gen/targets.c \
+    clang $CF -Ip4gen -o "$OUT/fuzz_plan" tests/fuzz/fuzz_plan.c compiler/plan.c compiler/split.c \
+        core/json.c p4gen/targets.c \
         core/report.c compiler/ast.c compiler/diag.c compiler/sema.c compiler/ir.c \
         build/gen/lexer.c build/gen/parser.c core/fields.c core/value.c
 fi
