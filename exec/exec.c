@@ -898,66 +898,115 @@ static void window_add(struct exec *x, struct xquery *xq, struct winst *w,
 static const struct rowlist *batch(struct exec *x, struct xquery *xq,
                                    struct winst *w, const struct ir_node *n);
 
+/* A join key's hash: hts_value_hash's job, quicker for the types keys
+ * mostly have. Only used within one join, so it need only agree with
+ * hts_value_eq (equal values hash alike): for ints, bools and IPv4
+ * addresses that compares the type and the number alone. */
+static uint64_t join_hash(const hts_value *k, int n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int i = 0; i < n; i++) {
+        uint64_t v;
+        switch ((enum hts_type)k[i].type) {
+        case TY_BOOL: case TY_INT:
+            v = (uint64_t)k[i].u.i;
+            break;
+        case TY_IPV4:
+            v = k[i].u.ip4;
+            break;
+        default:
+            v = hts_value_hash(&k[i], 0);
+            break;
+        }
+        h = (h ^ k[i].type) * 0x100000001b3ULL;
+        h = (h ^ v) * 0xff51afd7ed558ccdULL;
+        h ^= h >> 32;
+    }
+    return h;
+}
+
 static void join_rows(struct winst *w, const struct ir_node *n,
                       const struct rowlist *l, const struct rowlist *r,
                       struct rowlist *out)
 {
-    /* hash the right side on its keys, probe with the left */
-    struct table t = {0};
-    struct rowlist *chains = NULL;
-    int nchains = 0;
-    hts_value key[IR_MAX_KEYS];
-    for (int i = 0; i < r->n; i++) {
-        for (int k = 0; k < n->njk; k++)
-            key[k] = r->v[i][n->rkeys[k]];
-        bool created;
-        struct entry *e = table_get(&t, &w->ar, key, n->njk, &created, 0);
-        if (created) {
-            chains = realloc(chains, (size_t)(nchains + 1) * sizeof *chains);
-            if (!chains) {
-                fprintf(stderr, "htsc: out of memory\n");
-                exit(2);
-            }
-            memset(&chains[nchains], 0, sizeof *chains);
-            e->aux = (int64_t *)(intptr_t)nchains++;
-        }
-        rows_push(&w->ar, &chains[(intptr_t)e->aux], r->v[i]);
-    }
+    /* Hash the right side's rows on their keys, probe with the left. A
+     * row with an absent key matches nothing (absent equals no present
+     * value, and left rows with one do not probe), so it is left out. The
+     * rows of one key are chained in their order: inserted last to first,
+     * each at the head. The index holds row numbers, nothing is copied. */
     out->ncols = n->ncols;
+    int njk = n->njk;
+    size_t cap = 16;
+    while (cap < 2 * (size_t)r->n)
+        cap <<= 1;
+    size_t mask = cap - 1;
+    int32_t *slot = xmalloc(cap * sizeof *slot);
+    int32_t *next = xmalloc((size_t)(r->n ? r->n : 1) * sizeof *next);
+    uint64_t *hash = xmalloc((size_t)(r->n ? r->n : 1) * sizeof *hash);
+    memset(slot, 0xff, cap * sizeof *slot); /* -1: empty */
+    hts_value key[IR_MAX_KEYS];
+    for (int i = r->n - 1; i >= 0; i--) {
+        const hts_value *rr = r->v[i];
+        bool absent = false;
+        for (int k = 0; k < njk; k++) {
+            key[k] = rr[n->rkeys[k]];
+            absent |= !key[k].present;
+        }
+        if (absent)
+            continue;
+        uint64_t h = join_hash(key, njk);
+        hash[i] = h;
+        size_t j = h & mask;
+        for (; slot[j] >= 0; j = (j + 1) & mask) {
+            const hts_value *o = r->v[slot[j]];
+            bool eq = hash[slot[j]] == h;
+            for (int k = 0; eq && k < njk; k++)
+                eq = hts_value_eq(&o[n->rkeys[k]], &key[k]);
+            if (eq)
+                break;
+        }
+        next[i] = slot[j]; /* -1 for a new key */
+        slot[j] = i;
+    }
     for (int i = 0; i < l->n; i++) {
         const hts_value *lr = l->v[i];
-        for (int k = 0; k < n->njk; k++)
-            key[k] = lr[n->lkeys[k]];
         bool absent = false;
-        for (int k = 0; k < n->njk; k++)
+        for (int k = 0; k < njk; k++) {
+            key[k] = lr[n->lkeys[k]];
             absent |= !key[k].present;
-        const struct rowlist *m = NULL;
-        if (!absent && t.cap) {
-            uint64_t h = key_hash(key, n->njk);
-            for (size_t j = h & (t.cap - 1); t.slots[j]; j = (j + 1) & (t.cap - 1))
-                if (t.slots[j]->hash == h && key_eq(t.slots[j]->key, key, n->njk)) {
-                    m = &chains[(intptr_t)t.slots[j]->aux];
+        }
+        int32_t m = -1;
+        if (!absent && r->n) {
+            uint64_t h = join_hash(key, njk);
+            for (size_t j = h & mask; slot[j] >= 0; j = (j + 1) & mask) {
+                const hts_value *o = r->v[slot[j]];
+                bool eq = hash[slot[j]] == h;
+                for (int k = 0; eq && k < njk; k++)
+                    eq = hts_value_eq(&o[n->rkeys[k]], &key[k]);
+                if (eq) {
+                    m = slot[j];
                     break;
                 }
+            }
         }
-        int nm = m ? m->n : 0;
-        if (!nm && !n->left_join)
+        if (m < 0 && !n->left_join)
             continue;
-        for (int j = 0; j < (nm ? nm : 1); j++) {
+        do {
             hts_value *row = arena_alloc(&w->ar, (size_t)n->ncols * sizeof *row);
             for (int c = 0; c < n->ncols; c++) {
                 if (n->jside[c] == 0)
                     row[c] = lr[n->jcol[c]];
-                else if (nm)
-                    row[c] = m->v[j][n->jcol[c]];
+                else if (m >= 0)
+                    row[c] = r->v[m][n->jcol[c]];
                 else
                     row[c] = hts_absent(n->cols[c].type);
             }
             rows_push(&w->ar, out, row);
-        }
+        } while (m >= 0 && (m = next[m]) >= 0);
     }
-    free(chains);
-    table_free(&t);
+    free(slot);
+    free(next);
+    free(hash);
 }
 
 /* The rows node n produces in window w (computed once per window). */
