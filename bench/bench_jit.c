@@ -73,7 +73,8 @@ struct hf {
     uint32_t src, dst, len, proto, ttl;
     uint32_t sport, dport, flags, seq, ack, usport, udport;
     uint64_t plen;      /* tcp.payload_len */
-    const uint8_t *pay; /* payload (TCP): captured bytes up to the IP end */
+    const uint8_t *pay; /* payload (TCP, UDP): captured bytes up to the IP
+                         * end (UDP: or the UDP length's, when shorter) */
     uint64_t paylen;
 };
 
@@ -188,11 +189,129 @@ l4: {
     } else if (proto == 17) {
         if (off + 8 > endc)
             return;
+        uint64_t ulen = rd16(d + off + 4);
+        if (ulen >= 8 && off + ulen < endc)
+            endc = off + ulen;
         f->have |= HF_UDP;
         f->usport = rd16(d + off);
         f->udport = rd16(d + off + 2);
+        f->pay = d + off + 8;
+        f->paylen = endc - off - 8;
     }
 }
+}
+
+/* DNS over UDP (core/decode.c's decode_dns), for the fields a query
+ * needs, all of them: reading stops as soon as they are all read or one of
+ * them is known to be absent (a malformed or cut message leaves a field
+ * absent exactly where decode.c's would). */
+enum { HD_ANCOUNT = 1, HD_QNAME = 2, HD_TTL = 4, HD_A = 8, HD_RRSIG = 16 };
+struct hdns {
+    unsigned have;
+    uint32_t ancount, ttl, a, qlen;       /* HD_RRSIG: dns.an.types has 46 */
+    uint8_t qname[HTS_QNAME_MAX];
+};
+
+/* A name at *pos in m[0..n): moves *pos past its in-place part; -1 if it is
+ * malformed or cut. follow (the first question's name): compression
+ * pointers followed (at most 127) and, with out, the text written there
+ * (dotted, ASCII lower-cased, "." for the root) and its length returned;
+ * otherwise (later names) the name ends at its first pointer. 255 bytes on
+ * the wire at most, pointers' targets included. */
+static inline int hdns_name(const uint8_t *m, uint32_t n, uint32_t *pos, int follow, uint8_t *out)
+{
+    uint32_t at = *pos, wire = 0, o = 0, hops = 0, moved = 0;
+    while (at < n) {
+        uint32_t c = m[at];
+        if (c >= 0xc0) {
+            if (at + 2 > n)
+                return -1;
+            if (!moved)
+                *pos = at + 2;
+            moved = 1;
+            if (!follow)
+                return 0;
+            at = rd16(m + at) & 0x3fff;
+            if (++hops > 127 || at >= n)
+                return -1;
+        } else if (c >= 0x40 || (wire += c + 1) > 255) {
+            return -1;
+        } else if (c == 0) {
+            if (!moved)
+                *pos = at + 1;
+            if (out && !o)
+                out[o++] = '.';
+            return (int)o;
+        } else if (out && at + 1 + c > n) {
+            return -1;
+        } else {
+            for (uint32_t i = 1; out && i <= c; i++) {
+                uint8_t ch = m[at + i];
+                if (i == 1 && o)
+                    out[o++] = '.';
+                out[o++] = ch >= 'A' && ch <= 'Z' ? ch + 32 : ch;
+            }
+            at += c + 1;
+        }
+    }
+    return -1;
+}
+
+/* The DNS message of a UDP datagram from port 53 (f: decoded with L4):
+ * none to port 4789, which is VXLAN. want: HD_* fields, all needed. */
+static inline void hand_dns(const struct hf *f, unsigned want, struct hdns *r)
+{
+    const uint8_t *m = f->pay;
+    uint32_t n = (uint32_t)f->paylen, pos = 12, types[HTS_MAX_AN_TYPES], nt = 0, all = 1;
+    r->have = 0;
+    if (f->udport == 4789 || n < 8)
+        return;
+    r->have = HD_ANCOUNT;
+    r->ancount = rd16(m + 6);
+    uint32_t qd = rd16(m + 4), an = r->ancount;
+    if (n < 12 || want == HD_ANCOUNT || ((want & HD_QNAME) && !qd) ||
+        ((want & (HD_TTL | HD_A | HD_RRSIG)) && !an))
+        return;
+    for (uint32_t i = 0; i < qd; i++) {
+        int len = hdns_name(m, n, &pos, i == 0, i == 0 && (want & HD_QNAME) ? r->qname : NULL);
+        if (len < 0)
+            return;
+        if (i == 0 && (want & HD_QNAME)) {
+            r->have |= HD_QNAME;
+            r->qlen = (uint32_t)len;
+        }
+        if (pos + 4 > n)
+            return;
+        pos += 4;
+    }
+    for (uint32_t i = 0; i < an && r->have != (want | HD_ANCOUNT); i++) {
+        if (hdns_name(m, n, &pos, 0, NULL) < 0 || pos + 10 > n)
+            return;
+        uint32_t type = rd16(m + pos), rdlen = rd16(m + pos + 8);
+        if (i == 0) {
+            r->have |= want & HD_TTL;
+            r->ttl = rd32(m + pos + 4);
+        }
+        pos += 10;
+        if (pos + rdlen > n)
+            return;
+        if (type == 1 && rdlen == 4 && (want & HD_A) && !(r->have & HD_A)) {
+            r->have |= HD_A;
+            r->a = rd32(m + pos);
+        }
+        pos += rdlen;
+        uint32_t k = 0;
+        while (k < nt && types[k] != type)
+            k++;
+        if (k == nt && nt < HTS_MAX_AN_TYPES)
+            types[nt++] = type;
+        else if (k == nt)
+            all = 0;
+    }
+    if ((want & HD_RRSIG) && all)
+        for (uint32_t k = 0; k < nt; k++)
+            if (types[k] == 46)
+                r->have |= HD_RRSIG;
 }
 
 static inline uint64_t mix(uint64_t h, uint64_t w)
@@ -213,25 +332,39 @@ static inline uint64_t fin(uint64_t h)
 struct htab {
     uint64_t *index, *ent, mask, gen, limit;
     uint32_t n;
+    struct jit_table *self; /* for string keys' bytes */
 };
 
-static inline struct htab tab_open(const struct jit_table *t)
+static inline struct htab tab_open(struct jit_table *t)
 {
-    struct htab h = {t->index, t->ent, t->mask, t->gen, t->limit, t->n};
+    struct htab h = {t->index, t->ent, t->mask, t->gen, t->limit, t->n, t};
     return h;
 }
 
-/* The entry of key k[0..nk) (created zeroed if new); sets *full at the limit. */
-static inline uint64_t *tab_get(struct htab *t, const uint64_t *k, int nk, int stride,
-                                uint32_t *full)
+/* FNV-1a of bytes: the run-time's string key hash (jit.c: rt_str_hash). */
+static inline uint64_t fnv1a(const uint8_t *p, uint64_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (uint64_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* The entry of key k[0..nk) (created zeroed if new); sets *full at the
+ * limit. With s (sk >= 0), key word k[sk] is a string's fnv1a and s[0..sn)
+ * its bytes, compared when the entry's hash agrees and, in a new entry,
+ * copied into the table's byte area (the word: offset << 32 | length; less
+ * than JIT_STR_RESERVE bytes left sets *full, as the compiled code does). */
+static inline uint64_t *tab_get_s(struct htab *t, const uint64_t *k, int nk, int stride,
+                                  uint32_t *full, int sk, const uint8_t *s, uint32_t sn)
 {
     uint64_t h = 0x9e3779b97f4a7c15ULL;
     for (int i = 0; i < nk; i++)
         h = mix(h, k[i]);
     h = fin(h);
     for (uint64_t i = h & t->mask;; i = (i + 1) & t->mask) {
-        uint64_t s = t->index[i];
-        if (s >> 32 != t->gen) {
+        uint64_t slot = t->index[i];
+        if (slot >> 32 != t->gen) {
             uint64_t *e = t->ent + (uint64_t)t->n * (uint64_t)stride;
             t->index[i] = t->gen << 32 | t->n;
             e[0] = h;
@@ -241,17 +374,33 @@ static inline uint64_t *tab_get(struct htab *t, const uint64_t *k, int nk, int s
                 e[j] = 0;
             if (++t->n >= t->limit)
                 *full = 1;
+            if (sk >= 0) {
+                struct jit_table *b = t->self;
+                memcpy(b->bytes + b->nbytes, s, sn);
+                e[1 + sk] = (uint64_t)b->nbytes << 32 | sn;
+                b->nbytes += sn;
+                if (b->capbytes - b->nbytes < JIT_STR_RESERVE)
+                    *full = 1;
+            }
             return e;
         }
-        uint64_t *e = t->ent + (uint32_t)s * (uint64_t)stride;
+        uint64_t *e = t->ent + (uint32_t)slot * (uint64_t)stride;
         if (e[0] != h)
             continue;
         int j = 0;
-        while (j < nk && e[1 + j] == k[j])
+        while (j < nk && (j == sk ? (uint32_t)e[1 + j] == sn &&
+                                        !memcmp(t->self->bytes + (e[1 + j] >> 32), s, sn)
+                                  : e[1 + j] == k[j]))
             j++;
         if (j == nk)
             return e;
     }
+}
+
+static inline uint64_t *tab_get(struct htab *t, const uint64_t *k, int nk, int stride,
+                                uint32_t *full)
+{
+    return tab_get_s(t, k, nk, stride, full, -1, NULL, 0);
 }
 
 /* As the compiled code does: the frame 4 packets ahead into the cache. */
@@ -641,6 +790,72 @@ static uint32_t hand_tcp_retransmissions(struct jit_ctx *ctx, const struct jit_p
     })
 }
 
+/* The DNS response of a UDP datagram from port 53 with the fields want
+ * (HD_*), into d; 0 if it has not all of them. */
+static inline int dns_response(const struct hf *f, unsigned want, struct hdns *d)
+{
+    if (f->usport != 53)
+        return 0;
+    hand_dns(f, want, d);
+    return (d->have & want) == want;
+}
+
+/* distinct dns.qname, V (a one-word field, HD_* bit vbit in d) of DNS
+ * responses: the name's bytes a string key (dns_ttl_tracking,
+ * malicious_domain) */
+static inline uint32_t hand_dns_names(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n,
+                                      unsigned vbit)
+{
+    HAND_LOOP(W3S, 1, 0, 1, HF_UDP, {
+        struct hdns d;
+        if (!dns_response(&f, HD_ANCOUNT | HD_QNAME | vbit, &d) ||
+            (vbit == HD_TTL && d.ancount < 1))
+            continue;
+        uint64_t k[2] = {fnv1a(d.qname, d.qlen), vbit == HD_TTL ? d.ttl : d.a};
+        tab_get_s(t, k, 2, 3, &full, 0, d.qname, d.qlen);
+    })
+}
+
+/* dns_ttl_tracking: filter udp.sport == 53 and dns.ancount >= 1
+ * | distinct dns.qname, dns.an.ttl (the rest in the executor) */
+static uint32_t hand_dns_ttl_tracking(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    return hand_dns_names(ctx, pkts, n, HD_TTL);
+}
+
+/* malicious_domain: filter udp.sport == 53 | distinct dns.qname, dns.an.a */
+static uint32_t hand_malicious_domain(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    return hand_dns_names(ctx, pkts, n, HD_A);
+}
+
+/* dns_reflection: of IPv4 packets, filter udp.sport == 53 and dns.an.types
+ * has DNS_RRSIG | distinct ipv4.dst, ipv4.src (the rest in the executor) */
+static uint32_t hand_dns_reflection(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    HAND_LOOP(W3S, 1, 0, 1, HF_IP4 | HF_UDP, {
+        struct hdns d;
+        if (!dns_response(&f, HD_RRSIG, &d))
+            continue;
+        uint64_t k[2] = {f.dst, f.src};
+        tab_get(t, k, 2, 3, &full);
+    })
+}
+
+/* dns_tunneling: groupbys (count) of DNS responses with answers on
+ * dns.an.a and of TCP packets to port 80 on ipv4.dst (the join in the
+ * executor) */
+static uint32_t hand_dns_tunneling(struct jit_ctx *ctx, const struct jit_pkt *pkts, uint32_t n)
+{
+    HAND_LOOP(W3S, 2, 0, 1, 0, {
+        struct hdns d;
+        if ((f.have & HF_UDP) && dns_response(&f, HD_ANCOUNT | HD_A, &d) && d.ancount >= 1)
+            count_key(t, d.a, &full);
+        if ((f.have & (HF_IP4 | HF_TCP)) == (HF_IP4 | HF_TCP) && f.dport == 80)
+            count_key(t + 1, f.dst, &full);
+    })
+}
+
 /* (The functions assume the defaults of the parameters that change the
  * per-packet work: ports, windows, export_headers' net and n, flowlet's gap,
  * zorro's word, latency_ewma's weight. With other --set values for those
@@ -668,6 +883,10 @@ static const struct {
     {"tcp_out_of_order", hand_tcp_out_of_order},
     {"latency_ewma", hand_latency_ewma},
     {"tcp_retransmissions", hand_tcp_retransmissions},
+    {"dns_reflection", hand_dns_reflection},
+    {"dns_ttl_tracking", hand_dns_ttl_tracking},
+    {"malicious_domain", hand_malicious_domain},
+    {"dns_tunneling", hand_dns_tunneling},
 };
 
 /* ---- the benchmark ---------------------------------------------------------- */
@@ -689,9 +908,7 @@ static void count_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t w
         if (cols[i].type == TY_STR && cols[i].present) {
             /* the bytes, not where they are: engines copy strings to
              * different places */
-            w[0] = 0xcbf29ce484222325ULL;
-            for (uint32_t k = 0; k < cols[i].u.s.n; k++)
-                w[0] = (w[0] ^ cols[i].u.s.p[k]) * 0x100000001b3ULL;
+            w[0] = fnv1a(cols[i].u.s.p, cols[i].u.s.n);
             w[1] = cols[i].u.s.n;
         }
         h = (h ^ (w[0] + cols[i].present * 7919u)) * 0x9e3779b97f4a7c15ULL + w[1];
