@@ -1078,6 +1078,30 @@ void p4g_window_table(struct p4g_out *o, int qi)
     p4g_blank(o);
 }
 
+bool p4g_assign_col_valid(struct p4g_out *o, const struct p4g_ctx *c, int qi,
+                          const struct ir_node *n, int i)
+{
+    const struct ast_expr *e = n->exprs[i];
+    p4g_indent(o);
+    if (n->cols[i].type == TY_BOOL) {
+        p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
+        p4g_true(o, c, e);
+        p4g_raw(o, " ? 1w1 : 1w0;\n");
+        p4g_indent(o);
+        p4g_raw(o, "meta.q%d_n%d_c%d_v = (", qi, n->id, i);
+        p4g_true(o, c, e);
+        p4g_raw(o, " || ");
+        p4g_false(o, c, e);
+        p4g_raw(o, ") ? 1w1 : 1w0;\n");
+        return true;
+    }
+    p4g_raw(o, "meta.q%d_n%d_c%d_v = ", qi, n->id, i);
+    p4g_valid(o, c, e);
+    p4g_raw(o, " ? 1w1 : 1w0;\n");
+    p4g_indent(o);
+    return false;
+}
+
 void p4g_keys_valid(struct p4g_out *o, int qi, const struct ir_node *n)
 {
     p4g_indent(o);

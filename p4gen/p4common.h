@@ -163,6 +163,11 @@ void p4g_report_frame_hdrs(struct p4g_out *o);
  * meta.qQ_ws), and the table the control plane sets it with. */
 bool p4g_window_query(const struct plan *p, int qi);
 void p4g_window_table(struct p4g_out *o, int qi);
+/* Column i of a map/export/keys node n: a boolean column whole (value and
+ * validity, true: done), else its validity line "meta.qQ_nK_cI_v = ...;"
+ * and the indent of the value line, which the backend writes (false). */
+bool p4g_assign_col_valid(struct p4g_out *o, const struct p4g_ctx *c, int qi,
+                          const struct ir_node *n, int i);
 /* "if (every key column of n is present) {", indented. */
 void p4g_keys_valid(struct p4g_out *o, int qi, const struct ir_node *n);
 /* Node n passes the tuple on: meta.qQ_nK = 1, or (probe: after a distinct)

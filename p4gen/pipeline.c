@@ -234,27 +234,11 @@ static void assign_cols(struct gen *g, int qi, const struct ir_query *q, const s
     struct p4g_ctx c;
     p4g_ctx_for(&c, &arch, qi, q, n->in[0]);
     for (int i = 0; i < ncols; i++) {
-        const struct ast_expr *e = n->exprs[i];
-        p4g_indent(o);
-        if (n->cols[i].type == TY_BOOL) {
-            p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
-            p4g_true(o, &c, e);
-            p4g_raw(o, " ? 1w1 : 1w0;\n");
-            p4g_indent(o);
-            p4g_raw(o, "meta.q%d_n%d_c%d_v = (", qi, n->id, i);
-            p4g_true(o, &c, e);
-            p4g_raw(o, " || ");
-            p4g_false(o, &c, e);
-            p4g_raw(o, ") ? 1w1 : 1w0;\n");
-        } else {
-            p4g_raw(o, "meta.q%d_n%d_c%d_v = ", qi, n->id, i);
-            p4g_valid(o, &c, e);
-            p4g_raw(o, " ? 1w1 : 1w0;\n");
-            p4g_indent(o);
-            p4g_raw(o, "meta.q%d_n%d_c%d = meta.q%d_n%d_c%d_v == 1 ? ", qi, n->id, i, qi, n->id, i);
-            p4g_value(o, &c, e);
-            p4g_raw(o, " : 0;\n");
-        }
+        if (p4g_assign_col_valid(o, &c, qi, n, i))
+            continue;
+        p4g_raw(o, "meta.q%d_n%d_c%d = meta.q%d_n%d_c%d_v == 1 ? ", qi, n->id, i, qi, n->id, i);
+        p4g_value(o, &c, n->exprs[i]);
+        p4g_raw(o, " : 0;\n");
     }
 }
 

@@ -840,27 +840,11 @@ static void assign_cols(struct tna *g, int qi, const struct ir_query *q, const s
     struct p4g_ctx c;
     ctx_for(g, &c, qi, q, n);
     for (int i = 0; i < ncols; i++) {
-        const struct ast_expr *e = n->exprs[i];
-        p4g_indent(o);
-        if (n->cols[i].type == TY_BOOL) {
-            p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
-            p4g_true(o, &c, e);
-            p4g_raw(o, " ? 1w1 : 1w0;\n");
-            p4g_indent(o);
-            p4g_raw(o, "meta.q%d_n%d_c%d_v = (", qi, n->id, i);
-            p4g_true(o, &c, e);
-            p4g_raw(o, " || ");
-            p4g_false(o, &c, e);
-            p4g_raw(o, ") ? 1w1 : 1w0;\n");
-        } else {
-            p4g_raw(o, "meta.q%d_n%d_c%d_v = ", qi, n->id, i);
-            p4g_valid(o, &c, e);
-            p4g_raw(o, " ? 1w1 : 1w0;\n");
-            p4g_indent(o);
-            p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
-            value_as(g, qi, q, n, e, col_bits(&n->cols[i]), ir_kind_text[n->kind]);
-            p4g_raw(o, ";\n");
-        }
+        if (p4g_assign_col_valid(o, &c, qi, n, i))
+            continue;
+        p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
+        value_as(g, qi, q, n, n->exprs[i], col_bits(&n->cols[i]), ir_kind_text[n->kind]);
+        p4g_raw(o, ";\n");
     }
 }
 
@@ -912,25 +896,37 @@ static void words_equal(struct tna *g, int qi, const struct ir_node *n)
     p4g_raw(g->o, ") == 0");
 }
 
-static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+/* What a distinct and a groupby both start with: the key columns, the
+ * slot's index and state, a free slot claimed (its key words written,
+ * meta.qQ_nK<held> set), else the held key's words compared; leaves the
+ * else branch open at the indent of the caller's "if". */
+static void claim_slot(struct tna *g, int qi, const struct plan_query *pq,
+                       const struct ir_node *n, bool probe, const char *why, const char *held)
 {
     struct p4g_out *o = g->o;
-    const struct plan_node *pn = &pq->nodes[n->id];
     int k = n->id;
-    open_active(g, qi, n, false);
+    open_active(g, qi, n, probe);
     assign_cols(g, qi, pq->q, n, n->nkeys);
     p4g_keys_valid(g->o, qi, n);
     key_lookup(g, qi, n);
     p4g_line(o, "if (meta.q%d_n%d_old == 0) {", qi, k);
     o->indent++;
-    p4g_line(o, "/* a free slot, now held by this key for the window: its first sight */");
+    p4g_line(o, "/* a free slot, now held by this key for the window%s */", why);
     key_writes(g, qi, n);
-    p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
+    p4g_line(o, "meta.q%d_n%d%s = 1;", qi, k, held);
     o->indent--;
     p4g_line(o, "} else {");
     o->indent++;
     key_checks(g, qi, n);
     p4g_indent(o);
+}
+
+static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    const struct plan_node *pn = &pq->nodes[n->id];
+    int k = n->id;
+    claim_slot(g, qi, pq, n, false, ": its first sight", "");
     p4g_raw(o, "if (!(");
     words_equal(g, qi, n);
     p4g_raw(o, ")) {\n");
@@ -999,20 +995,7 @@ static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, cons
     const struct plan_node *pn = &pq->nodes[n->id];
     int k = n->id;
     bool probe = probe_in(pq, n);
-    open_active(g, qi, n, probe);
-    assign_cols(g, qi, pq->q, n, n->nkeys);
-    p4g_keys_valid(g->o, qi, n);
-    key_lookup(g, qi, n);
-    p4g_line(o, "if (meta.q%d_n%d_old == 0) {", qi, k);
-    o->indent++;
-    p4g_line(o, "/* a free slot, now held by this key for the window */");
-    key_writes(g, qi, n);
-    p4g_line(o, "meta.q%d_n%d_hit = 1;", qi, k);
-    o->indent--;
-    p4g_line(o, "} else {");
-    o->indent++;
-    key_checks(g, qi, n);
-    p4g_indent(o);
+    claim_slot(g, qi, pq, n, probe, "", "_hit");
     p4g_raw(o, "if (");
     words_equal(g, qi, n);
     p4g_raw(o, ") {\n");
