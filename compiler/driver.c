@@ -77,6 +77,8 @@ int htsc_parse_args(int argc, char **argv, struct htsc_opts *o)
             o->registers = (uint32_t)n;
         } else if (!strcmp(a, "--force-dp")) {
             o->force_dp = 1;
+        } else if (!strcmp(a, "--force-refine")) {
+            o->force_refine = 1;
         } else if (!strcmp(a, "--plan-only")) {
             o->plan_only = 1;
         } else if (!strcmp(a, "--emit-llvm")) {

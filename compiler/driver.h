@@ -32,6 +32,7 @@ struct htsc_opts {
     const char *reports; /* --reports FILE (host) */
     uint32_t registers;  /* --registers N: slots of every data-plane register */
     int force_dp;        /* --force-dp: as many data-plane operators as fit */
+    int force_refine;    /* --force-refine: refine every groupby that can be */
     int plan_only;       /* --plan-only: compile writes the plan file only */
     int emit_llvm;       /* --emit-llvm: compile writes DIR/NAME.ll (the JIT's
                           * IR, by bin/htsc-llvm: compiler/emit_llvm.c);

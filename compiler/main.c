@@ -33,7 +33,7 @@ static void usage(FILE *out)
           "                [--format json|table] [--query NAME] [--stats]\n"
           "       htsc explain --target T [--train CAPTURE] [--dot] FILE...\n"
           "       htsc compile FILE... --target none|v1model|tofino|smartnic -o DIR\n"
-          "                [--train CAPTURE] [--registers N] [--force-dp] [--plan-only]\n"
+          "                [--train CAPTURE] [--registers N] [--force-dp] [--force-refine] [--plan-only]\n"
           "                [--set [Q.]NAME=VALUE]... [--emit-llvm]\n"
           "       htsc compile FILE... --emit-llvm -o DIR   DIR/NAME.ll: the JIT's LLVM IR\n"
           "       htsc emulate DIR/NAME.plan.json --pcap CAPTURE -o REPORTS.pcap [--stats]\n"

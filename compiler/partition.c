@@ -68,7 +68,8 @@ static struct plan *make_plan(const struct htsc_opts *o, struct arena *arena,
         trained = true;
     }
     struct planner_opts po = {.target = t, .train = trained ? &train : NULL,
-                              .registers = o->registers, .force_dp = o->force_dp != 0};
+                              .registers = o->registers, .force_dp = o->force_dp != 0,
+                              .force_refine = o->force_refine != 0};
     struct plan *p = planner_run(prog, &po, err, sizeof err);
     if (trained)
         dpm_train_free(&train);
@@ -250,14 +251,16 @@ int htsc_cmd_emulate(const struct htsc_opts *o)
     if (o->stats) {
         const struct dpm_stats *st = dpm_stats(m);
         fprintf(stderr, "htsc: emulate %s: %llu packets in, %llu frames out: %llu tuple, "
-                "%llu row, %llu packet, %llu watermark records; %llu overflows, %llu "
-                "spilled rows, %llu late, %llu truncated\n", p->target,
+                "%llu row, %llu packet, %llu partial, %llu watermark records; %llu overflows, "
+                "%llu spilled rows, %llu gated, %llu late, %llu truncated\n", p->target,
                 (unsigned long long)st->packets, (unsigned long long)st->frames,
                 (unsigned long long)st->records[REP_TUPLE],
                 (unsigned long long)st->records[REP_ROW],
                 (unsigned long long)st->records[REP_PACKET],
+                (unsigned long long)st->records[REP_PARTIAL],
                 (unsigned long long)st->records[REP_WATERMARK],
                 (unsigned long long)st->overflows, (unsigned long long)st->spills,
+                (unsigned long long)st->gated,
                 (unsigned long long)st->late, (unsigned long long)st->truncated);
         for (int i = 0; i < p->nqueries; i++)
             fprintf(stderr, "htsc: query %s: %llu records to the host (%.4f per packet)\n",
@@ -356,6 +359,10 @@ int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
         case REP_ROW:
             rep_record_values(rc_, f->vals);
             exec_feed_rows(x, rc_->query, rc_->node, (int64_t)rc_->ts, f->vals);
+            break;
+        case REP_PARTIAL: /* a refined groupby's slots: merge them */
+            rep_record_values(rc_, f->vals);
+            exec_merge(x, rc_->query, rc_->node, (int64_t)rc_->ts, f->vals);
             break;
         case REP_PACKET:
             if (decoded != rc_->data) { /* decode a mirrored frame once */

@@ -28,12 +28,12 @@
 static const char *const exit_names[] = {
     [PLAN_EXIT_NONE] = "none",         [PLAN_EXIT_TUPLE] = "tuple",
     [PLAN_EXIT_PACKET] = "packet",     [PLAN_EXIT_ROW_NOW] = "row_now",
-    [PLAN_EXIT_ROW_CLOSE] = "row_close",
+    [PLAN_EXIT_ROW_CLOSE] = "row_close", [PLAN_EXIT_PARTIAL] = "partial",
 };
 
 const char *plan_exit_name(int e)
 {
-    return e >= 0 && e <= PLAN_EXIT_ROW_CLOSE ? exit_names[e] : "?";
+    return e >= 0 && e <= PLAN_EXIT_PARTIAL ? exit_names[e] : "?";
 }
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len,
@@ -175,6 +175,51 @@ static bool threshold_ok(const struct ast_expr *e, const struct ir_node *g)
     }
     return col->kind == E_NAME && col->ref_kind == REF_COL && lit->kind == E_LIT &&
            lit->lit.type == TY_INT && monotone_agg(g, col->ref);
+}
+
+bool plan_refinable(const struct ir_query *q, const struct ir_node *n, int level,
+                    int *col, int *gate, const char **why)
+{
+    if (n->kind != IR_GROUPBY) {
+        *why = "only a groupby is refined";
+        return false;
+    }
+    if (!q->refine_key || !q->nlevels) {
+        *why = "the query has no refine hint";
+        return false;
+    }
+    int f = fld_lookup(q->refine_key, strlen(q->refine_key));
+    int width = f >= 0 && hts_fields[f].type == TY_IPV6 ? 128 : 32;
+    bool listed = level == 0;
+    for (int i = 0; i < q->nlevels; i++)
+        listed |= q->levels[i] == level;
+    if (!listed || level >= width) {
+        *why = "the level is not one of the hint's coarser levels";
+        return false;
+    }
+    *col = -1;
+    for (int i = 0; i < n->nkeys && *col < 0; i++)
+        if (f >= 0 && n->cols[i].field == f)
+            *col = i;
+    if (*col < 0) {
+        *why = "no key of the groupby is the refined field";
+        return false;
+    }
+    *gate = -1;
+    int nc = 0;
+    for (int k = 0; k < q->nnodes; k++)
+        for (int j = 0; j < q->nodes[k]->nin; j++)
+            if (q->nodes[k]->in[j] == n) {
+                nc++;
+                *gate = k;
+            }
+    if (nc != 1 || q->nodes[*gate]->kind != IR_FILTER ||
+        !threshold_ok(q->nodes[*gate]->expr, n)) {
+        *why = "refinement needs a threshold (count, max or sum of a field >= "
+               "constant) as the groupby's only consumer";
+        return false;
+    }
+    return true;
 }
 
 static bool tumbling(const struct ir_query *q)
@@ -557,6 +602,36 @@ static int add_layout(struct plan *p, struct layouts *ls, const struct plan_quer
         l->packet = true;
         l->cols = cols;
         l->ncols = nc;
+    } else if (kind == REP_PARTIAL) {
+        /* exec_partial_ncols: keys, each aggregate's running value (a sum
+         * for avg), each aggregate's count of present inputs */
+        int nc = n->nkeys + 2 * n->naggs;
+        struct rep_col *cols = arena_alloc(&p->arena, (size_t)(nc + 1) * sizeof *cols);
+        for (int c = 0; c < nc; c++) {
+            int a = c - n->nkeys, oc = c < n->nkeys ? c : n->nkeys + a % n->naggs;
+            cols[c].name = n->cols[oc].name;
+            cols[c].type = n->cols[oc].type;
+            cols[c].bits = col_bits(&n->cols[oc]);
+            cols[c].field = (int16_t)n->cols[oc].field;
+            if (c >= n->nkeys + n->naggs || (a >= 0 && n->aggs[a]->agg != AGG_MIN &&
+                                             n->aggs[a]->agg != AGG_MAX)) {
+                cols[c].type = TY_INT; /* a count, a sum: 64 bits */
+                cols[c].bits = 64;
+                cols[c].field = -1;
+            }
+            if (c >= n->nkeys + n->naggs) {
+                size_t len = strlen(n->cols[oc].name) + 7;
+                char *nm = arena_alloc(&p->arena, len);
+                snprintf(nm, len, "%s.seen", n->cols[oc].name);
+                cols[c].name = nm;
+            }
+            if (!cols[c].bits)
+                return fail(err, errlen, "query '%s' node %d: column '%s' (%s) cannot "
+                            "leave a data plane", pq->q->name, k, cols[c].name,
+                            hts_type_name(cols[c].type));
+        }
+        l->cols = cols;
+        l->ncols = nc;
     } else if (kind != REP_PACKET) {
         struct rep_col *cols = arena_alloc(&p->arena, (size_t)(n->ncols + 1) * sizeof *cols);
         for (int c = 0; c < n->ncols; c++) {
@@ -659,9 +734,30 @@ static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
         pn->overflow_at = -1;
         pn->overflow_kind = 0;
         pn->zone = zone[k];
+        pn->refine_col = -1;
+        pn->gate = -1;
         if (pn->dp && (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) && pn->slots == 0)
             return fail(err, errlen, "query '%s' node %d: a data-plane %s needs "
                         "register slots", q->name, k, ir_kind_text[n->kind]);
+        if (!pn->refine)
+            continue;
+        int col, gate;
+        const char *why = "";
+        if (!pn->dp)
+            return fail(err, errlen, "query '%s' node %d: only a data-plane groupby "
+                        "is refined", q->name, k);
+        if (!plan_refinable(q, n, pn->refine, &col, &gate, &why))
+            return fail(err, errlen, "query '%s' node %d cannot be refined at /%d: %s",
+                        q->name, k, pn->refine, why);
+        if (dp[gate])
+            return fail(err, errlen, "query '%s' node %d: the threshold after a refined "
+                        "groupby runs on the host (the data plane reports partial "
+                        "state)", q->name, gate);
+        if (pn->coarse_slots == 0)
+            return fail(err, errlen, "query '%s' node %d: a refined groupby needs "
+                        "coarse register slots", q->name, k);
+        pn->refine_col = (int8_t)col;
+        pn->gate = (int16_t)gate;
     }
     for (int k = 0; k < nn; k++) {
         struct plan_node *pn = &pq->nodes[k];
@@ -675,7 +771,9 @@ static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
             int i = n->in[0]->id;
             pn->overflow_at = (int16_t)i;
             pn->overflow_kind = zone[i] == PLAN_STREAM ? REP_TUPLE : REP_ROW;
-            pn->spill = n->kind == IR_GROUPBY && zone[i] == PLAN_DIST;
+            /* a refined groupby's partial rows merge with the host's, so
+             * a key counted in both places needs no spill */
+            pn->spill = n->kind == IR_GROUPBY && zone[i] == PLAN_DIST && !pn->refine;
         }
         if (n == q->root || nhost) {
             switch (zone[k]) {
@@ -687,7 +785,7 @@ static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
                 pn->exit = PLAN_EXIT_ROW_NOW;
                 break;
             default:
-                pn->exit = PLAN_EXIT_ROW_CLOSE;
+                pn->exit = pn->refine ? PLAN_EXIT_PARTIAL : PLAN_EXIT_ROW_CLOSE;
                 break;
             }
         }
@@ -699,6 +797,8 @@ static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
             rc = add_layout(p, ls, pq, qi, k, REP_TUPLE, err, errlen);
         else if (pn->exit == PLAN_EXIT_PACKET)
             rc = add_layout(p, ls, pq, qi, k, REP_PACKET, err, errlen);
+        else if (pn->exit == PLAN_EXIT_PARTIAL)
+            rc = add_layout(p, ls, pq, qi, k, REP_PARTIAL, err, errlen);
         else if (pn->exit != PLAN_EXIT_NONE)
             rc = add_layout(p, ls, pq, qi, k, REP_ROW, err, errlen);
         if (rc == 0 && pn->overflow_at >= 0)
@@ -855,6 +955,10 @@ static struct json *plan_dom(const struct plan *p, struct json_doc *doc,
             set_str(doc, jn, "kind", ir_kind_text[q->nodes[k]->kind]);
             json_set(doc, jn, "dp", json_new_bool(doc, pn->dp));
             set_int(doc, jn, "slots", pn->slots);
+            if (pn->refine) {
+                set_int(doc, jn, "refine", pn->refine);
+                set_int(doc, jn, "coarse_slots", pn->coarse_slots);
+            }
             set_int(doc, jn, "stage", pn->stage);
             set_int(doc, jn, "stages", pn->nstages);
             set_str(doc, jn, "exit", plan_exit_name(pn->exit));
@@ -1247,6 +1351,13 @@ struct plan *plan_load_text(const char *text, size_t len, const char *name,
                       ir_kind_text[q->nodes[k]->kind]);
                 goto out;
             }
+            int64_t refine = 0, cslots = 0;
+            if (json_get(jn, "refine") &&
+                (!need_int(&L, jn, "refine", 1, 127, &refine, nw) ||
+                 !need_int(&L, jn, "coarse_slots", 1, 1 << 24, &cslots, nw)))
+                goto out;
+            pn->refine = (uint8_t)refine;
+            pn->coarse_slots = (uint32_t)cslots;
             pn->dp = dp->b;
             pn->slots = (uint32_t)slots;
             pn->stage = (int16_t)stage;

@@ -57,6 +57,8 @@ enum plan_exit {
                           * the filters and maps after a DP distinct) */
     PLAN_EXIT_ROW_CLOSE, /* ROW records when the window closes (groupby,
                           * histogram, the threshold filter after them) */
+    PLAN_EXIT_PARTIAL,   /* PARTIAL records when the window closes: a refined
+                          * groupby's slots, merged into the host's groupby */
 };
 
 struct plan_node {
@@ -71,6 +73,17 @@ struct plan_node {
                           * input node), else -1 */
     uint8_t overflow_kind; /* REP_TUPLE or REP_ROW */
     uint8_t zone;          /* enum plan_zone */
+    /* refinement (a DP GROUPBY of a query with a refine hint): its tuples
+     * first update a coarse groupby keyed by the refined address masked to
+     * /refine; a tuple whose coarse slot does not yet pass the threshold
+     * after the groupby leaves at the groupby's input (the gate), the rest
+     * reach the fine slots, which are reported whole as PARTIAL records and
+     * merged on the host, where the threshold runs (docs/partitioning.md,
+     * "Refinement"). 0: not refined. */
+    uint8_t refine;        /* prefix length of the coarse level */
+    uint32_t coarse_slots; /* register slots of the coarse level */
+    int8_t refine_col;     /* derived: the key column refined */
+    int16_t gate;          /* derived: the threshold filter node it tests */
 };
 
 /*
@@ -103,6 +116,17 @@ int plan_zone_for(const struct ir_query *q, const struct ir_node *n,
  */
 int plan_cut_check(const struct plan *p, int qi, const bool *dp, uint8_t *zone,
                    char *err, size_t errlen);
+
+/*
+ * Whether data-plane groupby n of q can be refined at prefix length `level`
+ * (0: at any of the hint's levels): q has a refine hint, `level` is one of
+ * its levels and shorter than the address, one key column of n is the
+ * hinted field, and n's only consumer is a threshold filter (count, max or
+ * sum of a field >= constant), which then runs on the host. Sets *col (the
+ * key column) and *gate (the filter's node id); else false and *why.
+ */
+bool plan_refinable(const struct ir_query *q, const struct ir_node *n, int level,
+                    int *col, int *gate, const char **why);
 
 /* Whether e can be evaluated by a data plane (fields it reads are DP
  * fields, operators it uses are ones P4 has); *why says what is not. */

@@ -51,6 +51,7 @@ struct option {
     int host; /* operators on the host: fewer is the tie-break */
     bool *dp;
     uint32_t *slots;
+    uint8_t *refine; /* per groupby: coarse prefix length, 0: not refined */
     int16_t *stage, *nst;
     struct usage u;
     bool fits;
@@ -201,6 +202,27 @@ static int dnf_terms(const struct ast_expr *e)
  * count, or -1 when it cannot fit the stage vector. */
 static int add_foot(const struct p4g_target *t, const struct ir_node *n,
                     int zone, uint32_t slots, bool spill, int start,
+                    struct usage *u);
+
+/* A refined groupby: its coarse level (a groupby of the same shape on the
+ * masked key, as many slots) in the stages before the fine one, which then
+ * starts one stage later (the gate's test). */
+static int add_foot_refined(const struct p4g_target *t, const struct ir_node *n,
+                            uint32_t slots, int start, struct usage *u)
+{
+    int nc = add_foot(t, n, PLAN_AGG, slots, false, start, u);
+    if (nc < 0)
+        return -1;
+    int nf = add_foot(t, n, PLAN_AGG, slots, false, start + nc + 1, u);
+    if (nf < 0)
+        return -1;
+    u->tables[t->stages ? start + nc : 0] += 1;
+    u->phv += 1;
+    return nc + 1 + nf;
+}
+
+static int add_foot(const struct p4g_target *t, const struct ir_node *n,
+                    int zone, uint32_t slots, bool spill, int start,
                     struct usage *u)
 {
     int w = t->reg_width ? t->reg_width : 64;
@@ -331,8 +353,36 @@ struct qctx {
     int ncuts;
 };
 
+/* Records a groupby refined at `level` with m fine slots sends: the gate's
+ * tuples, the fine slots' partial rows, the fine slots' overflow (the
+ * coarse level's collisions, which open the gate, are not counted). Without
+ * training for that level (no capture): the gate keeps DEF_GATED of the
+ * tuples on the host and the rest have the default share of keys. */
+#define DEF_GATED 0.1
+static double refined_cost(const struct dpm_node_train *s, int level, double m)
+{
+    for (int l = 0; l < s->nref; l++) {
+        if (s->ref[l].level != level)
+            continue;
+        double cost = 0;
+        for (int w = 0; w < s->ref[l].nwin; w++) {
+            const struct dpm_refine_window *x = &s->ref[l].win[w];
+            double f = fcoll(x->keys, m);
+            cost += x->gated + x->keys * (1 - f) + x->post * f;
+        }
+        return cost;
+    }
+    double cost = 0;
+    for (int w = 0; w < s->nwin; w++) {
+        double post = s->win[w].in * (1 - DEF_GATED), keys = post * DEF_GROUPS;
+        double f = fcoll(keys, m);
+        cost += s->win[w].in * DEF_GATED + keys * (1 - f) + post * f;
+    }
+    return cost;
+}
+
 static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
-                       const uint32_t *slots)
+                       const uint32_t *slots, const uint8_t *refine)
 {
     const struct ir_query *q = c->q;
     const struct plan_query *pq = &c->p->queries[c->qi];
@@ -346,6 +396,8 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
     op.nst = xmalloc0((size_t)nn * sizeof *op.nst);
     memcpy(op.dp, dp, (size_t)nn * sizeof *dp);
     memcpy(op.slots, slots, (size_t)nn * sizeof *slots);
+    op.refine = xmalloc0((size_t)nn * sizeof *op.refine);
+    memcpy(op.refine, refine, (size_t)nn * sizeof *refine);
     double cost = 0;
     int host = 0;
     bool ok = true;
@@ -362,8 +414,9 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
             if (e > start)
                 start = e;
         }
-        bool spill = n->kind == IR_GROUPBY && zone[n->in[0]->id] == PLAN_DIST;
-        int nst = add_foot(t, n, zone[k], slots[k], spill, start, &op.u);
+        bool spill = n->kind == IR_GROUPBY && zone[n->in[0]->id] == PLAN_DIST && !refine[k];
+        int nst = refine[k] ? add_foot_refined(t, n, slots[k], start, &op.u)
+                            : add_foot(t, n, zone[k], slots[k], spill, start, &op.u);
         if (nst < 0) {
             ok = false;
             break;
@@ -380,6 +433,10 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
         bool exits = n == q->root;
         for (const int *cn = pq->consumers[k]; *cn >= 0; cn++)
             exits |= !dp[*cn];
+        if (refine[k]) {
+            cost += refined_cost(s, refine[k], m);
+            continue;
+        }
         if (exits) {
             if (zone[k] == PLAN_AGG && n->kind == IR_GROUPBY)
                 cost += held_rows(s, m);
@@ -413,6 +470,7 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
     if (!op.fits || c->opts->n >= MAX_OPTIONS) {
         free(op.dp);
         free(op.slots);
+        free(op.refine);
         free(op.stage);
         free(op.nst);
         return;
@@ -443,12 +501,47 @@ static int slot_choices(const struct planner_opts *o, int nstateful, uint32_t *o
     return n;
 }
 
+/* Refinement choices for the stateful operators st[i..ns): each groupby
+ * that can be refined in this cut (its threshold on the host) is tried
+ * unrefined (not with --force-refine) and at each coarser level of the
+ * query's hint. */
+static void refine_rec(struct qctx *c, const bool *dp, const uint8_t *zone,
+                       const uint32_t *slots, uint8_t *refine, const int *st, int ns,
+                       int i)
+{
+    if (i == ns) {
+        add_option(c, dp, zone, slots, refine);
+        return;
+    }
+    const struct ir_query *q = c->q;
+    const struct ir_node *n = q->nodes[st[i]];
+    int col, gate;
+    const char *why;
+    /* without a training capture nothing says how the traffic spreads over
+     * prefixes, which decides whether the gate pays: refined only when
+     * forced */
+    bool can = plan_refinable(q, n, 0, &col, &gate, &why) && !dp[gate] &&
+               (c->o->train || c->o->force_refine);
+    refine[st[i]] = 0;
+    if (!can || !c->o->force_refine)
+        refine_rec(c, dp, zone, slots, refine, st, ns, i + 1);
+    for (int l = 0; can && l < q->nlevels; l++) {
+        if (!plan_refinable(q, n, q->levels[l], &col, &gate, &why))
+            continue;
+        refine[st[i]] = (uint8_t)q->levels[l];
+        refine_rec(c, dp, zone, slots, refine, st, ns, i + 1);
+    }
+    refine[st[i]] = 0;
+}
+
 static void slots_rec(struct qctx *c, const bool *dp, const uint8_t *zone,
                       uint32_t *slots, const int *st, int ns, int i,
                       const uint32_t *choice, int nchoice)
 {
     if (i == ns) {
-        add_option(c, dp, zone, slots);
+        uint8_t *refine = xmalloc0((size_t)c->q->nnodes);
+        refine_rec(c, dp, zone, slots, refine, st, ns, 0);
+        free(refine);
         return;
     }
     for (int j = 0; j < nchoice; j++) {
@@ -462,7 +555,14 @@ static void cut_done(struct qctx *c, const bool *dp)
     int nn = c->q->nnodes;
     uint8_t *zone = xmalloc0((size_t)nn);
     char why[256];
-    if (plan_cut_check(c->p, c->qi, dp, zone, why, sizeof why) == 0) {
+    bool skip = false;
+    for (int k = 0; c->o->force_refine && k < nn; k++) {
+        int col, gate;
+        const char *w;
+        /* --force-refine: a refinable groupby's threshold stays on the host */
+        skip |= dp[k] && plan_refinable(c->q, c->q->nodes[k], 0, &col, &gate, &w) && dp[gate];
+    }
+    if (!skip && plan_cut_check(c->p, c->qi, dp, zone, why, sizeof why) == 0) {
         uint32_t *slots = xmalloc0((size_t)nn * sizeof *slots);
         int *st = xmalloc0((size_t)nn * sizeof *st), ns = 0;
         for (int k = 0; k < nn; k++)
@@ -573,6 +673,7 @@ static void prune(struct qopts *q, bool lex)
         if (dominated) {
             free(q->v[i].dp);
             free(q->v[i].slots);
+            free(q->v[i].refine);
             free(q->v[i].stage);
             free(q->v[i].nst);
         } else {
@@ -830,6 +931,7 @@ static void free_opts(struct qopts *qo, int nq)
         for (int j = 0; j < qo[i].n; j++) {
             free(qo[i].v[j].dp);
             free(qo[i].v[j].slots);
+            free(qo[i].v[j].refine);
             free(qo[i].v[j].stage);
             free(qo[i].v[j].nst);
         }
@@ -900,6 +1002,8 @@ struct plan *planner_run(const struct ir_program *prog,
         for (int k = 0; k < pq->q->nnodes; k++) {
             pq->nodes[k].dp = op->dp[k];
             pq->nodes[k].slots = op->dp[k] ? op->slots[k] : 0;
+            pq->nodes[k].refine = op->dp[k] ? op->refine[k] : 0;
+            pq->nodes[k].coarse_slots = pq->nodes[k].refine ? op->slots[k] : 0;
             pq->nodes[k].stage = (int16_t)(op->stage[k] >= 0 && k > 0 ? op->stage[k] + d
                                                                       : op->stage[k]);
             pq->nodes[k].nstages = op->nst[k];
@@ -1001,7 +1105,10 @@ void planner_explain(const struct plan *p, const struct p4g_target *t,
             fprintf(out, "  %%%-3d %-10s %-5s %-9s %-12s ", k, ir_kind_text[n->kind],
                     pn->dp ? "dp" : "host", pn->dp ? zone_name(pn->zone) : "", st);
             node_desc(n, out);
-            if (pn->slots)
+            if (pn->slots && pn->refine)
+                fprintf(out, "  [%u slots, refined: %u coarse slots at /%d, gate %%%d]",
+                        pn->slots, pn->coarse_slots, pn->refine, pn->gate);
+            else if (pn->slots)
                 fprintf(out, "  [%u slots%s]", pn->slots, pn->spill ? ", spill bits" : "");
             if (pn->exit != PLAN_EXIT_NONE)
                 fprintf(out, "  -> %s records", plan_exit_name(pn->exit));
@@ -1022,7 +1129,10 @@ void planner_explain(const struct plan *p, const struct p4g_target *t,
         for (int i = 0; i < p->nqueries; i++) {
             const struct plan_query *pq = &p->queries[i];
             for (int k = 0; k < pq->q->nnodes; k++)
-                if (pq->nodes[k].dp && pq->nodes[k].nstages)
+                if (pq->nodes[k].dp && pq->nodes[k].nstages && pq->nodes[k].refine)
+                    add_foot_refined(t, pq->q->nodes[k], pq->nodes[k].slots,
+                                     pq->nodes[k].stage, &u);
+                else if (pq->nodes[k].dp && pq->nodes[k].nstages)
                     add_foot(t, pq->q->nodes[k], pq->nodes[k].zone, pq->nodes[k].slots,
                              pq->nodes[k].spill, pq->nodes[k].stage, &u);
         }

@@ -28,6 +28,8 @@ struct planner_opts {
                           * this many slots (tests force collisions with it) */
     bool force_dp;       /* objective: as many data-plane operators as fit
                           * (tests of the data-plane paths), not records */
+    bool force_refine;   /* every groupby that can be refined is, with its
+                          * threshold on the host (tests of the gate) */
 };
 
 /* The optimal plan for prog, finished (plan_finish) and ready to write.

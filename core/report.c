@@ -85,10 +85,12 @@ static bool col_ok(const struct rep_col *c, bool packet)
     }
 }
 
-/* TUPLE, ROW, PACKET -> 0, 1, 2 in the index */
+/* TUPLE, ROW, PACKET, PARTIAL -> 0, 1, 2, 3 in the index */
+#define KIND_SLOTS 4
 static int kind_slot(int kind)
 {
-    return kind == REP_TUPLE ? 0 : kind == REP_ROW ? 1 : kind == REP_PACKET ? 2 : -1;
+    return kind == REP_TUPLE ? 0 : kind == REP_ROW ? 1 : kind == REP_PACKET ? 2
+         : kind == REP_PARTIAL ? 3 : -1;
 }
 
 int rep_schema_init(struct rep_schema *s, uint64_t fingerprint,
@@ -103,7 +105,7 @@ int rep_schema_init(struct rep_schema *s, uint64_t fingerprint,
         struct rep_layout *l = &layouts[i];
         if (l->query < 0 || l->query >= REP_NONE || l->node < 0 ||
             l->node >= REP_NONE ||
-            (l->kind != REP_TUPLE && l->kind != REP_ROW && l->kind != REP_PACKET) ||
+            kind_slot(l->kind) < 0 ||
             l->ncols < 0 || l->ncols > REP_MAX_COLS || (l->packet && l->kind != REP_TUPLE) ||
             (l->kind == REP_PACKET && l->ncols))
             return -EINVAL;
@@ -131,9 +133,9 @@ int rep_schema_init(struct rep_schema *s, uint64_t fingerprint,
     s->qbase = calloc((size_t)nq + 1, sizeof *s->qbase);
     if (!s->qbase)
         return -ENOMEM;
-    /* per query: room for (max node + 1) * 3 kinds */
+    /* per query: room for (max node + 1) * KIND_SLOTS kinds */
     for (int i = 0; i < n; i++) {
-        int need = (layouts[i].node + 1) * 3;
+        int need = (layouts[i].node + 1) * KIND_SLOTS;
         if (need > s->qbase[layouts[i].query + 1])
             s->qbase[layouts[i].query + 1] = need;
     }
@@ -148,7 +150,7 @@ int rep_schema_init(struct rep_schema *s, uint64_t fingerprint,
         s->idx[i] = -1;
     for (int i = 0; i < n; i++) {
         const struct rep_layout *l = &layouts[i];
-        int k = s->qbase[l->query] + l->node * 3 + kind_slot(l->kind);
+        int k = s->qbase[l->query] + l->node * KIND_SLOTS + kind_slot(l->kind);
         if (s->idx[k] >= 0) {
             rep_schema_free(s);
             return -EINVAL;
@@ -172,7 +174,7 @@ const struct rep_layout *rep_layout_find(const struct rep_schema *s, int query,
     if (query < 0 || query >= s->nqueries || node < 0 || kind_slot(kind) < 0 ||
         !s->idx)
         return NULL;
-    int k = s->qbase[query] + node * 3 + kind_slot(kind);
+    int k = s->qbase[query] + node * KIND_SLOTS + kind_slot(kind);
     if (k >= s->qbase[query + 1])
         return NULL;
     return s->idx[k] >= 0 ? &s->layouts[s->idx[k]] : NULL;

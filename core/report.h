@@ -56,7 +56,8 @@
     X(TUPLE, 1, "tuple")        /* a per-packet tuple leaving at node N */     \
     X(ROW, 2, "row")            /* a row of stateful node N (or after it) */   \
     X(WATERMARK, 3, "watermark") /* event time reached ts: close windows */  \
-    X(PACKET, 4, "packet")      /* a whole mirrored frame leaving at node N */
+    X(PACKET, 4, "packet")      /* a whole mirrored frame leaving at node N */ \
+    X(PARTIAL, 5, "partial")    /* part of a groupby's state: merge it */
 
 enum rep_kind {
 #define X(id, code, name) REP_##id = code,
@@ -114,7 +115,7 @@ struct rep_schema {
     struct rep_layout *layouts;
     int nqueries;       /* index: per query, per node, per kind */
     int *qbase;         /* [nqueries + 1] into idx */
-    int32_t *idx;       /* (node * 3 + slot of kind) -> layout or -1 */
+    int32_t *idx;       /* (node * 4 + slot of kind) -> layout or -1 */
 };
 
 /* Computes lengths and the lookup index (allocated; rep_schema_free). Returns

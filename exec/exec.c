@@ -690,6 +690,8 @@ struct winst {
     struct rowlist *buf;      /* per node id (streaming rows kept for a join) */
     struct rowlist *done;     /* per node id: batch results, memoised */
     struct rowlist *extra;    /* per node id: rows a data plane computed */
+    struct rowlist *part;     /* per node id: partial state to merge into a
+                               * groupby computed at close (exec_merge) */
     bool *have;
     exec_window_fn ext;       /* set: the window's rows come from it */
     void *ext_ctx;
@@ -835,6 +837,7 @@ static struct winst *window_arrays(struct xquery *xq, struct winst *w)
     w->done = arena_alloc(&w->ar, (size_t)nn * sizeof *w->done);
     w->have = arena_alloc(&w->ar, (size_t)nn * sizeof *w->have);
     w->extra = arena_alloc(&w->ar, (size_t)nn * sizeof *w->extra);
+    w->part = arena_alloc(&w->ar, (size_t)nn * sizeof *w->part);
     return w;
 }
 
@@ -1035,6 +1038,8 @@ static const struct rowlist *batch(struct exec *x, struct xquery *xq,
                 struct env env = {.row = in->v[i]};
                 acc_add(&a, &env);
             }
+            for (int i = 0; i < w->part[k].n; i++) /* a data plane's slots */
+                acc_merge(&a, w->part[k].v[i]);
             acc_finish(&a, out);
         } else {
             for (int i = 0; i < in->n; i++) {
@@ -1085,6 +1090,9 @@ static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
             for (int i = 0; xq->buffered[k] && i < w->buf[k].n; i++)
                 x->partial(x->partial_ctx, q->index, k, w->start, w->buf[k].v[i],
                            q->nodes[k]->ncols);
+            for (int i = 0; i < w->part[k].n; i++)
+                x->partial(x->partial_ctx, q->index, k, w->start, w->part[k].v[i],
+                           w->part[k].ncols);
             table_free(&w->acc[k].tab);
         }
         x->st.windows++;
@@ -1273,6 +1281,10 @@ void exec_merge(struct exec *x, int query, int node, int64_t window_start,
     } else if (xq->buffered[node]) {
         w->buf[node].ncols = n->ncols;
         rows_push(&w->ar, &w->buf[node], row_copy(&w->ar, row, n->ncols));
+    } else if (n->kind == IR_GROUPBY) { /* merged when batch() computes it */
+        int nc = exec_partial_ncols(n);
+        w->part[node].ncols = nc;
+        rows_push(&w->ar, &w->part[node], row_copy(&w->ar, row, nc));
     }
 }
 

@@ -81,6 +81,11 @@ void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
  * equal a single executor's on all the packets. exec_mergeable() says whether
  * the program allows it: a fold depends on arrival order and does not.
  * A partial row has exec_partial_ncols(node) columns.
+ *
+ * exec_merge also takes a data plane's share of a groupby (a refined
+ * groupby's PARTIAL records, docs/partitioning.md): merged into the host's
+ * own state for that window, a groupby on packets at once, one after a
+ * stateful node when the window closes and the groupby is computed.
  */
 typedef void (*exec_partial_fn)(void *ctx, int query, int node,
                                 int64_t window_start, const hts_value *row,

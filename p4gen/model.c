@@ -248,6 +248,14 @@ static void reg_reset(struct reg *r)
 
 /* ---- queries ---- */
 
+static void agg_update(const struct ir_node *n, hts_value *vals, int64_t *aux,
+                       const struct hts_pkt *pkt, const hts_value *row);
+static void slot_row(const struct reg *r, uint32_t i, hts_value *row);
+static bool truth(const struct ast_expr *e, const struct hts_pkt *pkt,
+                  const hts_value *row);
+struct dpm;
+static hts_value *scratch_row(struct dpm *m, int n);
+
 struct mq {
     const struct ir_query *q;
     const struct plan_query *pq; /* NULL when training */
@@ -256,11 +264,20 @@ struct mq {
     struct reg **reg;   /* per node: data-plane stateful operator */
     int *thresh;        /* per groupby: its data-plane threshold filter, or -1 */
     int *spill_from;    /* per spilled groupby: the distinct it spills through */
+    struct reg **coarse; /* per refined groupby: the coarse level's slots */
+    struct rtrain **rt; /* training: per refinable groupby, per level */
     bool *active, *probe;
     hts_value **rows;
     int64_t W;
     int64_t win;        /* start of the window the registers hold, -1 */
     struct dpm_node_train *tr;
+};
+
+/* Training a refinable groupby at one level: both levels unbounded. */
+struct rtrain {
+    int level, col, gate;
+    struct reg coarse, fine;
+    double gated, post;
 };
 
 struct dpm {
@@ -295,6 +312,8 @@ static void setup_query(struct dpm *m, struct mq *mq, const struct ir_query *q,
     mq->reg = xcalloc((size_t)nn, sizeof *mq->reg);
     mq->thresh = xcalloc((size_t)nn, sizeof *mq->thresh);
     mq->spill_from = xcalloc((size_t)nn, sizeof *mq->spill_from);
+    mq->coarse = xcalloc((size_t)nn, sizeof *mq->coarse);
+    mq->rt = xcalloc((size_t)nn, sizeof *mq->rt);
     mq->active = xcalloc((size_t)nn, sizeof *mq->active);
     mq->probe = xcalloc((size_t)nn, sizeof *mq->probe);
     mq->rows = xcalloc((size_t)nn, sizeof *mq->rows);
@@ -312,6 +331,11 @@ static void setup_query(struct dpm *m, struct mq *mq, const struct ir_query *q,
         }
         if (zone[k] == PLAN_THRESH)
             mq->thresh[n->in[0]->id] = k;
+        if (pq && pq->nodes[k].refine) {
+            mq->coarse[k] = xcalloc(1, sizeof **mq->coarse);
+            reg_init(mq->coarse[k], n, pq->nodes[k].coarse_slots);
+            continue; /* partial rows merge on the host: no spill */
+        }
         if (n->kind == IR_GROUPBY && zone[n->in[0]->id] == PLAN_DIST) {
             const struct ir_node *d = n->in[0];
             while (d->kind != IR_DISTINCT)
@@ -320,6 +344,77 @@ static void setup_query(struct dpm *m, struct mq *mq, const struct ir_query *q,
         }
     }
     (void)m;
+}
+
+/* Training: a refinement record per level of the hint for every groupby
+ * that could be refined (plan_refinable), in the deepest cut. */
+static void setup_refine_train(struct mq *mq)
+{
+    const struct ir_query *q = mq->q;
+    for (int k = 0; k < mq->nn; k++) {
+        const struct ir_node *n = q->nodes[k];
+        int col, gate;
+        const char *why;
+        if (mq->zone[k] != PLAN_AGG || !plan_refinable(q, n, 0, &col, &gate, &why))
+            continue;
+        struct dpm_node_train *t = &mq->tr[k];
+        t->ref = xcalloc((size_t)q->nlevels, sizeof *t->ref);
+        mq->rt[k] = xcalloc((size_t)q->nlevels, sizeof **mq->rt);
+        for (int l = 0; l < q->nlevels; l++) {
+            if (!plan_refinable(q, n, q->levels[l], &col, &gate, &why))
+                continue;
+            struct rtrain *r = &mq->rt[k][t->nref];
+            t->ref[t->nref++].level = r->level = q->levels[l];
+            r->col = col;
+            r->gate = gate;
+            reg_init(&r->coarse, n, 0);
+            reg_init(&r->fine, n, 0);
+        }
+    }
+}
+
+/* The key with column col masked to its first `len` bits (an address). */
+static void mask_key(const struct ir_node *n, const hts_value *key, int col, int len,
+                     hts_value *out, uint8_t *kb, size_t *kl)
+{
+    memcpy(out, key, (size_t)n->nkeys * sizeof *out);
+    hts_value *v = &out[col];
+    if (v->type == TY_IPV4) {
+        v->u.ip4 &= len ? ~(uint32_t)0 << (32 - len) : 0;
+    } else {
+        for (int b = 0; b < 16; b++) {
+            int keep = len - 8 * b;
+            v->u.ip6[b] &= keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+        }
+    }
+    *kl = dpm_key_bytes(n, out, kb);
+}
+
+/*
+ * The refinement gate of groupby n (docs/partitioning.md, "Refinement"):
+ * updates the coarse slot of the tuple's masked key and says whether the
+ * tuple goes on to the fine slots: its coarse aggregates pass the threshold
+ * (gate, a monotone filter: once passed, passed for the window), or its
+ * coarse slot is taken by another prefix (no gate: the fine slots decide, as
+ * without refinement).
+ */
+static bool gate_open(struct dpm *m, struct reg *c, const struct ir_node *n,
+                      const struct ir_node *gate, int col, int len,
+                      const hts_value *key, const struct hts_pkt *pkt, const hts_value *row)
+{
+    hts_value ck[IR_MAX_KEYS];
+    uint8_t kb[16 * IR_MAX_KEYS];
+    size_t kl;
+    int how;
+    mask_key(n, key, col, len, ck, kb, &kl);
+    uint32_t i = reg_find(c, kb, kl, ck, true, &how);
+    if (how == FIND_TAKEN)
+        return true;
+    agg_update(n, c->vals + (size_t)i * (size_t)n->naggs, c->aux + (size_t)i * (size_t)n->naggs,
+               pkt, row);
+    hts_value *crow = scratch_row(m, n->ncols);
+    slot_row(c, i, crow);
+    return truth(gate->expr, NULL, crow);
 }
 
 static void add_hop(struct dpm *m, int64_t h)
@@ -389,6 +484,20 @@ void dpm_free(struct dpm *m)
         free(mq->reg);
         free(mq->thresh);
         free(mq->spill_from);
+        for (int k = 0; k < mq->nn; k++) {
+            if (mq->coarse[k]) {
+                reg_release(mq->coarse[k]);
+                free(mq->coarse[k]);
+            }
+            for (int l = 0; mq->rt[k] && l < mq->q->nlevels; l++)
+                if (mq->rt[k][l].level) {
+                    reg_release(&mq->rt[k][l].coarse);
+                    reg_release(&mq->rt[k][l].fine);
+                }
+            free(mq->rt[k]);
+        }
+        free(mq->coarse);
+        free(mq->rt);
         free(mq->active);
         free(mq->probe);
         free(mq->rows);
@@ -652,13 +761,34 @@ static void run_query(struct dpm *m, int qi, const struct hts_pkt *pkt,
             if (mq->win < 0)
                 mq->win = ws;
             if (pr) {
+                if (mq->coarse[k]) /* refined: merged on the host, no spill */
+                    break;
                 uint32_t i = reg_find(r, kb, kl, key, true, &how);
                 if (how != FIND_TAKEN)
                     r->state[i] = SLOT_SPILLED;
                 break;
             }
-            if (mq->tr)
+            if (mq->tr) {
                 mq->tr[k].in++, r->win_in++;
+                for (int l = 0; mq->rt[k] && l < mq->tr[k].nref; l++) {
+                    struct rtrain *t = &mq->rt[k][l];
+                    if (!gate_open(m, &t->coarse, n, q->nodes[t->gate], t->col, t->level,
+                                   key, pkt, row)) {
+                        t->gated++;
+                    } else {
+                        t->post++;
+                        reg_find(&t->fine, kb, kl, key, true, &how);
+                    }
+                }
+            }
+            const struct plan_node *pn = mq->pq ? &mq->pq->nodes[k] : NULL;
+            if (pn && pn->refine &&
+                !gate_open(m, mq->coarse[k], n, q->nodes[pn->gate], pn->refine_col,
+                           pn->refine, key, pkt, row)) {
+                m->st.gated++;
+                leave(m, mq, qi, in, pn->overflow_kind, ts, ws, pkt, f);
+                break;
+            }
             uint32_t i = reg_find(r, kb, kl, key, true, &how);
             if (how == FIND_TAKEN) {
                 m->st.overflows++;
@@ -742,7 +872,23 @@ static void close_query(struct dpm *m, int qi)
         if (!r)
             continue;
         const struct ir_node *n = q->nodes[k];
-        if (n->kind == IR_GROUPBY) {
+        if (n->kind == IR_GROUPBY && mq->coarse[k]) {
+            /* refined: every fine slot, as partial state, unthresholded
+             * (the host may hold tuples of the same key: the gate's) */
+            int nc = n->nkeys + 2 * n->naggs;
+            hts_value *row = scratch_row(m, nc);
+            for (uint32_t d = 0; d < r->ndirty; d++) {
+                uint32_t i = r->dirty[d];
+                memcpy(row, r->kv + (size_t)i * (size_t)n->nkeys,
+                       (size_t)n->nkeys * sizeof *row);
+                for (int a = 0; a < n->naggs; a++) {
+                    size_t at = (size_t)i * (size_t)n->naggs + (size_t)a;
+                    row[n->nkeys + a] = r->vals[at];
+                    row[n->nkeys + n->naggs + a] = hts_int(r->aux[at]);
+                }
+                emit(m, qi, k, REP_PARTIAL, (uint64_t)ws, NULL, row);
+            }
+        } else if (n->kind == IR_GROUPBY) {
             hts_value *row = scratch_row(m, n->ncols);
             int t = mq->thresh[k];
             for (uint32_t d = 0; d < r->ndirty; d++) {
@@ -816,8 +962,27 @@ static void close_query(struct dpm *m, int qi)
                     keys += r->hist[b] != 0;
             t->win[t->nwin++] = (struct dpm_window){r->win_in, keys};
             r->win_in = 0;
+            for (int l = 0; mq->rt[k] && l < t->nref; l++) {
+                struct dpm_refine *dr = &t->ref[l];
+                struct rtrain *rt = &mq->rt[k][l];
+                if (dr->nwin == dr->capwin) {
+                    dr->capwin = dr->capwin ? dr->capwin * 2 : 16;
+                    dr->win = realloc(dr->win, (size_t)dr->capwin * sizeof *dr->win);
+                    if (!dr->win) {
+                        fprintf(stderr, "htsc: out of memory\n");
+                        exit(2);
+                    }
+                }
+                dr->win[dr->nwin++] = (struct dpm_refine_window){rt->gated, rt->post,
+                                                                 (double)rt->fine.ndirty};
+                rt->gated = rt->post = 0;
+                reg_reset(&rt->coarse);
+                reg_reset(&rt->fine);
+            }
         }
         reg_reset(r);
+        if (mq->coarse[k])
+            reg_reset(mq->coarse[k]);
     }
     mq->win = -1;
 }
@@ -899,6 +1064,7 @@ int dpm_train(const struct ir_program *prog, bool stateful, const char *path,
         }
         setup_query(m, &m->qs[i], q, NULL, zone, slots);
         m->qs[i].tr = out->q[i];
+        setup_refine_train(&m->qs[i]);
         free(zone);
         free(slots);
     }
@@ -934,8 +1100,12 @@ int dpm_train(const struct ir_program *prog, bool stateful, const char *path,
 void dpm_train_free(struct dpm_train *t)
 {
     for (int i = 0; i < t->nqueries; i++) {
-        for (int k = 0; t->q && k < t->nnodes[i]; k++)
+        for (int k = 0; t->q && k < t->nnodes[i]; k++) {
             free(t->q[i][k].win);
+            for (int l = 0; l < t->q[i][k].nref; l++)
+                free(t->q[i][k].ref[l].win);
+            free(t->q[i][k].ref);
+        }
         if (t->q)
             free(t->q[i]);
         if (t->dp)

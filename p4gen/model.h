@@ -36,9 +36,10 @@ typedef void (*dpm_frame_fn)(void *ctx, const uint8_t *frame, size_t len,
 struct dpm_stats {
     uint64_t packets;
     uint64_t frames;
-    uint64_t records[5];  /* by enum rep_kind */
+    uint64_t records[6];  /* by enum rep_kind */
     uint64_t overflows;   /* tuples sent to the host because a slot was taken */
     uint64_t spills;      /* distinct rows dumped for spilled groupby keys */
+    uint64_t gated;       /* tuples sent to the host by a refinement gate */
     uint64_t late;        /* packets dropped by data-plane state: window closed */
     uint64_t truncated;   /* mirrored frames cut to fit a report record */
     uint64_t *query_records; /* per query: tuple, row and packet records */
@@ -78,11 +79,25 @@ struct dpm_window { /* one window of one stateful node */
     double keys; /* distinct keys */
 };
 
+struct dpm_refine_window { /* one window of a groupby refined at a level */
+    double gated; /* tuples whose coarse key had not passed the threshold */
+    double post;  /* tuples that reached the fine slots */
+    double keys;  /* distinct fine keys among them */
+};
+
+struct dpm_refine { /* a groupby refined at one level, with unbounded slots */
+    int level;
+    struct dpm_refine_window *win;
+    int nwin, capwin;
+};
+
 struct dpm_node_train {
     double out;  /* tuples/packets/rows the node output over the capture */
     double in;   /* stateful: tuples that entered */
     struct dpm_window *win;
     int nwin, capwin;
+    struct dpm_refine *ref; /* a refinable groupby: per level of the hint */
+    int nref;
 };
 
 struct dpm_train {
