@@ -468,8 +468,12 @@ void p4g_constants(struct p4g_out *o, const struct plan *p)
     for (int i = 0; i < p->nqueries; i++) {
         const struct plan_query *pq = &p->queries[i];
         for (int k = 0; k < pq->q->nnodes; k++)
-            if (pq->nodes[k].dp && pq->nodes[k].slots)
+            if (pq->nodes[k].dp && pq->nodes[k].slots) {
                 p4g_line(o, "const bit<32> Q%d_N%d_SLOTS = %u;", i, k, pq->nodes[k].slots);
+                if (pq->nodes[k].refine)
+                    p4g_line(o, "const bit<32> Q%d_N%d_COARSE_SLOTS = %u; /* its /%d level */", i,
+                             k, pq->nodes[k].coarse_slots, pq->nodes[k].refine);
+            }
     }
 }
 
@@ -552,6 +556,8 @@ void p4g_rec_name(char *buf, size_t n, const struct rep_layout *l)
 
 bool p4g_per_packet(const struct plan *p, const struct rep_layout *l)
 {
+    if (l->kind == REP_PARTIAL) /* a refined groupby's slots, at window end */
+        return false;
     if (l->kind != REP_ROW)
         return true;
     const struct plan_query *pq = &p->queries[l->query];
@@ -1186,4 +1192,60 @@ void p4g_report_frame_hdrs(struct p4g_out *o)
     p4g_line(o, "hdr.report.version = REPORT_VERSION;");
     p4g_line(o, "hdr.report.flags = 0;");
     p4g_line(o, "hdr.report.fingerprint = PLAN_FINGERPRINT;");
+}
+
+/* ---- thresholds and refinement ---- */
+
+static int thresholds(const struct ast_expr *e, struct p4g_thresh *t, int n, int max)
+{
+    if (e->kind == E_BINARY && e->op == OP_AND) {
+        n = thresholds(e->a, t, n, max);
+        return thresholds(e->b, t, n, max);
+    }
+    if (n >= max)
+        return n + 1; /* counted, not written */
+    bool rev = e->op == OP_LE || e->op == OP_LT;
+    t[n].col = (rev ? e->b : e->a)->ref;
+    t[n].strict = e->op == OP_GT || e->op == OP_LT;
+    t[n].c = (rev ? e->a : e->b)->lit.u.i;
+    return n + 1;
+}
+
+int p4g_thresholds(const struct ast_expr *e, struct p4g_thresh *t, int max)
+{
+    return thresholds(e, t, 0, max);
+}
+
+int p4g_gate_of(const struct plan_query *pq, int k)
+{
+    for (int g = 0; g < pq->q->nnodes; g++)
+        if (pq->nodes[g].dp && pq->nodes[g].refine && pq->nodes[g].gate == k)
+            return g;
+    return -1;
+}
+
+unsigned p4g_gate_aggs(const struct plan_query *pq, int k)
+{
+    const struct ir_node *n = pq->q->nodes[k];
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(pq->q->nodes[pq->nodes[k].gate]->expr, t, P4G_MAX_THRESH);
+    unsigned m = 0;
+    for (int i = 0; i < nt; i++)
+        m |= 1u << (t[i].col - n->nkeys);
+    return m;
+}
+
+void p4g_masked_col(char *buf, size_t n, const char *col, enum hts_type type, int len)
+{
+    if (type == TY_IPV4) {
+        uint32_t m = len <= 0 ? 0 : len >= 32 ? 0xffffffffu : ~(0xffffffffu >> len);
+        snprintf(buf, n, "(%s & 32w0x%08" PRIx32 ")", col, m);
+        return;
+    }
+    char hex[33];
+    for (int i = 0; i < 16; i++) {
+        int b = len - 8 * i;
+        snprintf(hex + 2 * i, 3, "%02x", b >= 8 ? 0xff : b > 0 ? (0xff << (8 - b)) & 0xff : 0);
+    }
+    snprintf(buf, n, "(%s & 128w0x%s)", col, hex);
 }

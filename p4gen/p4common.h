@@ -177,4 +177,27 @@ void p4g_pass_on(struct p4g_out *o, int qi, const struct ir_node *n, bool probe)
 void p4g_filter_if(struct p4g_out *o, const struct p4g_ctx *c, int qi, const struct ir_node *n,
                    bool probe);
 
+/* ---- thresholds and refinement ---- */
+/* One atom of a threshold filter (plan.c threshold_ok: a conjunction of
+ * agg >= c, agg > c, c <= agg, c < agg): the column compared, whether the
+ * comparison is strict, the constant. */
+struct p4g_thresh {
+    int col;
+    bool strict;
+    int64_t c;
+};
+#define P4G_MAX_THRESH 16
+/* The atoms of threshold condition e, in order (nested `and`s flattened):
+ * their count; at most max are written (p4g_generate refuses a plan with
+ * more than P4G_MAX_THRESH, so the backends see them all). */
+int p4g_thresholds(const struct ast_expr *e, struct p4g_thresh *t, int max);
+/* The refined data-plane groupby whose gate is node k of pq, or -1. */
+int p4g_gate_of(const struct plan_query *pq, int k);
+/* The aggregates (bit a: aggregate a) refined groupby k's gate reads: the
+ * ones its coarse level keeps. */
+unsigned p4g_gate_aggs(const struct plan_query *pq, int k);
+/* "(COL & MASK)": address column `col` (IPv4 or IPv6) masked to its first
+ * len bits, as a refined groupby's coarse key (the model's mask_key). */
+void p4g_masked_col(char *buf, size_t n, const char *col, enum hts_type type, int len);
+
 #endif

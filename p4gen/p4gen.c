@@ -3,6 +3,8 @@
  */
 #include "p4gen.h"
 
+#include "p4common.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -64,6 +66,28 @@ void p4g_close(struct p4g_out *o, const char *tail)
     p4g_line(o, "}%s", tail);
 }
 
+/* Threshold filters the data plane tests (a data-plane threshold, a refined
+ * groupby's gate) have their constants in P4 tables, at most P4G_MAX_THRESH
+ * of them: more is refused by name, not generated short. */
+static int check_thresholds(const struct plan *p, char *err, size_t errlen)
+{
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        for (int k = 0; k < pq->q->nnodes; k++) {
+            const struct plan_node *pn = &pq->nodes[k];
+            int t = pn->dp && pn->zone == PLAN_THRESH ? k : pn->dp && pn->refine ? pn->gate : -1;
+            struct p4g_thresh th[P4G_MAX_THRESH];
+            int n = t >= 0 ? p4g_thresholds(pq->q->nodes[t]->expr, th, P4G_MAX_THRESH) : 0;
+            if (n > P4G_MAX_THRESH) {
+                snprintf(err, errlen, "query '%s' node %d: a threshold of %d conjuncts; the P4 "
+                         "generator writes at most %d", pq->q->name, t, n, P4G_MAX_THRESH);
+                return -EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
 static const struct p4g_backend *backend(const struct p4g_target *t)
 {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
@@ -80,6 +104,8 @@ int p4g_generate(const struct plan *p, const struct p4g_target *t, FILE *f,
         snprintf(err, errlen, "target %s has no P4 architecture", t->name);
         return -EINVAL;
     }
+    if (check_thresholds(p, err, errlen) < 0)
+        return -EINVAL;
     struct p4g_out o = {.f = f};
     int rc = b->program(p, t, &o, err, errlen);
     return rc < 0 ? rc : o.err;
@@ -93,6 +119,8 @@ int p4g_entries(const struct plan *p, const struct p4g_target *t, FILE *f,
         snprintf(err, errlen, "target %s has no P4 architecture", t->name);
         return -EINVAL;
     }
+    if (check_thresholds(p, err, errlen) < 0)
+        return -EINVAL;
     struct p4g_out o = {.f = f};
     int rc = b->entries(p, t, &o, err, errlen);
     return rc < 0 ? rc : o.err;

@@ -29,6 +29,13 @@
  *               with a count of present inputs
  *   threshold   marks the slot (state | 4) once its aggregates pass the
  *               threshold, whose constants sit in a table (table_set_default)
+ *   refined     first a coarse level (qQ_nK_coarse_*: the key with the
+ *   groupby     refined address masked, the aggregates the gate reads); the
+ *               gate filter's threshold, tested there on the new values
+ *               with constants in a table like a threshold's, sends the
+ *               tuple to the host (as an overflow) until it holds; then the
+ *               groupby's own slots, without spill state or threshold,
+ *               read whole at window end (partial records)
  *   histogram   a counter array indexed by the bucket
  * The control plane (not generated) reads and clears the registers at each
  * window end and sends their rows; docs/partitioning.md.
@@ -97,6 +104,33 @@ static void meta_cols(struct gen *g, int qi, int k, const struct ir_node *n, int
     }
 }
 
+/* A refined groupby's coarse level, its gate and the gate's constants. */
+static void meta_coarse(struct gen *g, int qi, const struct plan_query *pq, int k)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_node *n = pq->q->nodes[k];
+    int gate = pq->nodes[k].gate;
+    unsigned aggs = p4g_gate_aggs(pq, k);
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(pq->q->nodes[gate]->expr, t, P4G_MAX_THRESH);
+    p4g_line(o, "bit<1> q%d_n%d_open; /* the refinement gate lets the tuple on */", qi, k);
+    p4g_line(o, "bit<%d> q%d_n%d_coarse_key;", key_bits(n), qi, k);
+    p4g_line(o, "bit<%d> q%d_n%d_coarse_kpad;", key_words(n) * 64, qi, k);
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(o, "bit<64> q%d_n%d_coarse_w%d;", qi, k, w);
+    p4g_line(o, "bit<32> q%d_n%d_coarse_idx;", qi, k);
+    p4g_line(o, "bit<8> q%d_n%d_coarse_state;", qi, k);
+    for (int a = 0; a < n->naggs; a++) {
+        if (!(aggs >> a & 1))
+            continue;
+        p4g_line(o, "bit<64> q%d_n%d_coarse_a%d;", qi, k, a);
+        if (n->aggs[a]->agg != AGG_COUNT)
+            p4g_line(o, "bit<64> q%d_n%d_coarse_s%d;", qi, k, a);
+    }
+    for (int i = 0; i < nt; i++)
+        p4g_line(o, "bit<64> q%d_n%d_t%d; /* gate constant */", qi, gate, i);
+}
+
 static void metadata(struct gen *g)
 {
     struct p4g_out *o = g->o;
@@ -137,12 +171,10 @@ static void metadata(struct gen *g)
             switch (n->kind) {
             case IR_FILTER:
                 if (pn->zone == PLAN_THRESH) {
-                    int na = 0;
-                    for (const struct ast_expr *e = n->expr; e; e = e->op == OP_AND ? e->b : NULL) {
-                        p4g_line(o, "bit<64> q%d_n%d_t%d; /* threshold constant */", i, k, na++);
-                        if (e->op != OP_AND)
-                            break;
-                    }
+                    struct p4g_thresh t[P4G_MAX_THRESH];
+                    int nt = p4g_thresholds(n->expr, t, P4G_MAX_THRESH);
+                    for (int a = 0; a < nt; a++)
+                        p4g_line(o, "bit<64> q%d_n%d_t%d; /* threshold constant */", i, k, a);
                     break;
                 }
                 p4g_line(o, "bit<1> q%d_n%d; /* %s passes */", i, k, ir_kind_text[n->kind]);
@@ -176,6 +208,8 @@ static void metadata(struct gen *g)
                     p4g_line(o, "bit<64> q%d_n%d_a%d;", i, k, a);
                     p4g_line(o, "bit<64> q%d_n%d_s%d;", i, k, a);
                 }
+                if (pn->refine)
+                    meta_coarse(g, i, pq, k);
                 break;
             }
             case IR_HISTOGRAM:
@@ -242,48 +276,72 @@ static void assign_cols(struct gen *g, int qi, const struct ir_query *q, const s
     }
 }
 
-static void key_concat(struct gen *g, int qi, const struct ir_node *n)
+/* One level of hashed slots: a distinct or groupby's own (name "qQ_nK"), or
+ * a refined groupby's coarse level ("qQ_nK_coarse", its refined key column
+ * masked to a prefix). The name prefixes its registers and metadata. */
+struct level {
+    char nm[32];    /* "q0_n2", "q0_n2_coarse" */
+    char slots[32]; /* "Q0_N2_SLOTS", "Q0_N2_COARSE_SLOTS" */
+    int mask_col;   /* the key column masked (coarse level), else -1 */
+    int mask_len;
+};
+
+static void level_of(struct level *l, int qi, const struct plan_query *pq, int k, bool coarse)
+{
+    const struct plan_node *pn = &pq->nodes[k];
+    snprintf(l->nm, sizeof l->nm, "q%d_n%d%s", qi, k, coarse ? "_coarse" : "");
+    snprintf(l->slots, sizeof l->slots, "Q%d_N%d_%sSLOTS", qi, k, coarse ? "COARSE_" : "");
+    l->mask_col = coarse ? pn->refine_col : -1;
+    l->mask_len = coarse ? pn->refine : 0;
+}
+
+static void key_concat(struct gen *g, int qi, const struct ir_node *n, const struct level *l)
 {
     struct p4g_out *o = g->o;
+    const char *nm = l->nm;
     p4g_indent(o);
-    p4g_raw(o, "meta.q%d_n%d_key = ", qi, n->id);
-    for (int i = 0; i < n->nkeys; i++)
-        p4g_raw(o, "%s(bit<%d>)meta.q%d_n%d_c%d", i ? " ++ " : "",
-                p4g_col_bytes(&n->cols[i]) * 8, qi, n->id, i);
+    p4g_raw(o, "meta.%s_key = ", nm);
+    for (int i = 0; i < n->nkeys; i++) {
+        char col[48], masked[96];
+        snprintf(col, sizeof col, "meta.q%d_n%d_c%d", qi, n->id, i);
+        if (i == l->mask_col)
+            p4g_masked_col(masked, sizeof masked, col, n->cols[i].type, l->mask_len);
+        p4g_raw(o, "%s(bit<%d>)%s", i ? " ++ " : "", p4g_col_bytes(&n->cols[i]) * 8,
+                i == l->mask_col ? masked : col);
+    }
     if (!n->nkeys)
         p4g_raw(o, "8w0");
     p4g_raw(o, ";\n");
-    p4g_line(o, "meta.q%d_n%d_kpad = (bit<%d>)meta.q%d_n%d_key;", qi, n->id,
-             key_words(n) * 64, qi, n->id);
-    p4g_line(o, "hash(meta.q%d_n%d_idx, HashAlgorithm.crc32, 32w0, { meta.q%d_n%d_key }, "
-             "Q%d_N%d_SLOTS);", qi, n->id, qi, n->id, qi, n->id);
-    p4g_line(o, "q%d_n%d_state.read(meta.q%d_n%d_state, meta.q%d_n%d_idx);", qi, n->id, qi,
-             n->id, qi, n->id);
+    p4g_line(o, "meta.%s_kpad = (bit<%d>)meta.%s_key;", nm, key_words(n) * 64, nm);
+    p4g_line(o, "hash(meta.%s_idx, HashAlgorithm.crc32, 32w0, { meta.%s_key }, %s);", nm, nm,
+             l->slots);
+    p4g_line(o, "%s_state.read(meta.%s_state, meta.%s_idx);", nm, nm, nm);
     for (int w = 0; w < key_words(n); w++)
-        p4g_line(o, "q%d_n%d_key%d.read(meta.q%d_n%d_w%d, meta.q%d_n%d_idx);", qi, n->id, w, qi,
-                 n->id, w, qi, n->id);
+        p4g_line(o, "%s_key%d.read(meta.%s_w%d, meta.%s_idx);", nm, w, nm, w, nm);
 }
 
-static void key_match(struct gen *g, int qi, const struct ir_node *n)
+static void key_match(struct gen *g, const struct ir_node *n, const struct level *l)
 {
-    p4g_raw(g->o, "meta.q%d_n%d_state != 0", qi, n->id);
+    p4g_raw(g->o, "meta.%s_state != 0", l->nm);
     for (int w = 0; w < key_words(n); w++)
-        p4g_raw(g->o, " && meta.q%d_n%d_w%d == meta.q%d_n%d_kpad[%d:%d]", qi, n->id, w, qi,
-                n->id, w * 64 + 63, w * 64);
+        p4g_raw(g->o, " && meta.%s_w%d == meta.%s_kpad[%d:%d]", l->nm, w, l->nm, w * 64 + 63,
+                w * 64);
 }
 
-static void key_claim(struct gen *g, int qi, const struct ir_node *n, int state)
+static void key_claim(struct gen *g, const struct ir_node *n, const struct level *l, int state)
 {
     for (int w = 0; w < key_words(n); w++)
-        p4g_line(g->o, "q%d_n%d_key%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_kpad[%d:%d]);", qi,
-                 n->id, w, qi, n->id, qi, n->id, w * 64 + 63, w * 64);
-    p4g_line(g->o, "meta.q%d_n%d_state = %d;", qi, n->id, state);
+        p4g_line(g->o, "%s_key%d.write(meta.%s_idx, meta.%s_kpad[%d:%d]);", l->nm, w, l->nm,
+                 l->nm, w * 64 + 63, w * 64);
+    p4g_line(g->o, "meta.%s_state = %d;", l->nm, state);
 }
 
 static void gen_distinct(struct gen *g, int qi, const struct plan_query *pq, const struct ir_node *n)
 {
     struct p4g_out *o = g->o;
     const struct plan_node *pn = &pq->nodes[n->id];
+    struct level l;
+    level_of(&l, qi, pq, n->id, false);
     p4g_indent(o);
     p4g_raw(o, "if (");
     active_in(o, qi, n, false);
@@ -291,18 +349,18 @@ static void gen_distinct(struct gen *g, int qi, const struct plan_query *pq, con
     o->indent++;
     assign_cols(g, qi, pq->q, n, n->nkeys);
     p4g_keys_valid(g->o, qi, n);
-    key_concat(g, qi, n);
+    key_concat(g, qi, n, &l);
     p4g_line(o, "if (meta.q%d_n%d_state == 0) {", qi, n->id);
     o->indent++;
     p4g_line(o, "/* a free slot: this key is held here for the window */");
-    key_claim(g, qi, n, 1);
+    key_claim(g, n, &l, 1);
     p4g_line(o, "q%d_n%d_state.write(meta.q%d_n%d_idx, meta.q%d_n%d_state);", qi, n->id, qi,
              n->id, qi, n->id);
     p4g_line(o, "meta.q%d_n%d = 1;", qi, n->id);
     o->indent--;
     p4g_indent(o);
     p4g_raw(o, "} else if (!(");
-    key_match(g, qi, n);
+    key_match(g, n, &l);
     p4g_raw(o, ")) {\n");
     o->indent++;
     p4g_line(o, "/* the slot holds another key: the host runs this one */");
@@ -331,13 +389,130 @@ static void agg_arg(struct gen *g, int qi, const struct ir_query *q, const struc
     }
 }
 
+/* Aggregate i of groupby n on level l's slot (meta.NM_idx): read, update
+ * with the tuple, write back; `cols`: also set the node's column (value and
+ * validity) for a data-plane threshold. */
+static void agg_step(struct gen *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                     int i, const char *nm, bool cols)
+{
+    struct p4g_out *o = g->o;
+    int k = n->id, agg = n->aggs[i]->agg, col = n->nkeys + i;
+    p4g_line(o, "%s_agg%d.read(meta.%s_a%d, meta.%s_idx);", nm, i, nm, i, nm);
+    if (agg == AGG_COUNT) {
+        p4g_line(o, "meta.%s_a%d = meta.%s_a%d + 1;", nm, i, nm, i);
+        p4g_line(o, "%s_agg%d.write(meta.%s_idx, meta.%s_a%d);", nm, i, nm, nm, i);
+        if (cols) {
+            p4g_line(o, "meta.q%d_n%d_c%d = meta.%s_a%d;", qi, k, col, nm, i);
+            p4g_line(o, "meta.q%d_n%d_c%d_v = 1;", qi, k, col);
+        }
+        return;
+    }
+    p4g_line(o, "%s_seen%d.read(meta.%s_s%d, meta.%s_idx);", nm, i, nm, i, nm);
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    agg_arg(g, qi, q, n, i, true);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    if (agg == AGG_SUM || agg == AGG_AVG) {
+        p4g_indent(o);
+        p4g_raw(o, "meta.%s_a%d = meta.%s_a%d + ", nm, i, nm, i);
+        agg_arg(g, qi, q, n, i, false);
+        p4g_raw(o, ";\n");
+    } else {
+        bool addr = n->aggs[i]->args[0]->type == TY_IPV4;
+        p4g_indent(o);
+        p4g_raw(o, "if (meta.%s_s%d == 0 || %s", nm, i, addr ? "" : "(int<64>)");
+        agg_arg(g, qi, q, n, i, false);
+        p4g_raw(o, " %s %smeta.%s_a%d) {\n", agg == AGG_MIN ? "<" : ">", addr ? "" : "(int<64>)",
+                nm, i);
+        o->indent++;
+        p4g_indent(o);
+        p4g_raw(o, "meta.%s_a%d = ", nm, i);
+        agg_arg(g, qi, q, n, i, false);
+        p4g_raw(o, ";\n");
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    p4g_line(o, "meta.%s_s%d = meta.%s_s%d + 1;", nm, i, nm, i);
+    p4g_line(o, "%s_agg%d.write(meta.%s_idx, meta.%s_a%d);", nm, i, nm, nm, i);
+    p4g_line(o, "%s_seen%d.write(meta.%s_idx, meta.%s_s%d);", nm, i, nm, nm, i);
+    o->indent--;
+    p4g_line(o, "}");
+    if (cols) {
+        p4g_line(o, "meta.q%d_n%d_c%d = meta.%s_a%d;", qi, k, col, nm, i);
+        p4g_line(o, "meta.q%d_n%d_c%d_v = meta.%s_s%d != 0 ? 1w1 : 1w0;", qi, k, col, nm, i);
+    }
+}
+
+/* A refined groupby's coarse level and gate (docs/partitioning.md,
+ * "Refinement in the generated P4"): the key with its refined column
+ * masked claims or finds a coarse slot, whose aggregates the gate reads are
+ * updated; the gate is open (meta.qQ_nK_open) when the gate filter's
+ * threshold holds on them, or when the slot holds another prefix. */
+static void gen_coarse(struct gen *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    const struct plan_node *pn = &pq->nodes[n->id];
+    int k = n->id, gate = pn->gate;
+    unsigned aggs = p4g_gate_aggs(pq, k);
+    struct level l;
+    level_of(&l, qi, pq, k, true);
+    p4g_line(o, "/* refinement: first the coarse level, %s/%d */", n->cols[pn->refine_col].name,
+             pn->refine);
+    key_concat(g, qi, n, &l);
+    p4g_line(o, "meta.q%d_n%d_open = 1; /* a prefix whose slot holds another: no gate */", qi, k);
+    p4g_indent(o);
+    p4g_raw(o, "if (meta.%s_state == 0 || (", l.nm);
+    key_match(g, n, &l);
+    p4g_raw(o, ")) {\n");
+    o->indent++;
+    p4g_line(o, "if (meta.%s_state == 0) {", l.nm);
+    o->indent++;
+    key_claim(g, n, &l, 1);
+    p4g_line(o, "%s_state.write(meta.%s_idx, meta.%s_state);", l.nm, l.nm, l.nm);
+    o->indent--;
+    p4g_line(o, "}");
+    for (int i = 0; i < n->naggs; i++)
+        if (aggs >> i & 1)
+            agg_step(g, qi, q, n, i, l.nm, false);
+    p4g_line(o, "q%d_n%d_gate.apply();", qi, gate);
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(q->nodes[gate]->expr, t, P4G_MAX_THRESH);
+    /* the atoms on the new values, each parenthesised */
+    p4g_indent(o);
+    p4g_raw(o, "if (!%s", nt > 1 ? "(" : "");
+    for (int i = 0; i < nt; i++) {
+        int a = t[i].col - n->nkeys;
+        p4g_raw(o, "%s(", i ? " && " : "");
+        if (n->aggs[a]->agg != AGG_COUNT) /* absent until an input is present */
+            p4g_raw(o, "meta.%s_s%d != 0 && ", l.nm, a);
+        p4g_raw(o, "(int<64>)meta.%s_a%d %s (int<64>)meta.q%d_n%d_t%d)", l.nm, a,
+                t[i].strict ? ">" : ">=", qi, gate, i);
+    }
+    p4g_raw(o, "%s) {\n", nt > 1 ? ")" : "");
+    p4g_line(o, "    meta.q%d_n%d_open = 0; /* the prefix is below the threshold so far */", qi, k);
+    p4g_line(o, "}");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_line(o, "if (meta.q%d_n%d_open == 0) {", qi, k);
+    o->indent++;
+    p4g_line(o, "/* gated: the host runs this tuple (it leaves as an overflow would) */");
+    set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+}
+
 static void gen_groupby(struct gen *g, int qi, const struct plan_query *pq, const struct ir_node *n)
 {
     struct p4g_out *o = g->o;
     const struct ir_query *q = pq->q;
     const struct plan_node *pn = &pq->nodes[n->id];
     int k = n->id;
-    bool probe = in_probe(pq, n);
+    bool probe = in_probe(pq, n) && !pn->refine; /* refined: partial rows merge, no spill */
+    struct level l;
+    level_of(&l, qi, pq, k, false);
     p4g_indent(o);
     p4g_raw(o, "if (");
     active_in(o, qi, n, probe);
@@ -345,18 +520,20 @@ static void gen_groupby(struct gen *g, int qi, const struct plan_query *pq, cons
     o->indent++;
     assign_cols(g, qi, q, n, n->nkeys);
     p4g_keys_valid(g->o, qi, n);
-    key_concat(g, qi, n);
+    if (pn->refine)
+        gen_coarse(g, qi, pq, n);
+    key_concat(g, qi, n, &l);
     if (probe) {
         p4g_line(o, "if (meta.q%d_n%d_probe == 1) {", qi, n->in[0]->id);
         o->indent++;
         p4g_line(o, "/* a distinct tuple of this key overflowed: the host owns the key */");
         p4g_line(o, "if (meta.q%d_n%d_state == 0) {", qi, k);
         o->indent++;
-        key_claim(g, qi, n, 2);
+        key_claim(g, n, &l, 2);
         o->indent--;
         p4g_indent(o);
         p4g_raw(o, "} else if (");
-        key_match(g, qi, n);
+        key_match(g, n, &l);
         p4g_raw(o, ") {\n");
         o->indent++;
         p4g_line(o, "meta.q%d_n%d_state = 2;", qi, k);
@@ -369,84 +546,29 @@ static void gen_groupby(struct gen *g, int qi, const struct plan_query *pq, cons
     }
     p4g_indent(o);
     p4g_raw(o, "if (meta.q%d_n%d_state == 0 || (", qi, k);
-    key_match(g, qi, n);
+    key_match(g, n, &l);
     p4g_raw(o, ")) {\n");
     o->indent++;
     p4g_line(o, "if (meta.q%d_n%d_state == 0) {", qi, k);
     o->indent++;
-    key_claim(g, qi, n, 1);
+    key_claim(g, n, &l, 1);
     o->indent--;
     p4g_line(o, "}");
-    for (int i = 0; i < n->naggs; i++) {
-        int agg = n->aggs[i]->agg, col = n->nkeys + i;
-        p4g_line(o, "q%d_n%d_agg%d.read(meta.q%d_n%d_a%d, meta.q%d_n%d_idx);", qi, k, i, qi, k, i,
-                 qi, k);
-        if (agg == AGG_COUNT) {
-            p4g_line(o, "meta.q%d_n%d_a%d = meta.q%d_n%d_a%d + 1;", qi, k, i, qi, k, i);
-            p4g_line(o, "q%d_n%d_agg%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_a%d);", qi, k, i, qi,
-                     k, qi, k, i);
-            p4g_line(o, "meta.q%d_n%d_c%d = meta.q%d_n%d_a%d;", qi, k, col, qi, k, i);
-            p4g_line(o, "meta.q%d_n%d_c%d_v = 1;", qi, k, col);
-            continue;
-        }
-        p4g_line(o, "q%d_n%d_seen%d.read(meta.q%d_n%d_s%d, meta.q%d_n%d_idx);", qi, k, i, qi, k,
-                 i, qi, k);
-        p4g_indent(o);
-        p4g_raw(o, "if (");
-        agg_arg(g, qi, q, n, i, true);
-        p4g_raw(o, ") {\n");
-        o->indent++;
-        if (agg == AGG_SUM || agg == AGG_AVG) {
-            p4g_indent(o);
-            p4g_raw(o, "meta.q%d_n%d_a%d = meta.q%d_n%d_a%d + ", qi, k, i, qi, k, i);
-            agg_arg(g, qi, q, n, i, false);
-            p4g_raw(o, ";\n");
-        } else {
-            bool addr = n->aggs[i]->args[0]->type == TY_IPV4;
-            p4g_indent(o);
-            p4g_raw(o, "if (meta.q%d_n%d_s%d == 0 || %s", qi, k, i, addr ? "" : "(int<64>)");
-            agg_arg(g, qi, q, n, i, false);
-            p4g_raw(o, " %s %smeta.q%d_n%d_a%d) {\n", agg == AGG_MIN ? "<" : ">",
-                    addr ? "" : "(int<64>)", qi, k, i);
-            o->indent++;
-            p4g_indent(o);
-            p4g_raw(o, "meta.q%d_n%d_a%d = ", qi, k, i);
-            agg_arg(g, qi, q, n, i, false);
-            p4g_raw(o, ";\n");
-            o->indent--;
-            p4g_line(o, "}");
-        }
-        p4g_line(o, "meta.q%d_n%d_s%d = meta.q%d_n%d_s%d + 1;", qi, k, i, qi, k, i);
-        p4g_line(o, "q%d_n%d_agg%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_a%d);", qi, k, i, qi, k,
-                 qi, k, i);
-        p4g_line(o, "q%d_n%d_seen%d.write(meta.q%d_n%d_idx, meta.q%d_n%d_s%d);", qi, k, i, qi, k,
-                 qi, k, i);
-        o->indent--;
-        p4g_line(o, "}");
-        p4g_line(o, "meta.q%d_n%d_c%d = meta.q%d_n%d_a%d;", qi, k, col, qi, k, i);
-        p4g_line(o, "meta.q%d_n%d_c%d_v = meta.q%d_n%d_s%d != 0 ? 1w1 : 1w0;", qi, k, col, qi, k, i);
-    }
+    for (int i = 0; i < n->naggs; i++) /* columns: for a data-plane threshold */
+        agg_step(g, qi, q, n, i, l.nm, !pn->refine);
     /* the data-plane threshold after this groupby: mark the slot */
     for (const int *c = pq->consumers[k]; *c >= 0; c++) {
-        const struct ir_node *t = q->nodes[*c];
         if (!pq->nodes[*c].dp || pq->nodes[*c].zone != PLAN_THRESH)
             continue;
+        struct p4g_thresh t[P4G_MAX_THRESH];
+        int nt = p4g_thresholds(q->nodes[*c]->expr, t, P4G_MAX_THRESH);
         p4g_line(o, "q%d_n%d_threshold.apply();", qi, *c);
         p4g_indent(o);
         p4g_raw(o, "if (");
-        int na = 0;
-        for (const struct ast_expr *e = t->expr;; e = e->b) {
-            const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
-            bool rev = atom->op == OP_LE || atom->op == OP_LT;
-            const struct ast_expr *col = rev ? atom->b : atom->a;
-            const char *op = atom->op == OP_GE || atom->op == OP_LE ? ">=" : ">";
+        for (int i = 0; i < nt; i++)
             p4g_raw(o, "%s(meta.q%d_n%d_c%d_v == 1 && (int<64>)meta.q%d_n%d_c%d %s "
-                    "(int<64>)meta.q%d_n%d_t%d)", na ? " && " : "", qi, k, col->ref, qi, k,
-                    col->ref, op, qi, *c, na);
-            na++;
-            if (e->op != OP_AND)
-                break;
-        }
+                    "(int<64>)meta.q%d_n%d_t%d)", i ? " && " : "", qi, k, t[i].col, qi, k,
+                    t[i].col, t[i].strict ? ">" : ">=", qi, *c, i);
         p4g_raw(o, ") {\n");
         o->indent++;
         p4g_line(o, "meta.q%d_n%d_state = meta.q%d_n%d_state | 4; /* over the threshold */", qi,
@@ -463,7 +585,7 @@ static void gen_groupby(struct gen *g, int qi, const struct plan_query *pq, cons
     set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
     o->indent--;
     p4g_line(o, "}");
-    if (probe) {
+    if (probe || pn->refine) {
         o->indent--;
         p4g_line(o, "}");
     }
@@ -579,6 +701,46 @@ static void gen_node(struct gen *g, int qi, const struct plan_query *pq, int k)
     }
 }
 
+/* A refined groupby's two levels of registers, and what the control plane
+ * does with them at window end. */
+static void declare_refined(struct gen *g, int qi, const struct plan_query *pq, int k)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_node *n = pq->q->nodes[k];
+    const struct plan_node *pn = &pq->nodes[k];
+    unsigned aggs = p4g_gate_aggs(pq, k);
+    p4g_line(o, "/* %%%d groupby by %d key%s, refined: the coarse level (%s/%d, %u slots) gates "
+             "the fine one (%u slots) */", k, n->nkeys, n->nkeys == 1 ? "" : "s",
+             n->cols[pn->refine_col].name, pn->refine, pn->coarse_slots, pn->slots);
+    p4g_line(o, "/* window end: each held fine slot becomes a partial record (keys, aggregate "
+             "values, present-input counts: docs/wire-format.md); then both levels are "
+             "cleared */");
+    p4g_line(o, "register<bit<8>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_state; /* 0 free, 1 held "
+             "*/", qi, k, qi, k);
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(o, "register<bit<64>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_key%d;", qi, k, qi,
+                 k, w);
+    for (int a = 0; a < n->naggs; a++) {
+        if (!(aggs >> a & 1))
+            continue;
+        p4g_line(o, "register<bit<64>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_agg%d; /* %s, for "
+                 "the gate */", qi, k, qi, k, a, n->cols[n->nkeys + a].name);
+        if (n->aggs[a]->agg != AGG_COUNT)
+            p4g_line(o, "register<bit<64>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_seen%d;", qi, k,
+                     qi, k, a);
+    }
+    p4g_line(o, "register<bit<8>>(Q%d_N%d_SLOTS) q%d_n%d_state; /* 0 free, 1 held */", qi, k,
+             qi, k);
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_key%d;", qi, k, qi, k, w);
+    for (int a = 0; a < n->naggs; a++) {
+        p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_agg%d; /* %s */", qi, k, qi, k, a,
+                 n->cols[n->nkeys + a].name);
+        if (n->aggs[a]->agg != AGG_COUNT)
+            p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_seen%d;", qi, k, qi, k, a);
+    }
+}
+
 static void declare_state(struct gen *g, int qi, const struct plan_query *pq)
 {
     struct p4g_out *o = g->o;
@@ -588,7 +750,9 @@ static void declare_state(struct gen *g, int qi, const struct plan_query *pq)
         const struct plan_node *pn = &pq->nodes[k];
         if (!pn->dp)
             continue;
-        if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) {
+        if (pn->refine) {
+            declare_refined(g, qi, pq, k);
+        } else if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) {
             p4g_line(o, "/* %%%d %s by %d key%s: %u slots */", k, ir_kind_text[n->kind], n->nkeys,
                      n->nkeys == 1 ? "" : "s", pn->slots);
             p4g_line(o, "register<bit<8>>(Q%d_N%d_SLOTS) q%d_n%d_state; /* 0 free, 1 held, 2 "
@@ -609,6 +773,35 @@ static void declare_state(struct gen *g, int qi, const struct plan_query *pq)
     }
 }
 
+/* The constants of threshold filter n (a data-plane threshold, or a refined
+ * groupby's gate) in a one-entry table: NAME.entries may change them. */
+static void threshold_table(struct gen *g, int qi, const struct ir_node *n, const char *what)
+{
+    struct p4g_out *o = g->o;
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(n->expr, t, P4G_MAX_THRESH), k = n->id;
+    char head[64];
+    p4g_indent(o);
+    p4g_raw(o, "action q%d_n%d_set_%s(", qi, k, what);
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, "%sbit<64> t%d", i ? ", " : "", i);
+    p4g_raw(o, ") {");
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, " meta.q%d_n%d_t%d = t%d;", qi, k, i, i);
+    p4g_raw(o, " }\n");
+    snprintf(head, sizeof head, "table q%d_n%d_%s", qi, k, what);
+    p4g_open(o, head);
+    p4g_line(o, "actions = { q%d_n%d_set_%s; }", qi, k, what);
+    p4g_line(o, "size = 1;");
+    p4g_indent(o);
+    p4g_raw(o, "default_action = q%d_n%d_set_%s(", qi, k, what);
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, "%s%lld", i ? ", " : "", (long long)t[i].c);
+    p4g_raw(o, ");\n");
+    p4g_close(o, "");
+    p4g_blank(o);
+}
+
 static void declare_tables(struct gen *g, int qi, const struct plan_query *pq)
 {
     struct p4g_out *o = g->o;
@@ -625,40 +818,14 @@ static void declare_tables(struct gen *g, int qi, const struct plan_query *pq)
         const struct plan_node *pn = &pq->nodes[k];
         struct p4g_dnf d;
         char head[64];
+        if (n->kind == IR_FILTER && !pn->dp && p4g_gate_of(pq, k) >= 0) {
+            threshold_table(g, qi, n, "gate"); /* a refined groupby's gate */
+            continue;
+        }
         if (!pn->dp || n->kind != IR_FILTER)
             continue;
         if (pn->zone == PLAN_THRESH) {
-            int na = 0;
-            for (const struct ast_expr *e = n->expr;; e = e->b) {
-                na++;
-                if (e->op != OP_AND)
-                    break;
-            }
-            p4g_indent(o);
-            p4g_raw(o, "action q%d_n%d_set_threshold(", qi, k);
-            for (int i = 0; i < na; i++)
-                p4g_raw(o, "%sbit<64> t%d", i ? ", " : "", i);
-            p4g_raw(o, ") {");
-            for (int i = 0; i < na; i++)
-                p4g_raw(o, " meta.q%d_n%d_t%d = t%d;", qi, k, i, i);
-            p4g_raw(o, " }\n");
-            snprintf(head, sizeof head, "table q%d_n%d_threshold", qi, k);
-            p4g_open(o, head);
-            p4g_line(o, "actions = { q%d_n%d_set_threshold; }", qi, k);
-            p4g_line(o, "size = 1;");
-            p4g_indent(o);
-            p4g_raw(o, "default_action = q%d_n%d_set_threshold(", qi, k);
-            int i = 0;
-            for (const struct ast_expr *e = n->expr;; e = e->b, i++) {
-                const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
-                bool rev = atom->op == OP_LE || atom->op == OP_LT;
-                p4g_raw(o, "%s%lld", i ? ", " : "", (long long)(rev ? atom->a : atom->b)->lit.u.i);
-                if (e->op != OP_AND)
-                    break;
-            }
-            p4g_raw(o, ");\n");
-            p4g_close(o, "");
-            p4g_blank(o);
+            threshold_table(g, qi, n, "threshold");
             continue;
         }
         if (!p4g_filter_dnf(&arch, n, &d))
@@ -1070,6 +1237,18 @@ static void ternary(struct p4g_out *o, const struct p4g_atom *a)
     p4g_raw(o, " %s&&&%s", val, mask);
 }
 
+/* table_set_default of threshold_table()'s table for filter n */
+static void threshold_entry(struct p4g_out *o, int qi, const struct ir_node *n, const char *what)
+{
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(n->expr, t, P4G_MAX_THRESH);
+    p4g_indent(o);
+    p4g_raw(o, "table_set_default q%d_n%d_%s q%d_n%d_set_%s", qi, n->id, what, qi, n->id, what);
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, " %lld", (long long)t[i].c);
+    p4g_raw(o, "\n");
+}
+
 static int v1_entries(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
                       char *err, size_t errlen)
 {
@@ -1086,19 +1265,14 @@ static int v1_entries(const struct plan *p, const struct p4g_target *t, struct p
         for (int k = 1; k < pq->q->nnodes; k++) {
             const struct ir_node *n = pq->q->nodes[k];
             struct p4g_dnf d;
+            if (n->kind == IR_FILTER && !pq->nodes[k].dp && p4g_gate_of(pq, k) >= 0) {
+                threshold_entry(o, i, n, "gate");
+                continue;
+            }
             if (!pq->nodes[k].dp || n->kind != IR_FILTER)
                 continue;
             if (pq->nodes[k].zone == PLAN_THRESH) {
-                p4g_indent(o);
-                p4g_raw(o, "table_set_default q%d_n%d_threshold q%d_n%d_set_threshold", i, k, i, k);
-                for (const struct ast_expr *e = n->expr;; e = e->b) {
-                    const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
-                    bool rev = atom->op == OP_LE || atom->op == OP_LT;
-                    p4g_raw(o, " %lld", (long long)(rev ? atom->a : atom->b)->lit.u.i);
-                    if (e->op != OP_AND)
-                        break;
-                }
-                p4g_raw(o, "\n");
+                threshold_entry(o, i, n, "threshold");
                 continue;
             }
             if (!p4g_filter_dnf(&arch, n, &d))

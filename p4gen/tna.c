@@ -41,6 +41,14 @@
  *   threshold  applied by the control plane to the rows it reads at window
  *              close (the model does the same); its constants are in
  *              NAME.entries
+ *   refined    a coarse level first, slots like the groupby's own keyed by
+ *   groupby    the key with the refined address masked, and what the gate
+ *              reads (a count returning its new value, a sum's words, a bit
+ *              per atom on a max); the gate filter's atoms are tested in the
+ *              MAU on 32-bit halves (high words' sign bits flipped) against
+ *              constants in a one-entry table; a closed gate sends the
+ *              tuple to the host as an overflow; then the groupby's own
+ *              slots without spill array, read whole at window end
  *   histogram  a range table from the value to its bucket, and a counter
  *              array
  * Limits (refused by name, gcc-style, never emitted): register slots that
@@ -405,6 +413,73 @@ static bool probe_in(const struct plan_query *pq, const struct ir_node *n)
     return n->in[0]->id && pq->nodes[n->in[0]->id].zone == PLAN_DIST;
 }
 
+/* The words of a gate constant, as the data plane compares 64-bit signed
+ * values in 32-bit halves: the high word with its sign bit flipped (so an
+ * unsigned compare orders it), the low word. */
+static uint32_t gate_hi(int64_t c)
+{
+    return (uint32_t)((uint64_t)c >> 32) ^ 0x80000000u;
+}
+
+/* A refined groupby's coarse level: key, index and slot state as the fine
+ * level's, then what the gate reads: per count the new count, per sum its
+ * input (0 when absent), presence and new value, per atom on a max whether
+ * this tuple's input passes it and whether one has; the gate constants. */
+static void meta_coarse(struct tna *g, int qi, const struct plan_query *pq, int k)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_node *n = pq->q->nodes[k];
+    const struct plan_node *pn = &pq->nodes[k];
+    unsigned aggs = p4g_gate_aggs(pq, k);
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(pq->q->nodes[pn->gate]->expr, t, P4G_MAX_THRESH);
+    p4g_line(o, "bit<1> q%d_n%d_open; /* the refinement gate lets the tuple on */", qi, k);
+    p4g_line(o, "bit<%d> q%d_n%d_coarse_key; /* the key, %s masked to /%d */", key_bits(n), qi,
+             k, n->cols[pn->refine_col].name, pn->refine);
+    for (int w = 0; w < key_words(n); w++) {
+        p4g_line(o, "bit<32> q%d_n%d_coarse_w%d;", qi, k, w);
+        p4g_line(o, "bit<32> q%d_n%d_coarse_m%d; /* 1: word %d differs */", qi, k, w, w);
+    }
+    p4g_line(o, "bit<%d> q%d_n%d_coarse_idx;", log2u(pn->coarse_slots), qi, k);
+    p4g_line(o, "bit<32> q%d_n%d_coarse_old;", qi, k);
+    p4g_line(o, "bit<1> q%d_n%d_coarse_hit; /* the coarse slot holds this prefix */", qi, k);
+    for (int a = 0; a < n->naggs; a++) {
+        int agg = n->aggs[a]->agg;
+        const char *cn = n->cols[n->nkeys + a].name;
+        if (!(aggs >> a & 1))
+            continue;
+        if (agg == AGG_COUNT) {
+            p4g_line(o, "bit<32> q%d_n%d_coarse_r%d; /* %s after this tuple */", qi, k, a, cn);
+        } else if (agg == AGG_MAX) {
+            p4g_line(o, "bit<64> q%d_n%d_coarse_x%d; /* %s's input, high word's sign bit flipped "
+                     "*/", qi, k, a, cn);
+        } else {
+            p4g_line(o, "bit<64> q%d_n%d_coarse_x%d; /* %s's input, 0 when absent */", qi, k, a,
+                     cn);
+            p4g_line(o, "bit<32> q%d_n%d_coarse_p%d; /* 1: present */", qi, k, a);
+            p4g_line(o, "bit<32> q%d_n%d_coarse_s%d; /* present inputs after this tuple */", qi, k,
+                     a);
+            p4g_line(o, "bit<32> q%d_n%d_coarse_lo%d; /* %s after this tuple: low word */", qi, k,
+                     a, cn);
+            p4g_line(o, "bit<32> q%d_n%d_coarse_hi%d; /* ... high word, sign bit flipped */", qi,
+                     k, a);
+        }
+    }
+    for (int i = 0; i < nt; i++) {
+        if (n->aggs[t[i].col - n->nkeys]->agg != AGG_MAX)
+            continue;
+        p4g_line(o, "bit<32> q%d_n%d_coarse_over%d; /* 1: this input passes atom %d of the gate "
+                 "*/", qi, k, i, i);
+        p4g_line(o, "bit<32> q%d_n%d_coarse_atom%d; /* 1: an input of the window has */", qi, k,
+                 i);
+    }
+    for (int i = 0; i < nt; i++) {
+        p4g_line(o, "bit<32> q%d_n%d_t%d_hi; /* gate constant: high word, sign bit flipped */", qi,
+                 pn->gate, i);
+        p4g_line(o, "bit<32> q%d_n%d_t%d_lo;", qi, pn->gate, i);
+    }
+}
+
 /* Either declares (init false) or zeroes in the parser (init true) the
  * per-query metadata; only flags need zeroing (the rest is written before
  * it is read). */
@@ -431,6 +506,8 @@ static void query_meta(struct tna *g, bool init)
                     p4g_line(o, "meta.q%d_n%d_probe = 0;", i, k);
                 if (n->kind == IR_GROUPBY)
                     p4g_line(o, "meta.q%d_n%d_hit = 0;", i, k);
+                if (pn->refine)
+                    p4g_line(o, "meta.q%d_n%d_coarse_hit = 0;", i, k);
                 continue;
             }
             if (flag)
@@ -467,6 +544,8 @@ static void query_meta(struct tna *g, bool init)
             }
             if (n->kind == IR_HISTOGRAM)
                 p4g_line(o, "bit<8> q%d_n%d_b; /* bucket */", i, k);
+            if (pn->refine)
+                meta_coarse(g, i, pq, k);
         }
     }
     for (int l = 0; l < p->nlayouts; l++) {
@@ -613,6 +692,114 @@ static void reg_action(struct p4g_out *o, const char *reg, const char *name, int
     p4g_line(o, "};");
 }
 
+/* One level of hashed slots: a distinct or groupby's own (name "qQ_nK"), or
+ * a refined groupby's coarse level ("qQ_nK_coarse", its refined key column
+ * masked to a prefix). The name prefixes its externs and metadata. */
+struct level {
+    char nm[32];    /* "q0_n2", "q0_n2_coarse" */
+    char slots[32]; /* "Q0_N2_SLOTS", "Q0_N2_COARSE_SLOTS" */
+    int ib;         /* index bits */
+    int mask_col;   /* the key column masked (coarse level), else -1 */
+    int mask_len;
+};
+
+static void level_of(struct level *l, int qi, const struct plan_query *pq, int k, bool coarse)
+{
+    const struct plan_node *pn = &pq->nodes[k];
+    snprintf(l->nm, sizeof l->nm, "q%d_n%d%s", qi, k, coarse ? "_coarse" : "");
+    snprintf(l->slots, sizeof l->slots, "Q%d_N%d_%sSLOTS", qi, k, coarse ? "COARSE_" : "");
+    l->ib = log2u(coarse ? pn->coarse_slots : pn->slots);
+    l->mask_col = coarse ? pn->refine_col : -1;
+    l->mask_len = coarse ? pn->refine : 0;
+}
+
+/* A level's hash, state array (claim: mark held, return the old state) and
+ * key word arrays (write when claimed, else compare). */
+static void declare_slots(struct tna *g, const struct ir_node *n, const struct level *l)
+{
+    struct p4g_out *o = g->o;
+    char reg[64], act[80], l0[160];
+    p4g_line(o, "Hash<bit<%d>>(HashAlgorithm_t.CRC32) %s_hash;", l->ib, l->nm);
+    snprintf(reg, sizeof reg, "%s_state", l->nm);
+    p4g_line(o, "Register<bit<32>, bit<%d>>(%s) %s; /* 0 free, 1 held */", l->ib, l->slots, reg);
+    snprintf(act, sizeof act, "%s_claim", l->nm);
+    reg_action(o, reg, act, l->ib, true, (const char *const[]){"rv = v;", "v = 1;", NULL});
+    for (int w = 0; w < key_words(n); w++) {
+        snprintf(reg, sizeof reg, "%s_key%d", l->nm, w);
+        p4g_line(o, "Register<bit<32>, bit<%d>>(%s) %s;", l->ib, l->slots, reg);
+        snprintf(act, sizeof act, "%s_write", reg);
+        snprintf(l0, sizeof l0, "v = meta.%s_w%d;", l->nm, w);
+        reg_action(o, reg, act, l->ib, false, (const char *const[]){l0, NULL});
+        snprintf(act, sizeof act, "%s_check", reg);
+        snprintf(l0, sizeof l0, "if (v == meta.%s_w%d) {", l->nm, w);
+        reg_action(o, reg, act, l->ib, true,
+                   (const char *const[]){l0, "    rv = 0;", "} else {", "    rv = 1;", "}", NULL});
+    }
+}
+
+/* A refined groupby's coarse level: its slots, and per aggregate the gate
+ * reads: a count returns its new value; a sum adds its input (0 when absent)
+ * and the presence bit and returns the new words; each atom on a max keeps
+ * one bit, whether an input of the window has passed it (max >= c holds
+ * once one input is >= c). */
+static void declare_coarse(struct tna *g, int qi, const struct plan_query *pq, int k)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_node *n = pq->q->nodes[k];
+    const struct plan_node *pn = &pq->nodes[k];
+    unsigned aggs = p4g_gate_aggs(pq, k);
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(pq->q->nodes[pn->gate]->expr, t, P4G_MAX_THRESH);
+    struct level l;
+    char reg[64], act[80], l0[160];
+    level_of(&l, qi, pq, k, true);
+    p4g_line(o, "/* ... refined: first a coarse level, the key with %s masked to /%d (%u "
+             "slots), where %%%d's threshold gates the tuples */", n->cols[pn->refine_col].name,
+             pn->refine, pn->coarse_slots, pn->gate);
+    declare_slots(g, n, &l);
+    for (int a = 0; a < n->naggs; a++) {
+        int agg = n->aggs[a]->agg;
+        const char *cn = n->cols[n->nkeys + a].name;
+        if (!(aggs >> a & 1) || agg == AGG_MAX)
+            continue;
+        if (agg == AGG_COUNT) {
+            snprintf(reg, sizeof reg, "%s_agg%d", l.nm, a);
+            p4g_line(o, "Register<bit<32>, bit<%d>>(%s) %s; /* %s: count */", l.ib, l.slots, reg,
+                     cn);
+            snprintf(act, sizeof act, "%s_inc", reg);
+            reg_action(o, reg, act, l.ib, true, (const char *const[]){"v = v + 1;", "rv = v;",
+                                                                      NULL});
+            continue;
+        }
+        snprintf(reg, sizeof reg, "%s_seen%d", l.nm, a);
+        p4g_line(o, "Register<bit<32>, bit<%d>>(%s) %s; /* %s: present inputs */", l.ib, l.slots,
+                 reg, cn);
+        snprintf(act, sizeof act, "%s_add", reg);
+        snprintf(l0, sizeof l0, "v = v + meta.%s_p%d;", l.nm, a);
+        reg_action(o, reg, act, l.ib, true, (const char *const[]){l0, "rv = v;", NULL});
+        for (int hi = 0; hi < 2; hi++) {
+            snprintf(reg, sizeof reg, "%s_agg%d_%s", l.nm, a, hi ? "hi" : "lo");
+            p4g_line(o, "Register<bit<32>, bit<%d>>(%s) %s; /* %s: sum, %s word */", l.ib, l.slots,
+                     reg, cn, hi ? "high" : "low");
+            snprintf(act, sizeof act, "%s_add", reg);
+            snprintf(l0, sizeof l0, "v = v + meta.%s_x%d[%s];", l.nm, a, hi ? "63:32" : "31:0");
+            reg_action(o, reg, act, l.ib, true, (const char *const[]){l0, "rv = v;", NULL});
+        }
+    }
+    for (int i = 0; i < nt; i++) {
+        if (n->aggs[t[i].col - n->nkeys]->agg != AGG_MAX)
+            continue;
+        snprintf(reg, sizeof reg, "%s_atom%d", l.nm, i);
+        p4g_line(o, "Register<bit<32>, bit<%d>>(%s) %s; /* 1: an input of the window passed "
+                 "%s %s %lld */", l.ib, l.slots, reg, n->cols[t[i].col].name,
+                 t[i].strict ? ">" : ">=", (long long)t[i].c);
+        snprintf(act, sizeof act, "%s_or", reg);
+        snprintf(l0, sizeof l0, "v = v | meta.%s_over%d;", l.nm, i);
+        reg_action(o, reg, act, l.ib, true, (const char *const[]){l0, "rv = v;", NULL});
+    }
+    p4g_line(o, "/* ... then its own slots */");
+}
+
 static void declare_state(struct tna *g, int qi, const struct plan_query *pq)
 {
     struct p4g_out *o = g->o;
@@ -636,28 +823,15 @@ static void declare_state(struct tna *g, int qi, const struct plan_query *pq)
         if (n->kind != IR_DISTINCT && n->kind != IR_GROUPBY)
             continue;
         int ib = log2u(pn->slots);
+        struct level l;
         p4g_line(o, "/* %%%d %s by %d key%s (%d bits in %d word%s): %u slots */", k,
                  ir_kind_text[n->kind], n->nkeys, n->nkeys == 1 ? "" : "s", key_bits(n),
                  key_words(n), key_words(n) == 1 ? "" : "s", pn->slots);
-        p4g_line(o, "Hash<bit<%d>>(HashAlgorithm_t.CRC32) q%d_n%d_hash;", ib, qi, k);
-        snprintf(reg, sizeof reg, "q%d_n%d_state", qi, k);
-        p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* 0 free, 1 held */", ib, qi,
-                 k, reg);
-        snprintf(act, sizeof act, "q%d_n%d_claim", qi, k);
-        reg_action(o, reg, act, ib, true, (const char *const[]){"rv = v;", "v = 1;", NULL});
-        for (int w = 0; w < key_words(n); w++) {
-            snprintf(reg, sizeof reg, "q%d_n%d_key%d", qi, k, w);
-            p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s;", ib, qi, k, reg);
-            snprintf(act, sizeof act, "%s_write", reg);
-            snprintf(l0, sizeof l0, "v = meta.q%d_n%d_w%d;", qi, k, w);
-            reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
-            snprintf(act, sizeof act, "%s_check", reg);
-            snprintf(l0, sizeof l0, "if (v == meta.q%d_n%d_w%d) {", qi, k, w);
-            reg_action(o, reg, act, ib, true,
-                       (const char *const[]){l0, "    rv = 0;", "} else {", "    rv = 1;", "}",
-                                             NULL});
-        }
-        if (n->kind == IR_GROUPBY && probe_in(pq, n)) {
+        if (pn->refine)
+            declare_coarse(g, qi, pq, k);
+        level_of(&l, qi, pq, k, false);
+        declare_slots(g, n, &l);
+        if (n->kind == IR_GROUPBY && probe_in(pq, n) && !pn->refine) {
             snprintf(reg, sizeof reg, "q%d_n%d_spill", qi, k);
             p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* 1: the host owns the "
                      "key (a distinct tuple of it overflowed) */", ib, qi, k, reg);
@@ -748,6 +922,42 @@ static bool hist_value(struct tna *g, int qi, const struct ir_query *q, const st
     return true;
 }
 
+/* The constants of a refined groupby's gate (filter n) in a one-entry
+ * table, as gate_hi() words: NAME.entries may change them. */
+static void gate_table(struct tna *g, int qi, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(n->expr, t, P4G_MAX_THRESH), k = n->id;
+    char head[64];
+    p4g_indent(o);
+    p4g_raw(o, "action q%d_n%d_set_gate(", qi, k);
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, "%sbit<32> t%d_hi, bit<32> t%d_lo", i ? ", " : "", i, i);
+    p4g_raw(o, ") {\n");
+    for (int i = 0; i < nt; i++) {
+        p4g_line(o, "    meta.q%d_n%d_t%d_hi = t%d_hi;", qi, k, i, i);
+        p4g_line(o, "    meta.q%d_n%d_t%d_lo = t%d_lo;", qi, k, i, i);
+    }
+    p4g_line(o, "}");
+    snprintf(head, sizeof head, "table q%d_n%d_gate", qi, k);
+    p4g_open(o, head);
+    p4g_line(o, "actions = { q%d_n%d_set_gate; }", qi, k);
+    p4g_line(o, "size = 1;");
+    p4g_indent(o);
+    p4g_raw(o, "default_action = q%d_n%d_set_gate(", qi, k);
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, "%s0x%08" PRIx32 ", 0x%08" PRIx32, i ? ", " : "", gate_hi(t[i].c),
+                (uint32_t)t[i].c);
+    p4g_raw(o, "); /* ");
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, "%s%s %s %lld", i ? ", " : "", n->in[0]->cols[t[i].col].name,
+                t[i].strict ? ">" : ">=", (long long)t[i].c);
+    p4g_raw(o, " */\n");
+    p4g_close(o, "");
+    p4g_blank(o);
+}
+
 static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
 {
     struct p4g_out *o = g->o;
@@ -759,6 +969,10 @@ static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
         const struct ir_node *n = q->nodes[k];
         const struct plan_node *pn = &pq->nodes[k];
         struct p4g_dnf d;
+        if (n->kind == IR_FILTER && !pn->dp && p4g_gate_of(pq, k) >= 0) {
+            gate_table(g, qi, n);
+            continue;
+        }
         if (!pn->dp)
             continue;
         if (n->kind == IR_HISTOGRAM) {
@@ -848,77 +1062,91 @@ static void assign_cols(struct tna *g, int qi, const struct ir_query *q, const s
     }
 }
 
-/* Key, index, claim and compare: leaves meta.qQ_nK_old (0: claimed) and,
+/* Key, index, claim and compare: leaves meta.NM_old (0: claimed) and,
  * when it was held, the word checks m0.. (0: equal). */
-static void key_lookup(struct tna *g, int qi, const struct ir_node *n)
+static void key_lookup(struct tna *g, int qi, const struct ir_node *n, const struct level *l)
 {
     struct p4g_out *o = g->o;
+    const char *nm = l->nm;
     int k = n->id, kb = key_bits(n);
     p4g_indent(o);
-    p4g_raw(o, "meta.q%d_n%d_key = ", qi, k);
-    for (int i = 0; i < n->nkeys; i++)
-        p4g_raw(o, "%s(bit<%d>)meta.q%d_n%d_c%d", i ? " ++ " : "", p4g_col_bytes(&n->cols[i]) * 8,
-                qi, k, i);
+    p4g_raw(o, "meta.%s_key = ", nm);
+    for (int i = 0; i < n->nkeys; i++) {
+        char col[48], masked[96];
+        snprintf(col, sizeof col, "meta.q%d_n%d_c%d", qi, k, i);
+        if (i == l->mask_col)
+            p4g_masked_col(masked, sizeof masked, col, n->cols[i].type, l->mask_len);
+        p4g_raw(o, "%s(bit<%d>)%s", i ? " ++ " : "", p4g_col_bytes(&n->cols[i]) * 8,
+                i == l->mask_col ? masked : col);
+    }
     if (!n->nkeys)
         p4g_raw(o, "8w0");
     p4g_raw(o, ";\n");
     for (int w = 0; w < key_words(n); w++) {
         int hi = 32 * w + 31 < kb ? 32 * w + 31 : kb - 1;
         if (hi - 32 * w + 1 == 32)
-            p4g_line(o, "meta.q%d_n%d_w%d = meta.q%d_n%d_key[%d:%d];", qi, k, w, qi, k, hi, 32 * w);
+            p4g_line(o, "meta.%s_w%d = meta.%s_key[%d:%d];", nm, w, nm, hi, 32 * w);
         else
-            p4g_line(o, "meta.q%d_n%d_w%d = (bit<32>)meta.q%d_n%d_key[%d:%d];", qi, k, w, qi, k, hi,
-                     32 * w);
+            p4g_line(o, "meta.%s_w%d = (bit<32>)meta.%s_key[%d:%d];", nm, w, nm, hi, 32 * w);
     }
-    p4g_line(o, "meta.q%d_n%d_idx = q%d_n%d_hash.get({ meta.q%d_n%d_key });", qi, k, qi, k, qi, k);
-    p4g_line(o, "meta.q%d_n%d_old = q%d_n%d_claim.execute(meta.q%d_n%d_idx);", qi, k, qi, k, qi, k);
+    p4g_line(o, "meta.%s_idx = %s_hash.get({ meta.%s_key });", nm, nm, nm);
+    p4g_line(o, "meta.%s_old = %s_claim.execute(meta.%s_idx);", nm, nm, nm);
 }
 
-static void key_writes(struct tna *g, int qi, const struct ir_node *n)
+static void key_writes(struct tna *g, const struct ir_node *n, const struct level *l)
 {
     for (int w = 0; w < key_words(n); w++)
-        p4g_line(g->o, "q%d_n%d_key%d_write.execute(meta.q%d_n%d_idx);", qi, n->id, w, qi, n->id);
+        p4g_line(g->o, "%s_key%d_write.execute(meta.%s_idx);", l->nm, w, l->nm);
 }
 
-static void key_checks(struct tna *g, int qi, const struct ir_node *n)
+static void key_checks(struct tna *g, const struct ir_node *n, const struct level *l)
 {
     for (int w = 0; w < key_words(n); w++)
-        p4g_line(g->o, "meta.q%d_n%d_m%d = q%d_n%d_key%d_check.execute(meta.q%d_n%d_idx);", qi,
-                 n->id, w, qi, n->id, w, qi, n->id);
+        p4g_line(g->o, "meta.%s_m%d = %s_key%d_check.execute(meta.%s_idx);", l->nm, w, l->nm, w,
+                 l->nm);
 }
 
-/* "(meta.qQ_nK_m0 | meta.qQ_nK_m1) == 0": every word equal */
-static void words_equal(struct tna *g, int qi, const struct ir_node *n)
+/* "(meta.NM_m0 | meta.NM_m1) == 0": every word equal */
+static void words_equal(struct tna *g, const struct ir_node *n, const struct level *l)
 {
     p4g_raw(g->o, "(");
     for (int w = 0; w < key_words(n); w++)
-        p4g_raw(g->o, "%smeta.q%d_n%d_m%d", w ? " | " : "", qi, n->id, w);
+        p4g_raw(g->o, "%smeta.%s_m%d", w ? " | " : "", l->nm, w);
     p4g_raw(g->o, ") == 0");
 }
 
-/* What a distinct and a groupby both start with: the key columns, the
- * slot's index and state, a free slot claimed (its key words written,
- * meta.qQ_nK<held> set), else the held key's words compared; leaves the
- * else branch open at the indent of the caller's "if". */
-static void claim_slot(struct tna *g, int qi, const struct plan_query *pq,
-                       const struct ir_node *n, bool probe, const char *why, const char *held)
+/* A level's slot lookup: the index and state, a free slot claimed (its key
+ * words written, meta.NM<held> set), else the held key's words compared;
+ * leaves the else branch open at the indent of the caller's "if". */
+static void slot_lookup(struct tna *g, int qi, const struct ir_node *n, const struct level *l,
+                        const char *why, const char *held)
 {
     struct p4g_out *o = g->o;
-    int k = n->id;
-    open_active(g, qi, n, probe);
-    assign_cols(g, qi, pq->q, n, n->nkeys);
-    p4g_keys_valid(g->o, qi, n);
-    key_lookup(g, qi, n);
-    p4g_line(o, "if (meta.q%d_n%d_old == 0) {", qi, k);
+    key_lookup(g, qi, n, l);
+    p4g_line(o, "if (meta.%s_old == 0) {", l->nm);
     o->indent++;
-    p4g_line(o, "/* a free slot, now held by this key for the window%s */", why);
-    key_writes(g, qi, n);
-    p4g_line(o, "meta.q%d_n%d%s = 1;", qi, k, held);
+    p4g_line(o, "/* a free slot, now held by this %s for the window%s */",
+             l->mask_col >= 0 ? "prefix" : "key", why);
+    key_writes(g, n, l);
+    p4g_line(o, "meta.%s%s = 1;", l->nm, held);
     o->indent--;
     p4g_line(o, "} else {");
     o->indent++;
-    key_checks(g, qi, n);
+    key_checks(g, n, l);
     p4g_indent(o);
+}
+
+/* What a distinct and a groupby both start with: the key columns, then
+ * slot_lookup(). */
+static void claim_slot(struct tna *g, int qi, const struct plan_query *pq,
+                       const struct ir_node *n, bool probe, const char *why, const char *held)
+{
+    struct level l;
+    level_of(&l, qi, pq, n->id, false);
+    open_active(g, qi, n, probe);
+    assign_cols(g, qi, pq->q, n, n->nkeys);
+    p4g_keys_valid(g->o, qi, n);
+    slot_lookup(g, qi, n, &l, why, held);
 }
 
 static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
@@ -926,9 +1154,11 @@ static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, con
     struct p4g_out *o = g->o;
     const struct plan_node *pn = &pq->nodes[n->id];
     int k = n->id;
+    struct level l;
+    level_of(&l, qi, pq, k, false);
     claim_slot(g, qi, pq, n, false, ": its first sight", "");
     p4g_raw(o, "if (!(");
-    words_equal(g, qi, n);
+    words_equal(g, n, &l);
     p4g_raw(o, ")) {\n");
     o->indent++;
     p4g_line(o, "/* the slot holds another key: the host runs this one */");
@@ -989,15 +1219,166 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
     }
 }
 
+/* "v >= t" (or >) for 64-bit signed values compared as 32-bit halves, the
+ * high words with their sign bits flipped (an unsigned compare orders them). */
+static void cmp_words(struct p4g_out *o, const char *vhi, const char *vlo, const char *thi,
+                      const char *tlo, bool strict)
+{
+    p4g_raw(o, "(%s > %s || (%s == %s && %s %s %s))", vhi, thi, vhi, thi, vlo, strict ? ">" : ">=",
+            tlo);
+}
+
+/* A refined groupby's coarse level and gate (docs/partitioning.md,
+ * "Refinement in the generated P4"): the key with its refined column masked
+ * claims or finds a coarse slot; there the aggregates the gate reads are
+ * updated and the gate's atoms tested on their new values; the gate is open
+ * (meta.qQ_nK_open) when they all hold, or when the slot holds another
+ * prefix. Leaves the gate-open branch open, indented. */
+static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    const struct ir_query *q = pq->q;
+    const struct plan_node *pn = &pq->nodes[n->id];
+    int k = n->id, gate = pn->gate;
+    unsigned aggs = p4g_gate_aggs(pq, k);
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(q->nodes[gate]->expr, t, P4G_MAX_THRESH);
+    struct level l;
+    const char *nm = l.nm;
+    char vhi[64], vlo[64], thi[64], tlo[64];
+    level_of(&l, qi, pq, k, true);
+    p4g_line(o, "/* refinement: first the coarse level, %s/%d */", n->cols[pn->refine_col].name,
+             pn->refine);
+    slot_lookup(g, qi, n, &l, "", "_hit");
+    p4g_raw(o, "if (");
+    words_equal(g, n, &l);
+    p4g_raw(o, ") {\n");
+    p4g_line(o, "    meta.%s_hit = 1;", nm);
+    p4g_line(o, "}");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_line(o, "meta.q%d_n%d_open = 1; /* a prefix whose slot holds another: no gate */", qi, k);
+    p4g_line(o, "if (meta.%s_hit == 1) {", nm);
+    o->indent++;
+    p4g_line(o, "q%d_n%d_gate.apply(); /* the gate's constants */", qi, gate);
+    for (int a = 0; a < n->naggs; a++) {
+        int agg = n->aggs[a]->agg;
+        if (!(aggs >> a & 1))
+            continue;
+        if (agg == AGG_COUNT) {
+            p4g_line(o, "meta.%s_r%d = %s_agg%d_inc.execute(meta.%s_idx);", nm, a, nm, a, nm);
+            continue;
+        }
+        const struct ast_expr *x = n->aggs[a]->args[0];
+        struct p4g_ctx c;
+        ctx_for(g, &c, qi, q, n);
+        p4g_line(o, "meta.%s_x%d = 0;", nm, a);
+        if (agg == AGG_SUM)
+            p4g_line(o, "meta.%s_p%d = 0;", nm, a);
+        for (int i = 0; agg == AGG_MAX && i < nt; i++)
+            if (t[i].col == n->nkeys + a)
+                p4g_line(o, "meta.%s_over%d = 0;", nm, i);
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        p4g_valid(o, &c, x);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        p4g_indent(o);
+        p4g_raw(o, "meta.%s_x%d = ", nm, a);
+        value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+        p4g_raw(o, ";\n");
+        if (agg == AGG_SUM) {
+            p4g_line(o, "meta.%s_p%d = 1;", nm, a);
+        } else {
+            p4g_line(o, "meta.%s_x%d[63:32] = meta.%s_x%d[63:32] ^ 32w0x80000000;", nm, a, nm, a);
+            for (int i = 0; i < nt; i++) {
+                if (t[i].col != n->nkeys + a)
+                    continue;
+                snprintf(vhi, sizeof vhi, "meta.%s_x%d[63:32]", nm, a);
+                snprintf(vlo, sizeof vlo, "meta.%s_x%d[31:0]", nm, a);
+                snprintf(thi, sizeof thi, "meta.q%d_n%d_t%d_hi", qi, gate, i);
+                snprintf(tlo, sizeof tlo, "meta.q%d_n%d_t%d_lo", qi, gate, i);
+                p4g_indent(o);
+                p4g_raw(o, "if ");
+                cmp_words(o, vhi, vlo, thi, tlo, t[i].strict);
+                p4g_raw(o, " {\n");
+                p4g_line(o, "    meta.%s_over%d = 1;", nm, i);
+                p4g_line(o, "}");
+            }
+        }
+        o->indent--;
+        p4g_line(o, "}");
+        if (agg == AGG_SUM) {
+            p4g_line(o, "meta.%s_s%d = %s_seen%d_add.execute(meta.%s_idx);", nm, a, nm, a, nm);
+            p4g_line(o, "meta.%s_lo%d = %s_agg%d_lo_add.execute(meta.%s_idx);", nm, a, nm, a, nm);
+            p4g_line(o, "if (meta.%s_lo%d < meta.%s_x%d[31:0]) {", nm, a, nm, a);
+            p4g_line(o, "    meta.%s_x%d[63:32] = meta.%s_x%d[63:32] + 1; /* carry */", nm, a, nm,
+                     a);
+            p4g_line(o, "}");
+            p4g_line(o, "meta.%s_hi%d = %s_agg%d_hi_add.execute(meta.%s_idx);", nm, a, nm, a, nm);
+            p4g_line(o, "meta.%s_hi%d = meta.%s_hi%d ^ 32w0x80000000; /* signed order */", nm, a,
+                     nm, a);
+        } else {
+            for (int i = 0; i < nt; i++)
+                if (t[i].col == n->nkeys + a)
+                    p4g_line(o, "meta.%s_atom%d = %s_atom%d_or.execute(meta.%s_idx);", nm, i, nm,
+                             i, nm);
+        }
+    }
+    /* the atoms on the new values, each parenthesised */
+    p4g_indent(o);
+    p4g_raw(o, "if (!%s", nt > 1 ? "(" : "");
+    for (int i = 0; i < nt; i++) {
+        int a = t[i].col - n->nkeys, agg = n->aggs[a]->agg;
+        snprintf(thi, sizeof thi, "meta.q%d_n%d_t%d_hi", qi, gate, i);
+        snprintf(tlo, sizeof tlo, "meta.q%d_n%d_t%d_lo", qi, gate, i);
+        p4g_raw(o, "%s", i ? " && " : "");
+        if (agg == AGG_COUNT) { /* 32 bits: its high word is 0, 0x80000000 flipped */
+            p4g_raw(o, "(%s < 32w0x80000000 || (%s == 32w0x80000000 && meta.%s_r%d %s %s))", thi,
+                    thi, nm, a, t[i].strict ? ">" : ">=", tlo);
+        } else if (agg == AGG_SUM) { /* absent until an input is present */
+            snprintf(vhi, sizeof vhi, "meta.%s_hi%d", nm, a);
+            snprintf(vlo, sizeof vlo, "meta.%s_lo%d", nm, a);
+            p4g_raw(o, "(meta.%s_s%d != 0 && ", nm, a);
+            cmp_words(o, vhi, vlo, thi, tlo, t[i].strict);
+            p4g_raw(o, ")");
+        } else {
+            p4g_raw(o, "(meta.%s_atom%d != 0)", nm, i);
+        }
+    }
+    p4g_raw(o, "%s) {\n", nt > 1 ? ")" : "");
+    p4g_line(o, "    meta.q%d_n%d_open = 0; /* the prefix is below the threshold so far */", qi, k);
+    p4g_line(o, "}");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_line(o, "if (meta.q%d_n%d_open == 0) {", qi, k);
+    o->indent++;
+    p4g_line(o, "/* gated: the host runs this tuple (it leaves as an overflow would) */");
+    set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+}
+
 static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
 {
     struct p4g_out *o = g->o;
     const struct plan_node *pn = &pq->nodes[n->id];
     int k = n->id;
-    bool probe = probe_in(pq, n);
-    claim_slot(g, qi, pq, n, probe, "", "_hit");
+    bool probe = probe_in(pq, n) && !pn->refine; /* refined: partial rows merge, no spill */
+    struct level l;
+    level_of(&l, qi, pq, k, false);
+    if (pn->refine) {
+        open_active(g, qi, n, false);
+        assign_cols(g, qi, pq->q, n, n->nkeys);
+        p4g_keys_valid(g->o, qi, n);
+        gen_coarse(g, qi, pq, n);
+        slot_lookup(g, qi, n, &l, "", "_hit");
+    } else {
+        claim_slot(g, qi, pq, n, probe, "", "_hit");
+    }
     p4g_raw(o, "if (");
-    words_equal(g, qi, n);
+    words_equal(g, n, &l);
     p4g_raw(o, ") {\n");
     p4g_line(o, "    meta.q%d_n%d_hit = 1;", qi, k);
     p4g_line(o, "}");
@@ -1025,6 +1406,10 @@ static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, cons
     set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
     o->indent--;
     p4g_line(o, "}");
+    if (pn->refine) {
+        o->indent--;
+        p4g_line(o, "}");
+    }
     p4g_close(o, "");
     p4g_close(o, "");
 }
@@ -1136,6 +1521,10 @@ static void check_plan(struct tna *g)
                 refuse(g, pq->q, n, what, "%u register slots: the index is the low bits of a "
                        "CRC-32 hash unit, so slots must be a power of two (at least 2)",
                        pn->slots);
+            if (pn->refine && (pn->coarse_slots < 2 || (pn->coarse_slots & (pn->coarse_slots - 1))))
+                refuse(g, pq->q, n, what, "%u coarse register slots: the index is the low bits "
+                       "of a CRC-32 hash unit, so slots must be a power of two (at least 2)",
+                       pn->coarse_slots);
             if (n->kind == IR_SAMPLE && n->sample_n > 1 && (n->sample_n & (n->sample_n - 1)))
                 refuse(g, pq->q, n, what, "1 in %lld: Tofino has no modulo, so N must be a power "
                        "of two", (long long)n->sample_n);
@@ -1429,19 +1818,40 @@ static int tna_program(const struct plan *p, const struct p4g_target *t, struct 
 
 /* ---- control-plane entries: a bfrt_python script ---- */
 
-static void threshold_text(struct p4g_out *o, const struct ir_node *t)
+static void threshold_text(struct p4g_out *o, const struct ir_node *n)
 {
-    int i = 0;
-    for (const struct ast_expr *e = t->expr;; e = e->b, i++) {
-        const struct ast_expr *atom = e->op == OP_AND ? e->a : e;
-        bool rev = atom->op == OP_LE || atom->op == OP_LT;
-        const struct ast_expr *col = rev ? atom->b : atom->a;
-        const char *op = atom->op == OP_GE || atom->op == OP_LE ? ">=" : ">";
-        p4g_raw(o, "%s(%d, \"%s\", %lld)", i ? ", " : "", col->ref, op,
-                (long long)(rev ? atom->a : atom->b)->lit.u.i);
-        if (e->op != OP_AND)
-            break;
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(n->expr, t, P4G_MAX_THRESH);
+    for (int i = 0; i < nt; i++)
+        p4g_raw(o, "%s(%d, \"%s\", %lld)", i ? ", " : "", t[i].col, t[i].strict ? ">" : ">=",
+                (long long)t[i].c);
+}
+
+/* The coarse registers of refined groupby k, for REGISTERS. */
+static void coarse_registers(struct p4g_out *o, int qi, const struct plan_query *pq, int k)
+{
+    const struct ir_node *n = pq->q->nodes[k];
+    unsigned aggs = p4g_gate_aggs(pq, k);
+    struct p4g_thresh t[P4G_MAX_THRESH];
+    int nt = p4g_thresholds(pq->q->nodes[pq->nodes[k].gate]->expr, t, P4G_MAX_THRESH);
+    p4g_line(o, "    ig.q%d_n%d_coarse_state,", qi, k);
+    for (int w = 0; w < key_words(n); w++)
+        p4g_line(o, "    ig.q%d_n%d_coarse_key%d,", qi, k, w);
+    for (int a = 0; a < n->naggs; a++) {
+        int agg = n->aggs[a]->agg;
+        if (!(aggs >> a & 1) || agg == AGG_MAX)
+            continue;
+        if (agg == AGG_COUNT) {
+            p4g_line(o, "    ig.q%d_n%d_coarse_agg%d,", qi, k, a);
+        } else {
+            p4g_line(o, "    ig.q%d_n%d_coarse_seen%d,", qi, k, a);
+            p4g_line(o, "    ig.q%d_n%d_coarse_agg%d_lo,", qi, k, a);
+            p4g_line(o, "    ig.q%d_n%d_coarse_agg%d_hi,", qi, k, a);
+        }
     }
+    for (int i = 0; i < nt; i++)
+        if (n->aggs[t[i].col - n->nkeys]->agg == AGG_MAX)
+            p4g_line(o, "    ig.q%d_n%d_coarse_atom%d,", qi, k, i);
 }
 
 /* The registers the control plane reads at window end: as comments that
@@ -1461,9 +1871,12 @@ static void entries_registers(struct p4g_out *o, int qi, const struct plan_query
         }
         if (n->kind != IR_DISTINCT && n->kind != IR_GROUPBY)
             continue;
+        const struct plan_node *pn = &pq->nodes[k];
         bool spill = n->kind == IR_GROUPBY && n->in[0]->id &&
-                     pq->nodes[n->in[0]->id].zone == PLAN_DIST;
+                     pq->nodes[n->in[0]->id].zone == PLAN_DIST && !pn->refine;
         if (list) {
+            if (pn->refine)
+                coarse_registers(o, qi, pq, k);
             p4g_line(o, "    ig.q%d_n%d_state,", qi, k);
             for (int w = 0; w < key_words(n); w++)
                 p4g_line(o, "    ig.q%d_n%d_key%d,", qi, k, w);
@@ -1476,6 +1889,14 @@ static void entries_registers(struct p4g_out *o, int qi, const struct plan_query
             if (spill)
                 p4g_line(o, "#     q%d_n%d_spill = 1: no row; dump the held distinct rows of "
                          "the key instead", qi, k);
+            if (pn->refine) {
+                p4g_line(o, "#     refined: each held slot is sent, whatever its values (%%%d's "
+                         "threshold runs on the host),", pn->gate);
+                p4g_line(o, "#     as a partial record (kind 5, docs/wire-format.md): the keys, "
+                         "each aggregate's value");
+                p4g_line(o, "#     (avg: the sum; 0 when seen is 0), then each one's count of "
+                         "present inputs (COL.seen: 0 for a count)");
+            }
         }
         for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
             int agg = n->aggs[a]->agg;
@@ -1496,12 +1917,21 @@ static void entries_registers(struct p4g_out *o, int qi, const struct plan_query
                 continue;
             }
             const char *how = agg == AGG_SUM ? "hi << 32 | lo"
+                              : agg == AGG_AVG && pq->nodes[k].refine ? "hi << 32 | lo (the sum)"
                               : agg == AGG_AVG ? "(hi << 32 | lo) / seen (signed, truncated)"
                               : agg == AGG_MAX ? "(hi ^ 0x80000000) << 32 | lo"
                                                : "~((hi ^ 0x80000000) << 32 | lo)";
-            p4g_line(o, "#     %s = %s, from q%d_n%d_agg%d_hi/_lo as 64-bit two's complement; "
-                     "absent when q%d_n%d_seen%d = 0", cn, how, qi, k, a, qi, k, a);
+            if (pq->nodes[k].refine)
+                p4g_line(o, "#     %s = %s, from q%d_n%d_agg%d_hi/_lo as 64-bit two's "
+                         "complement; %s.seen = q%d_n%d_seen%d", cn, how, qi, k, a, cn, qi, k, a);
+            else
+                p4g_line(o, "#     %s = %s, from q%d_n%d_agg%d_hi/_lo as 64-bit two's "
+                         "complement; absent when q%d_n%d_seen%d = 0", cn, how, qi, k, a, qi, k,
+                         a);
         }
+        if (!list && pn->refine)
+            p4g_line(o, "#     its coarse level (%s/%d, gate %%%d): q%d_n%d_coarse_* are only "
+                     "cleared", n->cols[pn->refine_col].name, pn->refine, pn->gate, qi, k);
     }
 }
 
@@ -1533,6 +1963,27 @@ static int tna_entries(const struct plan *p, const struct p4g_target *t, struct 
     p4g_line(o, "    raise RuntimeError(\"no P4 program with an Ingress control is loaded\")");
     p4g_blank(o);
     p4g_blank(o);
+    bool gates = false;
+    for (int i = 0; i < p->nqueries; i++)
+        for (int k = 0; k < p->queries[i].q->nnodes; k++)
+            gates |= p->queries[i].nodes[k].refine != 0;
+    if (gates) {
+        p4g_line(o, "def gate_words(atoms):");
+        p4g_line(o, "    \"\"\"A refinement gate's constants as its action's parameters: each a "
+                 "signed 64-bit");
+        p4g_line(o, "    value in two words, the high one with its sign bit flipped (the data "
+                 "plane compares");
+        p4g_line(o, "    32-bit halves); a constant changes only at a window end, when the "
+                 "registers are cleared.\"\"\"");
+        p4g_line(o, "    words = {}");
+        p4g_line(o, "    for i, (_, _, c) in enumerate(atoms):");
+        p4g_line(o, "        c &= (1 << 64) - 1");
+        p4g_line(o, "        words[\"t%%d_hi\" %% i] = (c >> 32) ^ 0x80000000");
+        p4g_line(o, "        words[\"t%%d_lo\" %% i] = c & 0xffffffff");
+        p4g_line(o, "    return words");
+        p4g_blank(o);
+        p4g_blank(o);
+    }
     p4g_line(o, "ig = program().Ingress");
     int mbytes = mirror_bytes(p, p4g_packet_layouts(p));
     p4g_line(o, "bfrt.mirror.cfg.entry_with_normal(sid=REPORT_SESSION, direction=\"INGRESS\", "
@@ -1553,7 +2004,7 @@ static int tna_entries(const struct plan *p, const struct p4g_target *t, struct 
             const struct ir_node *n = pq->q->nodes[k];
             const struct plan_node *pn = &pq->nodes[k];
             struct p4g_dnf d;
-            if (!pn->dp)
+            if (!pn->dp && n->kind != IR_FILTER)
                 continue;
             if (n->kind == IR_HISTOGRAM) {
                 char v[512];
@@ -1582,7 +2033,17 @@ static int tna_entries(const struct plan *p, const struct p4g_target *t, struct 
                 }
                 continue;
             }
-            if (n->kind != IR_FILTER)
+            if (n->kind == IR_FILTER && !pn->dp && p4g_gate_of(pq, k) >= 0) {
+                p4g_indent(o);
+                p4g_raw(o, "GATE_q%d_n%d = [", i, k);
+                threshold_text(o, n);
+                p4g_raw(o, "]  # (column of %%%d, op, constant), all must hold on the coarse "
+                        "slot: %%%d's refinement gate\n", n->in[0]->id, n->in[0]->id);
+                p4g_line(o, "ig.q%d_n%d_gate.set_default_with_q%d_n%d_set_gate(**gate_words(GATE_"
+                         "q%d_n%d))", i, k, i, k, i, k);
+                continue;
+            }
+            if (!pn->dp || n->kind != IR_FILTER)
                 continue;
             if (pn->zone == PLAN_THRESH) {
                 p4g_indent(o);

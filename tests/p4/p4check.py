@@ -16,7 +16,9 @@ the subset of P4_16 htsc emits (the tutorials' layout) and checks
     where both widths are known (integer literals without a width adapt);
   * the architecture: only its externs, match kinds and hash algorithms
     (v1model: v1model.p4; tna: tna.p4; xsa: xsa.p4), tables with key (or
-    none), actions, size and default_action, default actions listed;
+    none), actions, size and default_action, default actions listed and
+    given as many arguments as the action has parameters (the constants of
+    threshold and refinement-gate tables live there);
   * TNA (tna.p4): the externs Register, RegisterAction, Hash, Mirror and
     Checksum with their type arguments; a Register is read and written
     only through RegisterActions (no read()/write() on it), each
@@ -443,7 +445,7 @@ class Checker:
         env = self.params()
         self.expect("{")
         local = {"actions": {"NoAction"}, "tables": set(), "regs": {}, "vars": {}, "objs": {},
-                 "acounts": {}, "tacts": {}}
+                 "acounts": {}, "tacts": {}, "aparams": {"NoAction": 0}}
         while self.peek()[1] != "apply":
             t = self.peek()
             if t[1] == "action":
@@ -456,6 +458,7 @@ class Checker:
                 local["acounts"][name] = self.counts
                 self.counts = saved
                 local["actions"].add(name)
+                local["aparams"][name] = len(aenv)
             elif t[1] == "table":
                 self.next()
                 self.table(env, local)
@@ -536,7 +539,11 @@ class Checker:
                     if v[1] not in props.get("actions", []):
                         self.err(v[2], "default action '%s' not in the table's actions" % v[1])
                     if self.peek()[1] == "(":
-                        self.skip_group("(", ")")
+                        nargs = self.call_args()
+                        want = local["aparams"].get(v[1])
+                        if want is not None and nargs != want:
+                            self.err(v[2], "default action %s given %d arguments, it has %d "
+                                     "parameters" % (v[1], nargs, want))
                 props[p[1]] = v[1]
                 self.expect(";")
             else:
@@ -547,6 +554,24 @@ class Checker:
                 self.err(name_t[2], "table %s has no %s" % (name_t[1], need))
         local["tables"].add(name_t[1])
         local["tacts"][name_t[1]] = props.get("actions", [])
+
+    def call_args(self):
+        """(a, b, ...) -> how many arguments, at the top level."""
+        self.expect("(")
+        depth, n, empty = 0, 0, True
+        while True:
+            t = self.next()
+            if t[0] == "eof":
+                raise Problem("unbalanced '('")
+            if t[1] in ("(", "{", "["):
+                depth += 1
+            elif t[1] in (")", "}", "]"):
+                if depth == 0:
+                    return 0 if empty else n + 1
+                depth -= 1
+            elif t[1] == "," and depth == 0:
+                n += 1
+            empty = False
 
     def block(self, env, local, aenv):
         self.expect("{")

@@ -2,9 +2,13 @@
 # p4.sh - the generated P4 and control-plane entries.
 #
 #   tests/golden/p4/X.htq -> `htsc compile --target T` must write exactly
-#       tests/golden/p4/X.T.p4 and X.T.entries (T: v1model, smartnic, tofino)
+#       tests/golden/p4/X.T.p4 and X.T.entries (T: v1model, smartnic, tofino;
+#       a "# p4.sh flags: ..." line in X.htq adds compile flags, a
+#       "# p4.sh targets: ..." line picks the targets: X_refined.htq are
+#       library queries with --force-refine --force-dp)
 #   every generated program (the golden ones, every library query alone and
-#       all of them in one plan, per target) passes tests/p4/p4check.py, the
+#       all of them in one plan, per target, and refined with --force-refine
+#       --force-dp on v1model and tofino) passes tests/p4/p4check.py, the
 #       structural checker that stands in for p4c (not packaged for Debian):
 #       layout, declared-before-use, widths, the architecture's externs, and
 #       for TNA registers only behind RegisterActions, executed at most once
@@ -30,8 +34,11 @@ compare() { # compare EXPECTED ACTUAL
 for q in tests/golden/p4/*.htq; do
     b=${q%.htq}
     name=$(basename "$b")
-    for t in v1model smartnic tofino; do
-        if ! "$HTSC" compile "$q" --target $t -o "$tmp/$t" 2>"$tmp/err"; then
+    flags=$(sed -n 's/^# p4\.sh flags: //p' "$q")
+    targets=$(sed -n 's/^# p4\.sh targets: //p' "$q")
+    for t in ${targets:-v1model smartnic tofino}; do
+        # shellcheck disable=SC2086 # flags: words
+        if ! "$HTSC" compile "$q" --target $t $flags -o "$tmp/$t" 2>"$tmp/err"; then
             echo "p4: $q --target $t: $(cat "$tmp/err")" >&2
             fail=1
             continue
@@ -50,15 +57,46 @@ for t in v1model smartnic tofino; do
     "$HTSC" compile queries/*.htq --target $t -o "$tmp/all-$t" 2>>"$tmp/lib.err" || {
         echo "p4: all queries --target $t: $(tail -1 "$tmp/lib.err")" >&2; fail=1; }
 done
-if ! python3 tests/p4/p4check.py tests/golden/p4/*.p4 "$tmp"/lib-*/*.p4 "$tmp"/all-*/*.p4; then
+# ... and refined: every groupby that can be refined is, on the targets with registers
+for t in v1model tofino; do
+    mkdir -p "$tmp/ref-$t"
+    for q in queries/*.htq; do
+        "$HTSC" compile "$q" --target $t --force-refine --force-dp -o "$tmp/ref-$t" \
+            2>>"$tmp/lib.err" || {
+            echo "p4: $q --target $t --force-refine: $(tail -1 "$tmp/lib.err")" >&2; fail=1; }
+    done
+done
+grep -q "_coarse_state" "$tmp"/ref-v1model/*.p4 && grep -q "_coarse_claim" "$tmp"/ref-tofino/*.p4 || {
+    echo "p4: --force-refine generated no coarse level" >&2; fail=1; }
+if ! python3 tests/p4/p4check.py tests/golden/p4/*.p4 "$tmp"/lib-*/*.p4 "$tmp"/all-*/*.p4 \
+        "$tmp"/ref-*/*.p4; then
     echo "p4: the structural checker found problems" >&2
     fail=1
 fi
+# a threshold of three conjuncts (`a and b and c` nests to the left) keeps all three
+cat >"$tmp/and3.htq" <<'EOF'
+query and3 window 3s {
+  packets
+  | groupby ipv4.dst aggregate n = count(), m = max(ipv4.ttl)
+  | filter n >= 1 and m > 2 and n >= 3
+}
+EOF
+"$HTSC" compile "$tmp/and3.htq" --target v1model -o "$tmp/and3" 2>/dev/null &&
+    grep -q "^table_set_default q0_n2_threshold q0_n2_set_threshold 1 2 3$" "$tmp/and3/and3.entries" &&
+    grep -q "(meta.q0_n1_c2_v == 1 && (int<64>)meta.q0_n1_c2 > (int<64>)meta.q0_n2_t1)" \
+        "$tmp/and3/and3.p4" || {
+    echo "p4: a three-conjunct threshold lost a conjunct" >&2; fail=1; }
 # the checker must catch what it claims to
 sed 's/bit<64> ts;/bit<32> ts;/; s/mark_to_drop(/drop_it(/' tests/golden/p4/new_tcp_conns.v1model.p4 >"$tmp/bad.p4"
 out=$(python3 tests/p4/p4check.py "$tmp/bad.p4")
 echo "$out" | grep -q "width mismatch" && echo "$out" | grep -q "not an extern" || {
     echo "p4: the checker missed planted errors: $out" >&2; fail=1; }
+# ... a gate's constants that do not match its action
+sed 's/default_action = q0_n3_set_gate(40);/default_action = q0_n3_set_gate(40, 1);/' \
+    tests/golden/p4/new_tcp_conns_refined.v1model.p4 >"$tmp/bad_gate.p4"
+out=$(python3 tests/p4/p4check.py "$tmp/bad_gate.p4")
+echo "$out" | grep -q "default action q0_n3_set_gate given 2 arguments" || {
+    echo "p4: the checker missed a planted default action error: $out" >&2; fail=1; }
 # ... and TNA's rules: a second execute of one register on a path, a register
 # read outside a RegisterAction, an index type that is not the register's, a
 # match kind and a hash algorithm tna.p4 does not have
