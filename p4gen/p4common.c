@@ -1249,3 +1249,22 @@ void p4g_masked_col(char *buf, size_t n, const char *col, enum hts_type type, in
     }
     snprintf(buf, n, "(%s & 128w0x%s)", col, hex);
 }
+
+void p4g_gate_close(struct p4g_out *o, int qi, int k, int nt)
+{
+    p4g_raw(o, "%s) {\n", nt > 1 ? ")" : "");
+    p4g_line(o, "    meta.q%d_n%d_open = 0; /* the prefix is below the threshold so far */", qi, k);
+    p4g_line(o, "}");
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_line(o, "if (meta.q%d_n%d_open == 0) {", qi, k);
+    o->indent++;
+    p4g_line(o, "/* gated: the host runs this tuple (it leaves as an overflow would) */");
+}
+
+void p4g_gate_open(struct p4g_out *o)
+{
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+}

@@ -196,6 +196,17 @@ int p4g_gate_of(const struct plan_query *pq, int k);
 /* The aggregates (bit a: aggregate a) refined groupby k's gate reads: the
  * ones its coarse level keeps. */
 unsigned p4g_gate_aggs(const struct plan_query *pq, int k);
+
+/*
+ * The end of a refinement gate's test (both architectures): closes the
+ * condition the caller opened with "if (!(" and nt conjuncts, clears
+ * meta.q<qi>_n<k>_open when the prefix is below the threshold, and opens
+ * "if (open == 0) {" for the gated path; the caller then marks the tuple to
+ * leave as an overflow does, and p4g_gate_open() turns to the fine level
+ * ("} else {"), which the caller closes.
+ */
+void p4g_gate_close(struct p4g_out *o, int qi, int k, int nt);
+void p4g_gate_open(struct p4g_out *o);
 /* "(COL & MASK)": address column `col` (IPv4 or IPv6) masked to its first
  * len bits, as a refined groupby's coarse key (the model's mask_key). */
 void p4g_masked_col(char *buf, size_t n, const char *col, enum hts_type type, int len);

@@ -1346,18 +1346,9 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
             p4g_raw(o, "(meta.%s_atom%d != 0)", nm, i);
         }
     }
-    p4g_raw(o, "%s) {\n", nt > 1 ? ")" : "");
-    p4g_line(o, "    meta.q%d_n%d_open = 0; /* the prefix is below the threshold so far */", qi, k);
-    p4g_line(o, "}");
-    o->indent--;
-    p4g_line(o, "}");
-    p4g_line(o, "if (meta.q%d_n%d_open == 0) {", qi, k);
-    o->indent++;
-    p4g_line(o, "/* gated: the host runs this tuple (it leaves as an overflow would) */");
+    p4g_gate_close(o, qi, k, nt);
     set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
-    o->indent--;
-    p4g_line(o, "} else {");
-    o->indent++;
+    p4g_gate_open(o);
 }
 
 static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
