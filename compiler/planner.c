@@ -200,25 +200,89 @@ static int dnf_terms(const struct ast_expr *e)
 
 /* Adds node n's footprint starting at stage `start`; returns its stage
  * count, or -1 when it cannot fit the stage vector. */
-static int add_foot(const struct p4g_target *t, const struct ir_node *n,
-                    int zone, uint32_t slots, bool spill, int start,
-                    struct usage *u);
-
-/* A refined groupby: its coarse level (a groupby of the same shape on the
- * masked key, as many slots) in the stages before the fine one, which then
- * starts one stage later (the gate's test). */
-static int add_foot_refined(const struct p4g_target *t, const struct ir_node *n,
-                            uint32_t slots, int start, struct usage *u)
+/* The aggregates (bit per index) a threshold expression reads. */
+static unsigned gate_aggs(const struct ir_node *g, const struct ast_expr *e)
 {
-    int nc = add_foot(t, n, PLAN_AGG, slots, false, start, u);
-    if (nc < 0)
+    if (!e)
+        return 0;
+    if (e->kind == E_NAME && e->ref_kind == REF_COL && e->ref >= g->nkeys &&
+        e->ref < g->nkeys + g->naggs)
+        return 1u << (e->ref - g->nkeys);
+    return e->kind == E_BINARY ? gate_aggs(g, e->a) | gate_aggs(g, e->b) : 0;
+}
+
+/* Register arrays an aggregate takes: a count one word, anything else a
+ * 64-bit value in words plus its count of present inputs. */
+static int agg_arrays(const struct ast_expr *a, int w)
+{
+    return a->agg == AGG_COUNT ? 1 : (64 + w - 1) / w + 1;
+}
+
+/*
+ * A refined groupby (p4gen's layout): one stage hashes both the masked
+ * key (coarse level) and the key (fine level), which does not depend on
+ * the gate; then the coarse level's slot state and key words, the arrays
+ * of the aggregates the gate reads, one stage for the gate's test, and the
+ * fine level's key words and all its aggregates (no spill bits). Arrays
+ * share a stage up to the target's stateful ALUs per stage, as in
+ * add_foot.
+ */
+static int add_foot_refined(const struct p4g_target *t, const struct ir_node *n,
+                            const struct ast_expr *gate, uint32_t slots, int start,
+                            struct usage *u)
+{
+    int w = t->reg_width ? t->reg_width : 64;
+    int st_per = t->salus_per_stage ? t->salus_per_stage : 1 << 20;
+    struct { int tables, salus, hash; uint64_t bits; } s[MAXST];
+    memset(s, 0, sizeof s);
+    int keybits = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        keybits += (int)col_bytes(&n->cols[i]) * 8;
+    int words = (keybits + w - 1) / w;
+    if (words < 1)
+        words = 1;
+    if (t->salus_per_stage)
+        words += 1; /* the slot-state array (TNA) */
+    unsigned ga = gate_aggs(n, gate);
+    int nst = 0;
+    s[nst].tables = 2;
+    s[nst].hash = 2;
+    nst++;
+    for (int level = 0; level < 2; level++) {
+        for (int i = 0; i < words && nst < MAXST; i++, nst++) {
+            s[nst].tables = 1;
+            s[nst].salus = 1;
+            s[nst].bits = (uint64_t)slots * (uint64_t)w;
+        }
+        int arrays = 0;
+        for (int i = 0; i < n->naggs; i++)
+            if (level == 1 || (ga >> i & 1))
+                arrays += agg_arrays(n->aggs[i], w);
+        while (arrays > 0 && nst < MAXST) {
+            int here = arrays < st_per ? arrays : st_per;
+            s[nst].tables = here;
+            s[nst].salus = here;
+            s[nst].bits = (uint64_t)here * slots * (uint64_t)w;
+            arrays -= here;
+            nst++;
+        }
+        if (level == 0 && nst < MAXST)
+            s[nst++].tables = 1; /* the gate's test */
+    }
+    if (nst >= MAXST)
         return -1;
-    int nf = add_foot(t, n, PLAN_AGG, slots, false, start + nc + 1, u);
-    if (nf < 0)
-        return -1;
-    u->tables[t->stages ? start + nc : 0] += 1;
-    u->phv += 1;
-    return nc + 1 + nf;
+    u->phv += 2 * (keybits + 32 + 8) + 64 * (n->naggs + __builtin_popcount(ga)) + 1;
+    for (int i = 0; i < nst; i++) {
+        int at = t->stages ? start + i : 0;
+        if (at >= MAXST)
+            return -1;
+        u->tables[at] += s[i].tables;
+        u->salus[at] += s[i].salus;
+        u->hash[at] += s[i].hash;
+        u->regbits[at] += s[i].bits;
+        u->regbits_total += s[i].bits;
+    }
+    return nst;
 }
 
 static int add_foot(const struct p4g_target *t, const struct ir_node *n,
@@ -381,6 +445,14 @@ static double refined_cost(const struct dpm_node_train *s, int level, double m)
     return cost;
 }
 
+/* The threshold filter a refinable groupby's gate tests. */
+static int gate_of(const struct ir_query *q, const struct ir_node *n)
+{
+    int col, gate;
+    const char *why;
+    return plan_refinable(q, n, 0, &col, &gate, &why) ? gate : -1;
+}
+
 static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
                        const uint32_t *slots, const uint8_t *refine)
 {
@@ -415,7 +487,8 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
                 start = e;
         }
         bool spill = n->kind == IR_GROUPBY && zone[n->in[0]->id] == PLAN_DIST && !refine[k];
-        int nst = refine[k] ? add_foot_refined(t, n, slots[k], start, &op.u)
+        int nst = refine[k] ? add_foot_refined(t, n, q->nodes[gate_of(q, n)]->expr, slots[k],
+                                               start, &op.u)
                             : add_foot(t, n, zone[k], slots[k], spill, start, &op.u);
         if (nst < 0) {
             ok = false;
@@ -1130,8 +1203,9 @@ void planner_explain(const struct plan *p, const struct p4g_target *t,
             const struct plan_query *pq = &p->queries[i];
             for (int k = 0; k < pq->q->nnodes; k++)
                 if (pq->nodes[k].dp && pq->nodes[k].nstages && pq->nodes[k].refine)
-                    add_foot_refined(t, pq->q->nodes[k], pq->nodes[k].slots,
-                                     pq->nodes[k].stage, &u);
+                    add_foot_refined(t, pq->q->nodes[k],
+                                     pq->q->nodes[pq->nodes[k].gate]->expr,
+                                     pq->nodes[k].slots, pq->nodes[k].stage, &u);
                 else if (pq->nodes[k].dp && pq->nodes[k].nstages)
                     add_foot(t, pq->q->nodes[k], pq->nodes[k].zone, pq->nodes[k].slots,
                              pq->nodes[k].spill, pq->nodes[k].stage, &u);
