@@ -1,8 +1,9 @@
 #!/bin/sh
 # htsd_report.sh - htsd in report mode: the data plane's report frames (made
 # by the data-plane model, htsc emulate) arrive on a DPDK port and htsd's
-# rows equal the reference executor's on the original packets; and a plan for
-# target none runs in raw mode on the packets themselves.
+# rows equal the reference executor's on the original packets (also for a
+# refined plan: gated tuples and partial records merged by htsd); and a plan
+# for target none runs in raw mode on the packets themselves.
 set -u
 BIN=${BIN:-bin}
 HTSC=$BIN/htsc
@@ -14,7 +15,7 @@ fail=0
 n=0
 D=tests/data
 
-# case TARGET CAPTURE QUERIES... -- SETS...
+# case TARGET CAPTURE QUERIES... -- SETS...   (EXTRA: more htsc compile flags)
 case_() {
     target=$1 cap=$2
     shift 2
@@ -28,9 +29,12 @@ case_() {
     mkdir -p "$out"
     only=""
     # shellcheck disable=SC2086
-    "$HTSC" compile $qs --target "$target" -o "$out" $only $sets >"$tmp/log" 2>&1 || {
+    "$HTSC" compile $qs --target "$target" -o "$out" $only $sets ${EXTRA:-} >"$tmp/log" 2>&1 || {
         echo "FAIL compile$qs for $target"; cat "$tmp/log"; fail=1; return; }
     plan=$(ls "$out"/*.plan.json)
+    case "${EXTRA:-}" in *--force-refine*)
+        grep -q '"refine"' "$plan" || { echo "FAIL $plan: nothing refined"; fail=1; return; } ;;
+    esac
     # shellcheck disable=SC2086
     "$HTSC" run $qs --pcap "$cap" $sets >"$tmp/want"
     if [ "$target" = none ]; then
@@ -58,6 +62,9 @@ case_ tofino $D/http_espn.pcap queries/tcp_handshake_rtt.htq queries/heavy_hitte
 case_ v1model $D/ssh_sshguess.pcap queries/ssh_brute.htq -- threshold=1
 case_ smartnic $D/dnssec_rrsig.pcap queries/dns_reflection.htq -- threshold=1
 case_ v1model $D/http_espn.pcap queries/dns_tunneling.htq queries/dns_ttl_tracking.htq -- threshold=1
+EXTRA="--force-refine --force-dp"
+case_ tofino $D/ftp_brute_force.pcap queries/port_scan.htq queries/new_tcp_conns.htq -- threshold=3
+EXTRA=
 case_ none $D/netflix.pcap queries/packet_size_histogram.htq queries/superspreader.htq -- threshold=3
 echo "htsd_report: $n cases"
 exit $fail
