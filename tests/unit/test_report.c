@@ -143,6 +143,51 @@ static void test_round_trip(void **state)
     assert_int_equal(st.records, 4);
 }
 
+/* A partial record (a refined groupby's slot: keys, running values,
+ * present counts) next to a row layout of the same node: both found by
+ * kind, round-tripped, and a partial record of a node whose plan has no
+ * partial layout refused. */
+static void test_partial(void **state)
+{
+    (void)state;
+    static const struct rep_col part_cols[] = {
+        {"host", TY_IPV4, 32, FLD_IPV4_DST},
+        {"n", TY_INT, 64, -1},
+        {"n.seen", TY_INT, 64, -1},
+    };
+    struct rep_layout ls[] = {
+        {.query = 0, .node = 3, .kind = REP_ROW, .ncols = 3, .cols = row_cols},
+        {.query = 0, .node = 3, .kind = REP_PARTIAL, .ncols = 3, .cols = part_cols},
+    };
+    struct rep_schema s;
+    assert_int_equal(rep_schema_init(&s, FP, ls, 2), 0);
+    assert_ptr_equal(rep_layout_find(&s, 0, 3, REP_PARTIAL), &ls[1]);
+    assert_ptr_equal(rep_layout_find(&s, 0, 3, REP_ROW), &ls[0]);
+    assert_string_equal(rep_kind_name(REP_PARTIAL), "partial");
+    struct rep_writer w;
+    rep_writer_init(&w, &s, buf, 1514);
+    hts_value row[3] = {hts_int(0), hts_int(41), hts_int(0)};
+    row[0].type = TY_IPV4;
+    row[0].u.ip4 = 0x0a000005;
+    assert_int_equal(rep_add(&w, &ls[1], 3000000000ull, NULL, row), 0);
+    size_t n = rep_frame_end(&w);
+    struct rep_reader r;
+    struct rep_stats st = {0};
+    assert_int_equal(rep_frame_open(&r, &s, buf, n, &st), 0);
+    struct rep_record rec;
+    assert_int_equal(rep_next(&r, &rec), 1);
+    assert_int_equal(rec.kind, REP_PARTIAL);
+    hts_value v[3];
+    rep_record_values(&rec, v);
+    assert_int_equal(v[0].u.ip4, 0x0a000005);
+    assert_int_equal(v[1].u.i, 41);
+    assert_int_equal(v[2].u.i, 0);
+    /* the shared schema has a row layout at node 3 but no partial one */
+    assert_int_equal(rep_frame_open(&r, &schema, buf, n, &st), -(1 + REP_ERR_LAYOUT));
+    assert_int_equal(st.errors[REP_ERR_LAYOUT], 1);
+    rep_schema_free(&s);
+}
+
 static void test_value_range(void **state)
 {
     (void)state;
@@ -208,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_layout_lengths),
         cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_partial),
         cmocka_unit_test(test_value_range),
         cmocka_unit_test(test_refusals),
     };
