@@ -6,7 +6,10 @@
  * from struct hts_pkt, so that "what is tcp.dport of this frame" has exactly
  * one answer in the tree. It runs once per packet on the runtime's hot path:
  * it allocates nothing, resets only the presence bitmap, and walks the frame
- * once, one static function per layer, outermost first.
+ * once, one static function per layer, outermost first. A caller that reads
+ * only some of the fields below L4 (the JIT's compiled code: dns.an.ttl but
+ * not the type set) says which (`want`, packet.h): the same code then stops
+ * once those are decided, rather than a second decoder with its own rules.
  *
  * Safety rule: every read is preceded by a length check against the captured
  * bytes (cap_len) and, inside IP, against the lengths the IP headers declare.
@@ -123,6 +126,9 @@ struct dec {
     uint64_t wire; /* the frame's length on the wire: no IP packet in it
                     * can be longer, whatever its header claims */
     struct hts_decode_stats *st;
+    uint32_t want; /* HTS_W_*: the groups of fields below L4 to decode (the
+                    * full decoder: all); decoding stops once those are
+                    * decided, so later problems go uncounted */
     bool inner;  /* decoding the packet inside VXLAN/GRE: fill inner.* only */
     bool failed; /* an error was counted for this packet */
 };
@@ -207,7 +213,9 @@ struct dnsmsg {
  * (up to its terminator or first pointer), or the error to count.
  * Compression pointers are followed at most DNS_MAX_JUMPS times; a name
  * longer than 255 bytes on the wire is malformed, which also bounds the text
- * to 253 characters (out holds HTS_QNAME_MAX).
+ * to 253 characters (out holds HTS_QNAME_MAX). out NULL: the same checks
+ * without the text (a caller that needs what follows the name, not the
+ * name, must still stop where a bad name stops the full decoder).
  */
 static int dns_name(const struct dnsmsg *dm, uint32_t *pos, char *out,
                     uint32_t *outlen)
@@ -245,14 +253,18 @@ static int dns_name(const struct dnsmsg *dm, uint32_t *pos, char *out,
         }
         if (at + 1 + len > dm->n)
             return DEC_TRUNC_DNS;
+        at += 1u + len;
+        if (!out)
+            continue;
         if (o)
             out[o++] = '.';
         for (uint32_t i = 0; i < len; i++) {
-            uint8_t c = dm->m[at + 1 + i];
+            uint8_t c = dm->m[at - len + i];
             out[o++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
         }
-        at += 1u + len;
     }
+    if (!out)
+        return 0;
     if (o == 0)
         out[o++] = '.'; /* the root */
     out[o] = 0;
@@ -304,6 +316,43 @@ static bool an_types_add(struct hts_pkt *p, uint16_t type)
     return true;
 }
 
+/* The DNS header (12 bytes, or the whole fields of a cut one); false if
+ * it is cut, which ends the message. */
+static bool dns_header(struct dec *dc, const struct dnsmsg *dm)
+{
+    struct hts_pkt *p = dc->p;
+    const uint8_t *h = dm->m;
+    if (dm->n < 12) {
+        /* a cut header still gives the fields that are whole (tshark does
+         * the same): the id and flags tell a truncated response apart */
+        if (dm->n >= 2)
+            put_u(p, FLD_DNS_ID, rd16(h));
+        if (dm->n >= 4) {
+            put_u(p, FLD_DNS_QR, h[2] >> 7);
+            put_u(p, FLD_DNS_OPCODE, (h[2] >> 3) & 0xf);
+            put_u(p, FLD_DNS_RCODE, h[3] & 0xf);
+        }
+        if (dm->n >= 6)
+            put_u(p, FLD_DNS_QDCOUNT, rd16(h + 4));
+        if (dm->n >= 8)
+            put_u(p, FLD_DNS_ANCOUNT, rd16(h + 6));
+        if (dm->n >= 10)
+            put_u(p, FLD_DNS_NSCOUNT, rd16(h + 8));
+        fail(dc, DEC_TRUNC_DNS);
+        return false;
+    }
+    uint16_t flags = rd16(h + 2);
+    put_u(p, FLD_DNS_ID, rd16(h));
+    put_u(p, FLD_DNS_QR, flags >> 15);
+    put_u(p, FLD_DNS_OPCODE, (flags >> 11) & 0xf);
+    put_u(p, FLD_DNS_RCODE, flags & 0xf);
+    put_u(p, FLD_DNS_QDCOUNT, rd16(h + 4));
+    put_u(p, FLD_DNS_ANCOUNT, rd16(h + 6));
+    put_u(p, FLD_DNS_NSCOUNT, rd16(h + 8));
+    put_u(p, FLD_DNS_ARCOUNT, rd16(h + 10));
+    return true;
+}
+
 /*
  * A DNS message in [off, end). The header fills dns.id..dns.arcount; then
  * the first question (qname, qtype), the other questions are skipped, then
@@ -313,51 +362,38 @@ static bool an_types_add(struct hts_pkt *p, uint16_t type)
  * before a problem stays present (a response cut by its IP fragment still
  * names its id and question). Authority and additional sections are not
  * read.
+ *
+ * dc->want (HTS_W_DNS_*) may ask for less: the walk then stops as soon as
+ * every wanted field is decided (present or not), and skips the work of
+ * the others (the question name's text, the type set). What it reads it
+ * reads by the same steps, so a wanted field is present, with its value,
+ * exactly when the full walk would have it; a field not wanted is absent
+ * or as the full walk has it.
  */
 static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
 {
+    const uint32_t w = dc->want;
+    if (!(w & HTS_W_DNS))
+        return;
     struct hts_pkt *p = dc->p;
     struct dnsmsg dm = {dc->d + off, (uint32_t)avail(dc, off, end)};
-    const uint8_t *h = dm.m;
-    if (dm.n < 12) {
-        /* a cut header still gives the fields that are whole (tshark does
-         * the same): the id and flags tell a truncated response apart */
-        if (dm.n >= 2)
-            put_u(p, FLD_DNS_ID, rd16(h));
-        if (dm.n >= 4) {
-            put_u(p, FLD_DNS_QR, h[2] >> 7);
-            put_u(p, FLD_DNS_OPCODE, (h[2] >> 3) & 0xf);
-            put_u(p, FLD_DNS_RCODE, h[3] & 0xf);
-        }
-        if (dm.n >= 6)
-            put_u(p, FLD_DNS_QDCOUNT, rd16(h + 4));
-        if (dm.n >= 8)
-            put_u(p, FLD_DNS_ANCOUNT, rd16(h + 6));
-        if (dm.n >= 10)
-            put_u(p, FLD_DNS_NSCOUNT, rd16(h + 8));
-        fail(dc, DEC_TRUNC_DNS);
+    if (!dns_header(dc, &dm))
         return;
-    }
-    uint16_t flags = rd16(h + 2);
-    uint16_t qd = rd16(h + 4), an = rd16(h + 6);
-    put_u(p, FLD_DNS_ID, rd16(h));
-    put_u(p, FLD_DNS_QR, flags >> 15);
-    put_u(p, FLD_DNS_OPCODE, (flags >> 11) & 0xf);
-    put_u(p, FLD_DNS_RCODE, flags & 0xf);
-    put_u(p, FLD_DNS_QDCOUNT, qd);
-    put_u(p, FLD_DNS_ANCOUNT, an);
-    put_u(p, FLD_DNS_NSCOUNT, rd16(h + 8));
-    put_u(p, FLD_DNS_ARCOUNT, rd16(h + 10));
+    const bool answers = w & (HTS_W_DNS_AN1 | HTS_W_DNS_AN_A | HTS_W_DNS_AN_TYPES);
+    if (!answers && !(w & (HTS_W_DNS_QNAME | HTS_W_DNS_QTYPE)))
+        return;
+    uint32_t qd = rd16(dm.m + 4), an = rd16(dm.m + 6);
 
     uint32_t pos = 12;
     int err;
     for (uint32_t i = 0; i < qd; i++) {
         uint32_t n = 0;
-        err = i == 0 ? dns_name(&dm, &pos, p->qname, &n)
+        bool text = i == 0 && (w & HTS_W_DNS_QNAME);
+        err = i == 0 ? dns_name(&dm, &pos, text ? p->qname : NULL, &n)
                      : dns_skip_name(&dm, &pos);
         if (err)
             goto bad;
-        if (i == 0)
+        if (text)
             put_s(p, FLD_DNS_QNAME, (const uint8_t *)p->qname, n);
         if (pos + 4 > dm.n) {
             err = DEC_TRUNC_DNS;
@@ -366,8 +402,13 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
         if (i == 0)
             put_u(p, FLD_DNS_QTYPE, rd16(dm.m + pos));
         pos += 4; /* type, class */
+        if (!answers)
+            return;
     }
+    if (!answers)
+        return;
 
+    const bool types = w & HTS_W_DNS_AN_TYPES;
     bool complete = true, have_a = false;
     for (uint32_t i = 0; i < an; i++) {
         err = dns_skip_name(&dm, &pos);
@@ -384,6 +425,8 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
         if (i == 0) {
             put_u(p, FLD_DNS_AN_TYPE, type);
             put_u(p, FLD_DNS_AN_TTL, ttl);
+            if (!(w & (HTS_W_DNS_AN_A | HTS_W_DNS_AN_TYPES)))
+                return;
         }
         if (pos + rdlen > dm.n) {
             err = DEC_TRUNC_DNS;
@@ -392,12 +435,14 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
         if (type == 1 && rdlen == 4 && !have_a) {
             put_u(p, FLD_DNS_AN_A, rd32(dm.m + pos));
             have_a = true;
+            if (!types)
+                return;
         }
-        if (!an_types_add(p, type))
+        if (types && !an_types_add(p, type))
             complete = false;
         pos += rdlen;
     }
-    if (complete)
+    if (types && complete)
         hts_pkt_set(p, FLD_DNS_AN_TYPES);
     return;
 bad:
@@ -440,11 +485,13 @@ static void decode_tcp(struct dec *dc, uint64_t off, uint64_t end)
         put_u(p, FLD_TCP_WINDOW, rd16(t + 14));
         put_u(p, FLD_TCP_PAYLOAD_LEN, declared - hl);
     }
-    put_s(p, FLD_PAYLOAD, t + hl, have - hl);
-    put_u(p, FLD_PAYLOAD_LEN, have - hl);
+    if (dc->want & HTS_W_TUNNEL) { /* a tunnel's inner payload replaces it */
+        put_s(p, FLD_PAYLOAD, t + hl, have - hl);
+        put_u(p, FLD_PAYLOAD_LEN, have - hl);
+    }
 
     if (!dc->inner && (sport == PORT_DNS || dport == PORT_DNS) &&
-        declared > hl) {
+        declared > hl && (dc->want & HTS_W_DNS)) {
         /* DNS over TCP: a 2-byte length, then the message */
         uint64_t m = off + hl;
         if (avail(dc, m, end) < 2) {
@@ -489,15 +536,19 @@ static void decode_udp(struct dec *dc, uint64_t off, uint64_t end)
     if (len >= 8 && off + len < end)
         end = off + len;
     uint64_t n = avail(dc, off + 8, end);
-    put_s(p, FLD_PAYLOAD, u + 8, n);
-    put_u(p, FLD_PAYLOAD_LEN, n);
+    if (dc->want & HTS_W_TUNNEL) {
+        put_s(p, FLD_PAYLOAD, u + 8, n);
+        put_u(p, FLD_PAYLOAD_LEN, n);
+    }
 
     if (dc->inner)
         return;
-    if (dport == PORT_VXLAN)
-        decode_vxlan(dc, off + 8, end);
-    else if (sport == PORT_DNS || dport == PORT_DNS)
+    if (dport == PORT_VXLAN) {
+        if (dc->want & HTS_W_TUNNEL)
+            decode_vxlan(dc, off + 8, end);
+    } else if (sport == PORT_DNS || dport == PORT_DNS) {
         decode_dns(dc, off + 8, end);
+    }
 }
 
 static void decode_icmp(struct dec *dc, uint64_t off, uint64_t end, bool v6)
@@ -573,7 +624,7 @@ static void decode_l4(struct dec *dc, uint8_t proto, uint64_t off,
             decode_icmp(dc, off, end, true);
         break;
     case IPP_GRE:
-        if (!dc->inner)
+        if (!dc->inner && (dc->want & HTS_W_TUNNEL))
             decode_gre(dc, off, end);
         break;
     case IPP_IPV6:
@@ -896,9 +947,13 @@ static void decode_raw(struct dec *dc)
         decode_ipv4(dc, 0, dc->wire); /* counts BAD_IPV4 if not 4 either */
 }
 
-int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
-               uint32_t wire_len, uint64_t ts_ns, uint16_t port, int linktype,
-               struct hts_decode_stats *st)
+/* hts_decode and hts_decode_want (inlined into both: hts_decode is the
+ * interpreter's per-packet call, and nine arguments would go through the
+ * stack) */
+static inline __attribute__((always_inline)) int
+decode_frame(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
+             uint32_t wire_len, uint64_t ts_ns, uint16_t port, int linktype,
+             struct hts_decode_stats *st, uint32_t want)
 {
     /* only the bitmap says what is valid: values of absent fields are left
      * as they were, so there is no need to clear the (large) value array */
@@ -913,7 +968,8 @@ int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
     if (st)
         st->packets++;
 
-    struct dec dc = {.p = p, .d = data, .cap = data ? cap_len : 0, .st = st};
+    struct dec dc = {
+        .p = p, .d = data, .cap = data ? cap_len : 0, .st = st, .want = want};
     /* a wire length below the captured one is nonsense; trust the bytes */
     dc.wire = wire_len > dc.cap ? wire_len : dc.cap;
     switch (linktype) {
@@ -944,18 +1000,66 @@ int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
     return 0;
 }
 
+int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
+               uint32_t wire_len, uint64_t ts_ns, uint16_t port, int linktype,
+               struct hts_decode_stats *st)
+{
+    return decode_frame(p, data, cap_len, wire_len, ts_ns, port, linktype, st,
+                        HTS_W_ALL);
+}
+
+int hts_decode_want(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
+                    uint32_t wire_len, uint64_t ts_ns, uint16_t port,
+                    int linktype, struct hts_decode_stats *st, uint32_t want)
+{
+    return decode_frame(p, data, cap_len, wire_len, ts_ns, port, linktype, st,
+                        want);
+}
+
 void hts_decode_l4(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
-                   uint32_t wire_len, int proto, uint64_t off, uint64_t end)
+                   uint32_t wire_len, int proto, uint64_t off, uint64_t end,
+                   uint32_t want)
 {
     memset(p->present, 0, sizeof p->present);
     p->n_an_types = 0;
     p->data = data;
     p->cap_len = cap_len;
-    struct dec dc = {.p = p, .d = data, .cap = data ? cap_len : 0};
+    struct dec dc = {.p = p, .d = data, .cap = data ? cap_len : 0, .want = want};
     dc.wire = wire_len > dc.cap ? wire_len : dc.cap;
     /* from the frame's own IP layer: 6in4 was already unwrapped */
     if (proto >= 0 && proto <= 255)
         decode_l4(&dc, (uint8_t)proto, off, end, false);
+}
+
+uint32_t hts_want_of(enum hts_field f)
+{
+    switch (f) {
+    case FLD_DNS_ID: case FLD_DNS_QR: case FLD_DNS_OPCODE: case FLD_DNS_RCODE:
+    case FLD_DNS_QDCOUNT: case FLD_DNS_ANCOUNT: case FLD_DNS_NSCOUNT:
+    case FLD_DNS_ARCOUNT:
+        return HTS_W_DNS_HDR;
+    case FLD_DNS_QNAME:
+        return HTS_W_DNS_QNAME;
+    case FLD_DNS_QTYPE:
+        return HTS_W_DNS_QTYPE;
+    case FLD_DNS_AN_TYPE: case FLD_DNS_AN_TTL:
+        return HTS_W_DNS_AN1;
+    case FLD_DNS_AN_A:
+        return HTS_W_DNS_AN_A;
+    case FLD_DNS_AN_TYPES:
+        return HTS_W_DNS_AN_TYPES;
+    case FLD_VXLAN_VNI: case FLD_GRE_PROTO:
+    case FLD_INNER_ETH_SRC: case FLD_INNER_ETH_DST:
+    case FLD_INNER_IPV4_SRC: case FLD_INNER_IPV4_DST:
+    case FLD_INNER_IPV4_PROTO: case FLD_INNER_IPV4_LEN:
+    case FLD_INNER_TCP_SPORT: case FLD_INNER_TCP_DPORT:
+    case FLD_INNER_TCP_FLAGS: case FLD_INNER_UDP_SPORT:
+    case FLD_INNER_UDP_DPORT:
+    case FLD_PAYLOAD: case FLD_PAYLOAD_LEN: /* the innermost TCP's or UDP's */
+        return HTS_W_TUNNEL;
+    default: /* headers above L4, TCP, UDP, ICMP: always decoded */
+        return 0;
+    }
 }
 
 /*

@@ -103,15 +103,52 @@ int hts_decode(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
                struct hts_decode_stats *st);
 
 /*
+ * The fields below L4 a caller reads, in groups (`want`, HTS_W_*): a
+ * decoder given less than HTS_W_ALL skips the others' work and stops as
+ * soon as its groups are decided. The header's fields are one group (12
+ * bytes, read whatever else is wanted), dns.an.type and dns.an.ttl another
+ * (both the first answer's); dns.an.types needs the whole answer section,
+ * dns.an.a the answers up to the first A record. Tunnels are one group
+ * with the payload, which is the innermost TCP's or UDP's. Headers above
+ * L4, TCP, UDP and ICMP are always decoded.
+ */
+enum {
+    HTS_W_DNS_HDR = 1 << 0,      /* dns.id .. dns.arcount */
+    HTS_W_DNS_QNAME = 1 << 1,    /* the first question's name */
+    HTS_W_DNS_QTYPE = 1 << 2,    /* the first question's type */
+    HTS_W_DNS_AN1 = 1 << 3,      /* dns.an.type, dns.an.ttl */
+    HTS_W_DNS_AN_A = 1 << 4,     /* dns.an.a */
+    HTS_W_DNS_AN_TYPES = 1 << 5, /* dns.an.types */
+    HTS_W_TUNNEL = 1 << 6,       /* vxlan.*, gre.*, inner.*, payload */
+    HTS_W_DNS = (1 << 6) - 1,
+    HTS_W_ALL = (1 << 7) - 1,
+};
+
+/* The group field f belongs to (0: decoded whatever is wanted). */
+uint32_t hts_want_of(enum hts_field f);
+
+/*
+ * hts_decode for a caller that reads only the groups in want: every field
+ * of those groups is present, with its value, exactly when hts_decode
+ * would have it; any other field is absent or as hts_decode has it. Errors
+ * are counted only up to where decoding stopped. hts_decode is want
+ * HTS_W_ALL.
+ */
+int hts_decode_want(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
+                    uint32_t wire_len, uint64_t ts_ns, uint16_t port,
+                    int linktype, struct hts_decode_stats *st, uint32_t want);
+
+/*
  * What hts_decode would add below the IP layer (TCP, UDP and their payload,
  * DNS, VXLAN, GRE, tunnels' inner.*), for a frame whose link and IP layers
  * another decoder read (the JIT's compiled one): IP protocol proto starting
- * at off, the IP layer ending at end (as decode.c's decode_l4 gets them).
- * Resets *p first; proto < 0 (no L4 reached) leaves every field absent.
- * No statistics are counted.
+ * at off, the IP layer ending at end (as decode.c's decode_l4 gets them),
+ * for the groups in want (as hts_decode_want). Resets *p first; proto < 0
+ * (no L4 reached) leaves every field absent. No statistics are counted.
  */
 void hts_decode_l4(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
-                   uint32_t wire_len, int proto, uint64_t off, uint64_t end);
+                   uint32_t wire_len, int proto, uint64_t off, uint64_t end,
+                   uint32_t want);
 
 /* The value of field f in packet p as a typed value (absent if missing). */
 hts_value hts_pkt_value(const struct hts_pkt *p, enum hts_field f);

@@ -376,9 +376,10 @@ static void compute_next_close(struct jit_run *r)
 /* ---- what compiled code calls (through ctx: no symbols to resolve) ---- */
 
 static void rt_decode(struct jit_ctx *ctx, const struct jit_pkt *p, int64_t proto,
-                      uint64_t off, uint64_t end)
+                      uint64_t off, uint64_t end, uint64_t want)
 {
-    hts_decode_l4(ctx->scratch, p->data, p->caplen, p->wirelen, (int)proto, off, end);
+    hts_decode_l4(ctx->scratch, p->data, p->caplen, p->wirelen, (int)proto, off, end,
+                  (uint32_t)want);
 }
 
 /* exec.c: hts_value_eq on strings (op 0) and bytes_has (contains,

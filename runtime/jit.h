@@ -31,7 +31,8 @@
  * Fields the generated decoder does not know (DNS, payload, tunnels) are
  * read from the interpreter's decoder, which compiled code calls at most
  * once per packet and only for packets that get as far as needing one; it
- * goes on from the L4 header compiled code found (hts_decode_l4).
+ * goes on from the L4 header compiled code found (hts_decode_l4), and only
+ * as far as the groups of fields the compiled function reads (HTS_W_*).
  *
  * A fold's emitted rows that reach a groupby or distinct through filters
  * and maps only update that second table in compiled code too. A query
@@ -104,9 +105,10 @@ struct jit_ctx {
      * only for packets that reach an expression reading such a field. */
     struct hts_pkt *scratch;
     /* proto, off, end: where the compiled decoder reached L4 (proto -1:
-     * it did not); the C decoder goes on from there (hts_decode_l4) */
+     * it did not); the C decoder goes on from there (hts_decode_l4), for
+     * the groups of fields (HTS_W_*) the compiled function reads */
     void (*decode)(struct jit_ctx *ctx, const struct jit_pkt *p, int64_t proto,
-                   uint64_t off, uint64_t end);
+                   uint64_t off, uint64_t end, uint64_t want);
     /* string tests (exec.c: bytes_has; op 0 is equality) and 'has' on a
      * set of 16-bit codes (dns.an.types) */
     int (*bytes)(const uint8_t *a, uint64_t an, const uint8_t *b, uint64_t bn, int op);

@@ -18,7 +18,10 @@
  * Fields the decoder here does not know (DNS, payload, tunnels) are read
  * from a struct hts_pkt that ctx->decode (the interpreter's decoder) fills,
  * called at most once per packet and only on a path that needs such a
- * field; 'and'/'or' with one on the right are short-circuited for that.
+ * field, for the groups of fields (HTS_W_*) the function reads: it stops
+ * once those are decided. A filter tests the conjuncts that need it after
+ * all the others, and 'and'/'or' with one on the right are short-circuited
+ * when the left side decides.
  *
  * Values are (value, present) pairs. ints, bools, IPv4 (zero-extended) and
  * MACs (48-bit big-endian numbers) are i64; IPv6 addresses are i128
@@ -792,15 +795,17 @@ static struct cv mk(LLVMValueRef v, LLVMValueRef p, enum hts_type t)
 
 /* ---- fields from the interpreter's decoder ---- */
 
-/* Calls ctx->decode once per packet, the first time a field needs it. */
+/* Calls ctx->decode once per packet, the first time a field needs it, for
+ * the groups of fields below L4 any query of the function reads (the call
+ * is shared: a later query's field must be there too). */
 static void ensure_slow(struct gen *g)
 {
     LLVMBasicBlockRef call = blk(g, "slow.decode"), cont = blk(g, "slow.done");
     LLVMBuildCondBr(g->b, load(g, g->t1, g->slow_a), cont, call);
     at(g, call);
-    LLVMValueRef args[5] = {g->ctx, g->pkt, load(g, g->t64, g->l4p_a), load(g, g->t64, g->l4o_a),
-                            load(g, g->t64, g->l4e_a)};
-    LLVMBuildCall2(g->b, g->decode_ty, g->decode_fn, args, 5, "");
+    LLVMValueRef args[6] = {g->ctx, g->pkt, load(g, g->t64, g->l4p_a), load(g, g->t64, g->l4o_a),
+                            load(g, g->t64, g->l4e_a), k64(g, g->pl->want)};
+    LLVMBuildCall2(g->b, g->decode_ty, g->decode_fn, args, 6, "");
     LLVMBuildStore(g->b, k1(g, true), g->slow_a);
     LLVMBuildBr(g->b, cont);
     at(g, cont);
@@ -1516,6 +1521,30 @@ static void gen_slots(struct gen *g, const struct jit_sink *s, LLVMValueRef wm,
     LLVMBuildStore(g->b, add(g, load(g, g->t64, la), zext64(g, late)), la);
 }
 
+/*
+ * A filter: to `skip` unless e is true. A filter keeps only true, so
+ * "a and b" is two tests, and in any order (expressions have no effects and
+ * cannot trap): the conjuncts that may call the interpreter's decoder go
+ * last (slow: false emits the others, true those), after every cheap one
+ * decided the packet is worth it. Without this, "udp.sport == 53 and
+ * dns.ancount >= 1" on a TCP packet (udp.sport absent: unknown, which the
+ * three-valued 'and' must tell from false) decoded DNS for nothing. A
+ * condition without such a field stays one branch-free test.
+ */
+static void gen_filter(struct gen *g, const struct ast_expr *e, const struct cv *row,
+                       LLVMBasicBlockRef skip, bool slow)
+{
+    if (e->kind == E_BINARY && e->op == OP_AND && is_slow(e)) {
+        gen_filter(g, e->a, row, skip, slow);
+        gen_filter(g, e->b, row, skip, slow);
+        return;
+    }
+    if (is_slow(e) != slow)
+        return;
+    struct cv c = gen_expr(g, e, row);
+    check(g, LLVMBuildAnd(g->b, c.p, cmp(g, LLVMIntNE, c.v, k64(g, 0)), ""), skip);
+}
+
 /* The streaming nodes of s's path (filters skip to `skip`, maps make new
  * rows), from row `row`; returns the row at the end. bufs[2] hold the
  * rows' values (the caller frees them). */
@@ -1526,11 +1555,10 @@ static const struct cv *gen_path(struct gen *g, const struct jit_sink *s, const 
     for (int i = 0; i < s->npath && !g->failed; i++) {
         const struct ir_node *p = s->path[i];
         switch (p->kind) {
-        case IR_FILTER: {
-            struct cv c = gen_expr(g, p->expr, row);
-            check(g, LLVMBuildAnd(g->b, c.p, cmp(g, LLVMIntNE, c.v, k64(g, 0)), ""), skip);
+        case IR_FILTER:
+            gen_filter(g, p->expr, row, skip, false);
+            gen_filter(g, p->expr, row, skip, true);
             break;
-        }
         case IR_SAMPLE: {
             LLVMValueRef h = gen_crc(g);
             LLVMValueRef m = LLVMBuildURem(g->b, h, k64(g, (uint64_t)p->sample_n), "");
@@ -1570,20 +1598,23 @@ static void gen_keyed(struct gen *g, const struct jit_sink *s, const struct cv *
     int nkw = 0;
     LLVMValueRef allp = k1(g, true);
     for (int k = 0; k < n->nkeys; k++) {
-        struct cv v = gen_expr(g, n->exprs[k], row);
-        v.t = n->cols[k].type;
-        keys[k] = v;
-        allp = LLVMBuildAnd(g->b, allp, v.p, "");
+        keys[k] = gen_expr(g, n->exprs[k], row);
+        keys[k].t = n->cols[k].type;
+        allp = LLVMBuildAnd(g->b, allp, keys[k].p, "");
+    }
+    /* every key present before any string is hashed: a call the optimiser
+     * cannot drop, over up to 253 bytes, for tuples mostly skipped
+     * (malicious_domain: a name without an A record) */
+    check(g, allp, skip);
+    for (int k = 0; k < n->nkeys; k++) {
+        struct cv v = keys[k];
         if (v.t == TY_STR) { /* its content's hash stands for it in the key hash */
-            LLVMValueRef a2[2] = {
-                LLVMBuildIntToPtr(g->b, sel(g, v.p, lo64(g, v.v), k64(g, 0)), g->p8, ""),
-                sel(g, v.p, hi64(g, v.v), k64(g, 0))};
+            LLVMValueRef a2[2] = {LLVMBuildIntToPtr(g->b, lo64(g, v.v), g->p8, ""), hi64(g, v.v)};
             kw[nkw++] = LLVMBuildCall2(g->b, g->str_hash_ty, g->str_hash_fn, a2, 2, "");
         } else {
             nkw += words(g, v, kw + nkw);
         }
     }
-    check(g, allp, skip);
     struct cv args[IR_MAX_AGGS];
     for (int a = 0; s->kind == SINK_GROUPBY && a < n->naggs; a++)
         args[a] = n->aggs[a]->agg == AGG_COUNT ? mk(k64(g, 0), k1(g, true), TY_INT)
@@ -1833,9 +1864,9 @@ int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
     g->l4e_a = LLVMBuildAlloca(g->b, g->t64, "l4.end");
     g->scratch = load_at(g, g->p8, ctx, CTX_OFF(scratch));
     {
-        LLVMTypeRef dp[5] = {g->p8, g->p8, g->t64, g->t64, g->t64}, bp[5] = {g->p8, g->t64, g->p8, g->t64, g->t32},
+        LLVMTypeRef dp[6] = {g->p8, g->p8, g->t64, g->t64, g->t64, g->t64}, bp[5] = {g->p8, g->t64, g->p8, g->t64, g->t32},
                     hp[3] = {g->p8, g->t64, g->t64};
-        g->decode_ty = LLVMFunctionType(LLVMVoidTypeInContext(c), dp, 5, 0);
+        g->decode_ty = LLVMFunctionType(LLVMVoidTypeInContext(c), dp, 6, 0);
         g->bytes_ty = LLVMFunctionType(g->t32, bp, 5, 0);
         g->has16_ty = LLVMFunctionType(g->t32, hp, 3, 0);
         g->decode_fn = load_at(g, LLVMPointerType(g->decode_ty, 0), ctx, CTX_OFF(decode));

@@ -99,6 +99,8 @@ struct jit_plan {
     int nsinks, ntables, nlate;
     bool need[FLD__COUNT]; /* fields the compiled code decodes */
     bool slow; /* some field comes from the interpreter's decoder */
+    uint32_t want; /* and the groups (HTS_W_*) those fields are in: that
+                    * decoder stops once it has them */
     int pkt_words;         /* row words one packet may produce, at most */
     int ncovered;
     bool fallback; /* some query runs in the interpreter */

@@ -568,6 +568,8 @@ static int plan_query(struct jit_plan *pl, int qi)
         for (int f = 0; f < FLD__COUNT; f++) {
             pl->need[f] |= c.need[f];
             pl->slow |= c.slow[f];
+            if (c.slow[f])
+                pl->want |= hts_want_of((enum hts_field)f);
         }
         /* what was compiled, for the logs */
         int o = snprintf(qp->why, sizeof qp->why, "%s",

@@ -6,7 +6,11 @@
  * into a heap block of exactly its length so that AddressSanitizer catches
  * a read one byte past cap_len. Every field is then read back through
  * hts_pkt_value() and string fields are touched byte by byte, so a field
- * pointing outside the frame (or the qname buffer) is caught too.
+ * pointing outside the frame (or the qname buffer) is caught too. Then the
+ * decoder asked for some groups of fields only (hts_decode_want, as the
+ * JIT's compiled code asks): each group alone and all but each one must
+ * give the full decode's presence and values for the groups asked for,
+ * and no field the full decode lacks or has otherwise.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore \
  *       tests/fuzz/fuzz_decode.c core/decode.c core/fields.c core/value.c
@@ -17,6 +21,25 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* part (decoded for want) against full, as packet.h promises */
+static void check_want(const struct hts_pkt *full, const struct hts_pkt *part,
+                       uint32_t want)
+{
+    for (int f = 0; f < FLD__COUNT; f++) {
+        uint32_t g = hts_want_of((enum hts_field)f);
+        bool a = hts_pkt_has(full, (enum hts_field)f);
+        bool b = hts_pkt_has(part, (enum hts_field)f);
+        if ((!g || (g & want)) ? a != b : (b && !a))
+            abort();
+        if (a && b) {
+            hts_value x = hts_pkt_value(full, (enum hts_field)f);
+            hts_value y = hts_pkt_value(part, (enum hts_field)f);
+            if (!hts_value_eq(&x, &y))
+                abort();
+        }
+    }
+}
 
 static const int linktypes[] = {
     HTS_DLT_EN10MB, HTS_DLT_RAW, 12, 228, 229, HTS_DLT_LINUX_SLL,
@@ -84,6 +107,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (pkt.f[FLD_DNS_QNAME].s.n == 0 ||
          pkt.f[FLD_DNS_QNAME].s.n >= HTS_QNAME_MAX))
         abort();
+    static struct hts_pkt part;
+    for (uint32_t g = 1; g <= HTS_W_ALL; g <<= 1)
+        for (int k = 0; k < 2; k++) {
+            uint32_t want = k ? HTS_W_ALL & ~g : g;
+            hts_decode_want(&part, frame, (uint32_t)n, wire, 1, 0, lt, NULL, want);
+            check_want(&pkt, &part, want);
+        }
     free(frame);
     /* keep the reads from being optimised away */
     volatile uint64_t keep = sink;

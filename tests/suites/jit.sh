@@ -7,6 +7,10 @@
 #     and again with bursts of 7 and 3 and tables of 4 and 1 entries, which
 #     force the compiled code to stop early and to flush (or, for folds,
 #     grow) full tables constantly;
+#  1b. fields of the interpreter's decoder (DNS, payload, tunnels) one
+#     group at a time, each query its own program, on every capture: the
+#     compiled code asks the C decoder for its groups only (hts_decode_l4's
+#     want), which stops once it has them;
 #  2. each line of docs/query-library.md's table (the captures and --set
 #     values that make each query find something), one query per program;
 #     the queries the JIT covers must be compiled (--expect-jit) and every
@@ -47,6 +51,37 @@ for mode in "--burst 32" "--burst 7 --table-limit 4" "--burst 3 --table-limit 1"
     done
 done
 echo "ok   library and jit_cases.htq x $(ls $D/*.pcap $D/*.pcapng | wc -l) captures x 3 burst/table modes: $(grep -c '^ok' "$tmp/all") rows sets equal"
+
+# 1b. one group of the C decoder's fields per program (HTS_W_*): the header,
+#     the question's type or name, the first answer, the first A record,
+#     the answer types, the payload, a tunnel; and the library's DNS queries
+i=0
+while IFS= read -r body; do
+    i=$((i + 1))
+    printf 'query want%d(threshold = 0) window 5ms {\n  packets\n  | %s\n}\n' "$i" "$body" >"$tmp/want$i.htq"
+done <<'QUERIES'
+groupby r = dns.rcode, q = dns.qr aggregate n = count(), c = max(dns.arcount)
+filter dns.qdcount >= 1 | groupby t = dns.qtype aggregate n = count()
+distinct dns.qname
+groupby t = dns.an.type aggregate n = count(), m = max(dns.an.ttl)
+filter udp.sport == 53 | groupby a = dns.an.a aggregate n = count()
+filter dns.an.types has DNS_A | groupby ipv4.dst aggregate n = count()
+filter not (dns.an.types has DNS_RRSIG) | groupby ipv4.src aggregate n = count()
+filter tcp.dport == 80 and payload.len > 0 | groupby ipv4.src aggregate n = count(), s = sum(payload.len)
+groupby v = coalesce(vxlan.vni, -1), g = coalesce(gre.proto, -1), a = inner.ipv4.src aggregate n = count()
+QUERIES
+for prog in "$tmp"/want*.htq queries/dns_*.htq queries/malicious_domain.htq; do
+    n=$((n + 1))
+    # shellcheck disable=SC2086
+    if ! "$CHECK" --expect-jit --set threshold=0 $D/*.pcap $D/*.pcapng "$prog" >"$tmp/out" 2>&1; then
+        echo "FAIL $prog:"
+        grep -v '^ok' "$tmp/out" | head -12
+        cat "$prog"
+        fail=1
+    fi
+    cat "$tmp/out" >>"$tmp/want_all"
+done
+echo "ok   the C decoder's fields one group per program x $(ls $D/*.pcap $D/*.pcapng | wc -l) captures: $(grep -c '^ok' "$tmp/want_all") rows sets equal, $(grep -c '^ok.*: jit, [1-9]' "$tmp/want_all") with rows"
 
 # 2. the documented cases
 case_() { # case_ QUERY CAPTURE [--set ...]
