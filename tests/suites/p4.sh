@@ -60,7 +60,7 @@ done
 # ... and refined: every groupby that can be refined is, on the targets with registers
 for t in v1model tofino; do
     mkdir -p "$tmp/ref-$t"
-    for q in queries/*.htq; do
+    for q in queries/*.htq tests/partition/queries/refine_shapes.htq; do
         "$HTSC" compile "$q" --target $t --force-refine --force-dp -o "$tmp/ref-$t" \
             2>>"$tmp/lib.err" || {
             echo "p4: $q --target $t --force-refine: $(tail -1 "$tmp/lib.err")" >&2; fail=1; }
