@@ -104,8 +104,6 @@ enum {
     IPP_AH = 51,
     IPP_ICMPV6 = 58,
     IPP_DSTOPTS = 60,
-    PORT_DNS = 53,
-    PORT_VXLAN = 4789,
 };
 
 /* DNS limits: RFC 1035 caps a name at 255 bytes on the wire; a name needs at
@@ -217,8 +215,8 @@ struct dnsmsg {
  * without the text (a caller that needs what follows the name, not the
  * name, must still stop where a bad name stops the full decoder).
  */
-static int dns_name(const struct dnsmsg *dm, uint32_t *pos, char *out,
-                    uint32_t *outlen)
+static inline __attribute__((always_inline)) int
+dns_name(const struct dnsmsg *dm, uint32_t *pos, char *out, uint32_t *outlen)
 {
     uint32_t at = *pos, wire = 0, o = 0, jumps = 0;
     bool jumped = false;
@@ -278,7 +276,8 @@ static int dns_name(const struct dnsmsg *dm, uint32_t *pos, char *out,
  * first pointer, and following every owner name would let one packet cost a
  * few hundred steps per record. Returns 0 or the error to count.
  */
-static int dns_skip_name(const struct dnsmsg *dm, uint32_t *pos)
+static inline __attribute__((always_inline)) int
+dns_skip_name(const struct dnsmsg *dm, uint32_t *pos)
 {
     uint32_t at = *pos, wire = 0;
     for (;;) {
@@ -304,21 +303,23 @@ static int dns_skip_name(const struct dnsmsg *dm, uint32_t *pos)
     }
 }
 
-/* Adds a type to dns.an.types unless it is there; false if the set is full. */
-static bool an_types_add(struct hts_pkt *p, uint16_t type)
+/* Adds a type to a set of *n (dns.an.types) unless it is there; false if
+ * the set is full. */
+static inline bool an_types_add(uint16_t *set, unsigned *n, uint16_t type)
 {
-    for (unsigned i = 0; i < p->n_an_types; i++)
-        if (p->an_types[i] == type)
+    for (unsigned i = 0; i < *n; i++)
+        if (set[i] == type)
             return true;
-    if (p->n_an_types >= HTS_MAX_AN_TYPES)
+    if (*n >= HTS_MAX_AN_TYPES)
         return false;
-    p->an_types[p->n_an_types++] = type;
+    set[(*n)++] = type;
     return true;
 }
 
 /* The DNS header (12 bytes, or the whole fields of a cut one); false if
  * it is cut, which ends the message. */
-static bool dns_header(struct dec *dc, const struct dnsmsg *dm)
+static inline __attribute__((always_inline)) bool
+dns_header(struct dec *dc, const struct dnsmsg *dm)
 {
     struct hts_pkt *p = dc->p;
     const uint8_t *h = dm->m;
@@ -341,15 +342,21 @@ static bool dns_header(struct dec *dc, const struct dnsmsg *dm)
         fail(dc, DEC_TRUNC_DNS);
         return false;
     }
-    uint16_t flags = rd16(h + 2);
-    put_u(p, FLD_DNS_ID, rd16(h));
+    if (!(dc->want & HTS_W_DNS_HDR)) /* not read: may stay absent */
+        return true;
+    /* every byte read before anything is stored: a store through p may
+     * alias the message's bytes for the compiler, which would then read
+     * them again and set the presence bits one at a time */
+    uint16_t id = rd16(h), flags = rd16(h + 2), qd = rd16(h + 4), an = rd16(h + 6),
+             ns = rd16(h + 8), ar = rd16(h + 10);
+    put_u(p, FLD_DNS_ID, id);
     put_u(p, FLD_DNS_QR, flags >> 15);
     put_u(p, FLD_DNS_OPCODE, (flags >> 11) & 0xf);
     put_u(p, FLD_DNS_RCODE, flags & 0xf);
-    put_u(p, FLD_DNS_QDCOUNT, rd16(h + 4));
-    put_u(p, FLD_DNS_ANCOUNT, rd16(h + 6));
-    put_u(p, FLD_DNS_NSCOUNT, rd16(h + 8));
-    put_u(p, FLD_DNS_ARCOUNT, rd16(h + 10));
+    put_u(p, FLD_DNS_QDCOUNT, qd);
+    put_u(p, FLD_DNS_ANCOUNT, an);
+    put_u(p, FLD_DNS_NSCOUNT, ns);
+    put_u(p, FLD_DNS_ARCOUNT, ar);
     return true;
 }
 
@@ -368,11 +375,14 @@ static bool dns_header(struct dec *dc, const struct dnsmsg *dm)
  * the others (the question name's text, the type set). What it reads it
  * reads by the same steps, so a wanted field is present, with its value,
  * exactly when the full walk would have it; a field not wanted is absent
- * or as the full walk has it.
+ * or as the full walk has it. may: the groups dc->want may hold (a
+ * constant where the caller knows more: code without the others'
+ * branches).
  */
-static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
+static inline __attribute__((always_inline)) void
+decode_dns_as(struct dec *dc, uint64_t off, uint64_t end, uint32_t may)
 {
-    const uint32_t w = dc->want;
+    const uint32_t w = dc->want & may;
     if (!(w & HTS_W_DNS))
         return;
     struct hts_pkt *p = dc->p;
@@ -383,7 +393,17 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
     if (!answers && !(w & (HTS_W_DNS_QNAME | HTS_W_DNS_QTYPE)))
         return;
     uint32_t qd = rd16(dm.m + 4), an = rd16(dm.m + 6);
+    /* no answers: the first answer's fields and the first A record are
+     * absent whatever the questions hold (the type set is not: it is
+     * there, empty, unless a question is bad) */
+    if (!an && !(w & (HTS_W_DNS_QNAME | HTS_W_DNS_QTYPE | HTS_W_DNS_AN_TYPES)))
+        return;
 
+    /* the type set's count is kept here (in a register, not through p,
+     * whose bytes any store may alias) and stored into p at the end */
+    const bool types = w & HTS_W_DNS_AN_TYPES;
+    uint16_t *set = p->an_types;
+    unsigned nset = 0;
     uint32_t pos = 12;
     int err;
     for (uint32_t i = 0; i < qd; i++) {
@@ -408,7 +428,6 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
     if (!answers)
         return;
 
-    const bool types = w & HTS_W_DNS_AN_TYPES;
     bool complete = true, have_a = false;
     for (uint32_t i = 0; i < an; i++) {
         err = dns_skip_name(&dm, &pos);
@@ -438,15 +457,25 @@ static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
             if (!types)
                 return;
         }
-        if (types && !an_types_add(p, type))
+        if (types && !an_types_add(set, &nset, type))
             complete = false;
         pos += rdlen;
     }
-    if (types && complete)
-        hts_pkt_set(p, FLD_DNS_AN_TYPES);
+    if (types) {
+        p->n_an_types = (uint8_t)nset;
+        if (complete)
+            hts_pkt_set(p, FLD_DNS_AN_TYPES);
+    }
     return;
 bad:
+    if (types)
+        p->n_an_types = (uint8_t)nset;
     fail(dc, (enum hts_decode_err)err);
+}
+
+static void decode_dns(struct dec *dc, uint64_t off, uint64_t end)
+{
+    decode_dns_as(dc, off, end, HTS_W_DNS);
 }
 
 /* ---- L4 ----------------------------------------------------------------- */
@@ -490,7 +519,7 @@ static void decode_tcp(struct dec *dc, uint64_t off, uint64_t end)
         put_u(p, FLD_PAYLOAD_LEN, have - hl);
     }
 
-    if (!dc->inner && (sport == PORT_DNS || dport == PORT_DNS) &&
+    if (!dc->inner && (sport == HTS_PORT_DNS || dport == HTS_PORT_DNS) &&
         declared > hl && (dc->want & HTS_W_DNS)) {
         /* DNS over TCP: a 2-byte length, then the message */
         uint64_t m = off + hl;
@@ -514,6 +543,14 @@ static void decode_vxlan(struct dec *dc, uint64_t off, uint64_t end)
     decode_eth_inner(dc, off + 8, end);
 }
 
+/* Where a UDP datagram at off ends, its IP layer ending at end: the UDP
+ * length may end it earlier; a length below the header's own 8 bytes is
+ * ignored as meaningless. */
+static inline uint64_t udp_end(uint64_t off, uint16_t len, uint64_t end)
+{
+    return len >= 8 && off + len < end ? off + len : end;
+}
+
 static void decode_udp(struct dec *dc, uint64_t off, uint64_t end)
 {
     struct hts_pkt *p = dc->p;
@@ -531,10 +568,7 @@ static void decode_udp(struct dec *dc, uint64_t off, uint64_t end)
         put_u(p, FLD_UDP_DPORT, dport);
         put_u(p, FLD_UDP_LEN, len);
     }
-    /* the UDP length may end the datagram before the IP length does; a
-     * length below the header's own 8 bytes is ignored as meaningless */
-    if (len >= 8 && off + len < end)
-        end = off + len;
+    end = udp_end(off, len, end);
     uint64_t n = avail(dc, off + 8, end);
     if (dc->want & HTS_W_TUNNEL) {
         put_s(p, FLD_PAYLOAD, u + 8, n);
@@ -543,10 +577,10 @@ static void decode_udp(struct dec *dc, uint64_t off, uint64_t end)
 
     if (dc->inner)
         return;
-    if (dport == PORT_VXLAN) {
+    if (dport == HTS_PORT_VXLAN) {
         if (dc->want & HTS_W_TUNNEL)
             decode_vxlan(dc, off + 8, end);
-    } else if (sport == PORT_DNS || dport == PORT_DNS) {
+    } else if (hts_udp_is_dns(sport, dport)) {
         decode_dns(dc, off + 8, end);
     }
 }
@@ -1029,6 +1063,32 @@ void hts_decode_l4(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
     /* from the frame's own IP layer: 6in4 was already unwrapped */
     if (proto >= 0 && proto <= 255)
         decode_l4(&dc, (uint8_t)proto, off, end, false);
+}
+
+void hts_decode_udp_dns(struct hts_pkt *p, const uint8_t *data, uint64_t cap_len,
+                        uint64_t off, uint64_t end, uint32_t want)
+{
+    memset(p->present, 0, sizeof p->present);
+    p->n_an_types = 0;
+    p->data = data;
+    p->cap_len = (uint32_t)cap_len;
+    /* decode_udp's steps for a datagram outside a tunnel, DNS only */
+    struct dec dc = {.p = p, .d = data, .cap = data ? cap_len : 0,
+                     .want = want & HTS_W_DNS};
+    if (avail(&dc, off, end) < 8)
+        return;
+    const uint8_t *u = data + off;
+    if (!hts_udp_is_dns(rd16(u), rd16(u + 2)))
+        return;
+    end = udp_end(off, rd16(u + 4), end);
+    /* the question name's text, the type set, or neither: copies of the
+     * walk without the branches of what is not read */
+    if (want & HTS_W_DNS_QNAME)
+        decode_dns_as(&dc, off + 8, end, HTS_W_DNS);
+    else if (want & HTS_W_DNS_AN_TYPES)
+        decode_dns_as(&dc, off + 8, end, HTS_W_DNS & ~HTS_W_DNS_QNAME);
+    else
+        decode_dns_as(&dc, off + 8, end, HTS_W_DNS & ~(HTS_W_DNS_QNAME | HTS_W_DNS_AN_TYPES));
 }
 
 uint32_t hts_want_of(enum hts_field f)

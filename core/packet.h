@@ -150,6 +150,29 @@ void hts_decode_l4(struct hts_pkt *p, const uint8_t *data, uint32_t cap_len,
                    uint32_t wire_len, int proto, uint64_t off, uint64_t end,
                    uint32_t want);
 
+/*
+ * Which UDP datagrams carry DNS (decode.c's rule, outside tunnels): port 53
+ * either way, except to the VXLAN port (a tunnel, whatever its source
+ * port). The JIT's generated code tests the same (runtime/jit_gen.c).
+ */
+#define HTS_PORT_DNS 53
+#define HTS_PORT_VXLAN 4789
+static inline bool hts_udp_is_dns(uint16_t sport, uint16_t dport)
+{
+    return dport != HTS_PORT_VXLAN && (sport == HTS_PORT_DNS || dport == HTS_PORT_DNS);
+}
+
+/*
+ * hts_decode_l4 for IP protocol 17 (UDP at off, the IP layer ending at
+ * end) when want asks only for DNS groups: the same fields of those
+ * groups (DNS only when hts_udp_is_dns of the datagram's ports; UDP's own
+ * fields are not set). For callers that decoded the UDP header
+ * themselves and found it DNS's: no re-dispatch from L4. cap_len as
+ * hts_decode_l4's.
+ */
+void hts_decode_udp_dns(struct hts_pkt *p, const uint8_t *data, uint64_t cap_len,
+                        uint64_t off, uint64_t end, uint32_t want);
+
 /* The value of field f in packet p as a typed value (absent if missing). */
 hts_value hts_pkt_value(const struct hts_pkt *p, enum hts_field f);
 

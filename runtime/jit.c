@@ -439,14 +439,6 @@ static bool bytes_low(const struct jit_sink *k, const struct jit_table *t)
     return k->nstr && (uint64_t)t->capbytes - t->nbytes < (uint64_t)JIT_STR_RESERVE * (uint64_t)k->nstr;
 }
 
-static int rt_has16(const uint16_t *set, uint64_t n, int64_t v)
-{
-    for (uint64_t i = 0; set && i < n; i++)
-        if (set[i] == v)
-            return 1;
-    return 0;
-}
-
 struct jit_run *jit_run_new(const struct jit_prog *jp, struct exec *x, exec_row_fn fn,
                             void *ctx, struct hts_decode_stats *ds)
 {
@@ -470,8 +462,8 @@ struct jit_run *jit_run_new(const struct jit_prog *jp, struct exec *x, exec_row_
     r->ctx.out = calloc(r->ctx.out_cap, sizeof *r->ctx.out);
     r->ctx.scratch = malloc(sizeof *r->ctx.scratch);
     r->ctx.decode = rt_decode;
+    r->ctx.decode_udp_dns = hts_decode_udp_dns;
     r->ctx.bytes = rt_bytes;
-    r->ctx.has16 = rt_has16;
     r->ctx.str_hash = rt_str_hash;
     r->ctx.str_put = rt_str_put;
     r->ctx.linktype = jp->o.linktype;

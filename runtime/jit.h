@@ -31,8 +31,10 @@
  * Fields the generated decoder does not know (DNS, payload, tunnels) are
  * read from the interpreter's decoder, which compiled code calls at most
  * once per packet and only for packets that get as far as needing one; it
- * goes on from the L4 header compiled code found (hts_decode_l4), and only
- * as far as the groups of fields the compiled function reads (HTS_W_*).
+ * goes on from the L4 header compiled code found (hts_decode_l4; for DNS
+ * fields only, from a UDP header compiled code found DNS's:
+ * hts_decode_udp_dns), and only as far as the groups of fields the
+ * compiled function reads (HTS_W_*).
  *
  * A fold's emitted rows that reach a groupby or distinct through filters
  * and maps only update that second table in compiled code too. A query
@@ -109,10 +111,14 @@ struct jit_ctx {
      * the groups of fields (HTS_W_*) the compiled function reads */
     void (*decode)(struct jit_ctx *ctx, const struct jit_pkt *p, int64_t proto,
                    uint64_t off, uint64_t end, uint64_t want);
-    /* string tests (exec.c: bytes_has; op 0 is equality) and 'has' on a
-     * set of 16-bit codes (dns.an.types) */
+    /* when only DNS groups are read: a UDP datagram at off whose ports
+     * hts_udp_is_dns() accepts goes straight to the DNS decoder
+     * (hts_decode_udp_dns; compiled code calls nothing for the others) */
+    void (*decode_udp_dns)(struct hts_pkt *scratch, const uint8_t *data, uint64_t cap,
+                           uint64_t off, uint64_t end, uint32_t want);
+    /* string tests (exec.c: bytes_has; op 0 is equality); 'has' on
+     * dns.an.types is a loop in compiled code */
     int (*bytes)(const uint8_t *a, uint64_t an, const uint8_t *b, uint64_t bn, int op);
-    int (*has16)(const uint16_t *set, uint64_t n, int64_t v);
     /* string keys: the content hash, and a copy into t->bytes (offset) */
     uint64_t (*str_hash)(const uint8_t *p, uint64_t n);
     uint64_t (*str_put)(struct jit_table *t, const uint8_t *p, uint64_t n);

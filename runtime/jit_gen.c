@@ -16,7 +16,8 @@
  *   latch:  i + 1
  *
  * Fields the decoder here does not know (DNS, payload, tunnels) are read
- * from a struct hts_pkt that ctx->decode (the interpreter's decoder) fills,
+ * from a struct hts_pkt that ctx->decode (the interpreter's decoder) fills
+ * (ctx->decode_udp_dns for DNS over UDP when only DNS fields are read),
  * called at most once per packet and only on a path that needs such a
  * field, for the groups of fields (HTS_W_*) the function reads: it stops
  * once those are decided. A filter tests the conjuncts that need it after
@@ -72,9 +73,9 @@ struct gen {
     LLVMValueRef crc_tab;
     LLVMTypeRef crc_ty;
     /* the interpreter's decoder and the string helpers (jit.h: jit_ctx) */
-    LLVMValueRef ctx, pkt, slow_a, scratch, decode_fn, bytes_fn, has16_fn;
+    LLVMValueRef ctx, pkt, slow_a, scratch, decode_fn, bytes_fn, udp_dns_fn;
     LLVMValueRef l4p_a, l4o_a, l4e_a; /* where L4 starts, for the C decoder */
-    LLVMTypeRef decode_ty, bytes_ty, has16_ty;
+    LLVMTypeRef decode_ty, bytes_ty, udp_dns_ty;
     /* string keys: table bytes, table structs, helpers */
     LLVMValueRef *t_bytes, *t_self, tabs, str_hash_fn, str_put_fn;
     LLVMTypeRef str_hash_ty, str_put_ty;
@@ -803,10 +804,46 @@ static void ensure_slow(struct gen *g)
     LLVMBasicBlockRef call = blk(g, "slow.decode"), cont = blk(g, "slow.done");
     LLVMBuildCondBr(g->b, load(g, g->t1, g->slow_a), cont, call);
     at(g, call);
-    LLVMValueRef args[6] = {g->ctx, g->pkt, load(g, g->t64, g->l4p_a), load(g, g->t64, g->l4o_a),
-                            load(g, g->t64, g->l4e_a), k64(g, g->pl->want)};
-    LLVMBuildCall2(g->b, g->decode_ty, g->decode_fn, args, 6, "");
     LLVMBuildStore(g->b, k1(g, true), g->slow_a);
+    LLVMValueRef proto = load(g, g->t64, g->l4p_a), off = load(g, g->t64, g->l4o_a),
+                 end = load(g, g->t64, g->l4e_a);
+    uint32_t want = g->pl->want;
+    if (want && !(want & ~(uint32_t)HTS_W_DNS)) {
+        /* DNS only: decode_l4's dispatch here. UDP (not in a tunnel: this
+         * is the frame's own L4) carries DNS when its header is captured
+         * and hts_udp_is_dns() holds (packet.h); TCP (the length prefix)
+         * goes through ctx->decode; anything else has no DNS, and the
+         * scratch packet is emptied without a call. */
+        LLVMBasicBlockRef udp = blk(g, "dns.udp"), udp_ok = blk(g, "dns.udp.ok"),
+                          dns = blk(g, "dns.call"), tcp = blk(g, "dns.tcp"), none = blk(g, "dns.none");
+        LLVMValueRef sw = LLVMBuildSwitch(g->b, proto, none, 2);
+        LLVMAddCase(sw, k64(g, 17), udp);
+        LLVMAddCase(sw, k64(g, 6), tcp);
+        at(g, udp);
+        LLVMBuildCondBr(g->b, fits(g, off, 8, umin(g, end, g->cap)), udp_ok, none);
+        at(g, udp_ok);
+        LLVMValueRef sport = rd16(g, off, 0), dport = rd16(g, off, 2);
+        LLVMValueRef is_dns = LLVMBuildAnd(
+            g->b, cmp(g, LLVMIntNE, dport, k64(g, HTS_PORT_VXLAN)),
+            LLVMBuildOr(g->b, cmp(g, LLVMIntEQ, sport, k64(g, HTS_PORT_DNS)),
+                        cmp(g, LLVMIntEQ, dport, k64(g, HTS_PORT_DNS)), ""), "");
+        LLVMBuildCondBr(g->b, is_dns, dns, none);
+        at(g, dns);
+        LLVMValueRef dargs[6] = {g->scratch, g->data, g->cap, off, end, LLVMConstInt(g->t32, want, 0)};
+        LLVMBuildCall2(g->b, g->udp_dns_ty, g->udp_dns_fn, dargs, 6, "");
+        LLVMBuildBr(g->b, cont);
+        at(g, none);
+        for (int w = 0; w < HTS_PRESENT_WORDS; w++) {
+            LLVMValueRef pw = ptr_at(g, g->scratch, k64(g, offsetof(struct hts_pkt, present) + (size_t)w * 8), g->t64);
+            LLVMBuildStore(g->b, k64(g, 0), pw);
+        }
+        LLVMBuildStore(g->b, LLVMConstInt(g->t8, 0, 0),
+                       ptr_at(g, g->scratch, k64(g, offsetof(struct hts_pkt, n_an_types)), g->t8));
+        LLVMBuildBr(g->b, cont);
+        at(g, tcp);
+    }
+    LLVMValueRef args[6] = {g->ctx, g->pkt, proto, off, end, k64(g, want)};
+    LLVMBuildCall2(g->b, g->decode_ty, g->decode_fn, args, 6, "");
     LLVMBuildBr(g->b, cont);
     at(g, cont);
 }
@@ -989,11 +1026,30 @@ static struct cv gen_binary(struct gen *g, const struct ast_expr *e, const struc
         return mk(zext64(g, gen_bytes(g, a, b, e->op == OP_CONTAINS ? 1 : e->op == OP_STARTSWITH ? 2 : 3)),
                   both, TY_BOOL);
     if (e->op == OP_HAS && a.t == TY_TYPESET) {
-        LLVMValueRef args[3] = {
-            LLVMBuildIntToPtr(B, sel(g, both, lo64(g, a.v), k64(g, 0)), g->p8, ""),
-            sel(g, both, hi64(g, a.v), k64(g, 0)), b.v};
-        LLVMValueRef r = LLVMBuildCall2(B, g->has16_ty, g->has16_fn, args, 3, "");
-        return mk(zext64(g, cmp(g, LLVMIntNE, r, LLVMConstInt(g->t32, 0, 0))), both, TY_BOOL);
+        /* exec.c's 'has' on a code set: the set's codes (i16, at most
+         * HTS_MAX_AN_TYPES) against b; none when either side is absent */
+        LLVMValueRef set = LLVMBuildIntToPtr(B, sel(g, both, lo64(g, a.v), k64(g, 0)), g->p8, "");
+        LLVMValueRef n = sel(g, both, hi64(g, a.v), k64(g, 0));
+        LLVMBasicBlockRef pre = here(g), head = blk(g, "has.head"), body = blk(g, "has.body"),
+                          done = blk(g, "has.done");
+        LLVMBuildBr(B, head);
+        at(g, head);
+        LLVMValueRef i = LLVMBuildPhi(B, g->t64, "");
+        LLVMValueRef zero = k64(g, 0);
+        LLVMAddIncoming(i, &zero, &pre, 1);
+        LLVMBuildCondBr(B, cmp(g, LLVMIntULT, i, n), body, done);
+        at(g, body);
+        LLVMValueRef code = zext64(g, load(g, g->t16, ptr_at(g, set, LLVMBuildShl(B, i, k64(g, 1), ""), g->t16)));
+        LLVMValueRef hit = cmp(g, LLVMIntEQ, code, b.v);
+        LLVMValueRef i1 = add(g, i, k64(g, 1));
+        LLVMAddIncoming(i, &i1, &body, 1);
+        LLVMBuildCondBr(B, hit, done, head);
+        at(g, done);
+        LLVMValueRef r = LLVMBuildPhi(B, g->t1, "");
+        LLVMValueRef f = k1(g, false), t = k1(g, true);
+        LLVMAddIncoming(r, &f, &head, 1);
+        LLVMAddIncoming(r, &t, &body, 1);
+        return mk(zext64(g, r), both, TY_BOOL);
     }
     if (e->op == OP_AND || e->op == OP_OR) {
         /* SQL: false and _ / true or _ decide; else unknown if either is */
@@ -1864,14 +1920,14 @@ int jit_gen(const struct jit_plan *pl, int linktype, LLVMContextRef c,
     g->l4e_a = LLVMBuildAlloca(g->b, g->t64, "l4.end");
     g->scratch = load_at(g, g->p8, ctx, CTX_OFF(scratch));
     {
-        LLVMTypeRef dp[6] = {g->p8, g->p8, g->t64, g->t64, g->t64, g->t64}, bp[5] = {g->p8, g->t64, g->p8, g->t64, g->t32},
-                    hp[3] = {g->p8, g->t64, g->t64};
+        LLVMTypeRef dp[6] = {g->p8, g->p8, g->t64, g->t64, g->t64, g->t64}, bp[5] = {g->p8, g->t64, g->p8, g->t64, g->t32};
         g->decode_ty = LLVMFunctionType(LLVMVoidTypeInContext(c), dp, 6, 0);
         g->bytes_ty = LLVMFunctionType(g->t32, bp, 5, 0);
-        g->has16_ty = LLVMFunctionType(g->t32, hp, 3, 0);
         g->decode_fn = load_at(g, LLVMPointerType(g->decode_ty, 0), ctx, CTX_OFF(decode));
         g->bytes_fn = load_at(g, LLVMPointerType(g->bytes_ty, 0), ctx, CTX_OFF(bytes));
-        g->has16_fn = load_at(g, LLVMPointerType(g->has16_ty, 0), ctx, CTX_OFF(has16));
+        LLVMTypeRef up[6] = {g->p8, g->p8, g->t64, g->t64, g->t64, g->t32};
+        g->udp_dns_ty = LLVMFunctionType(LLVMVoidTypeInContext(c), up, 6, 0);
+        g->udp_dns_fn = load_at(g, LLVMPointerType(g->udp_dns_ty, 0), ctx, CTX_OFF(decode_udp_dns));
     }
     g->wm_a = LLVMBuildAlloca(g->b, g->t64, "wm");
     g->outn_a = LLVMBuildAlloca(g->b, g->t64, "out_n");

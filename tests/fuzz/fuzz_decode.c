@@ -10,7 +10,9 @@
  * decoder asked for some groups of fields only (hts_decode_want, as the
  * JIT's compiled code asks): each group alone and all but each one must
  * give the full decode's presence and values for the groups asked for,
- * and no field the full decode lacks or has otherwise.
+ * and no field the full decode lacks or has otherwise; the same for
+ * hts_decode_udp_dns (the JIT's DNS-only entry) on UDP in IPv4, raw or
+ * straight after an Ethernet header.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icore \
  *       tests/fuzz/fuzz_decode.c core/decode.c core/fields.c core/value.c
@@ -114,6 +116,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             hts_decode_want(&part, frame, (uint32_t)n, wire, 1, 0, lt, NULL, want);
             check_want(&pkt, &part, want);
         }
+    /* the JIT's DNS-only entry from the UDP header (hts_decode_udp_dns):
+     * for IPv4 (raw or after Ethernet) whose own UDP header the full
+     * decode read, the DNS groups asked for as the full decode has them,
+     * nothing else */
+    size_t o = lt == HTS_DLT_EN10MB && n >= 14 && frame[12] == 8 && frame[13] == 0 ? 14
+               : lt == HTS_DLT_RAW || lt == 12 || lt == 228 ? 0 : n;
+    if (n >= o + 20 && frame[o] >> 4 == 4 && frame[o + 9] == 17 &&
+        hts_pkt_has(&pkt, FLD_UDP_SPORT)) {
+        uint64_t lim = wire > n ? wire : n, tot = o + ((uint64_t)frame[o + 2] << 8 | frame[o + 3]);
+        uint64_t off = o + (frame[o] & 15) * 4u, end = tot < lim ? tot : lim;
+        for (uint32_t g = 1; g <= HTS_W_DNS; g <<= 1)
+            for (int k = 0; k < 2; k++) {
+                uint32_t want = k ? HTS_W_DNS & ~g : g;
+                hts_decode_udp_dns(&part, frame, n, off, end, want);
+                for (int f = 0; f < FLD__COUNT; f++) {
+                    uint32_t gf = hts_want_of((enum hts_field)f);
+                    bool a = hts_pkt_has(&pkt, (enum hts_field)f);
+                    bool b = hts_pkt_has(&part, (enum hts_field)f);
+                    if (!(gf & HTS_W_DNS) ? b : (gf & want) ? a != b : (b && !a))
+                        abort();
+                    if (a && b) {
+                        hts_value x = hts_pkt_value(&pkt, (enum hts_field)f);
+                        hts_value y = hts_pkt_value(&part, (enum hts_field)f);
+                        if (!hts_value_eq(&x, &y))
+                            abort();
+                    }
+                }
+            }
+    }
     free(frame);
     /* keep the reads from being optimised away */
     volatile uint64_t keep = sink;

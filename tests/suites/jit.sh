@@ -67,6 +67,7 @@ groupby t = dns.an.type aggregate n = count(), m = max(dns.an.ttl)
 filter udp.sport == 53 | groupby a = dns.an.a aggregate n = count()
 filter dns.an.types has DNS_A | groupby ipv4.dst aggregate n = count()
 filter not (dns.an.types has DNS_RRSIG) | groupby ipv4.src aggregate n = count()
+filter dns.an.types has dns.qtype or dns.an.types has 99999 | groupby ipv4.src aggregate n = count()
 filter tcp.dport == 80 and payload.len > 0 | groupby ipv4.src aggregate n = count(), s = sum(payload.len)
 groupby v = coalesce(vxlan.vni, -1), g = coalesce(gre.proto, -1), a = inner.ipv4.src aggregate n = count()
 QUERIES

@@ -177,7 +177,30 @@ static int masks(const struct hts_pkt *full, bool mutant, uint32_t *m)
     return n;
 }
 
-static struct hts_pkt full, part, full4, part4;
+static struct hts_pkt full, part, full4, part4, udns;
+
+/* hts_decode_udp_dns (the JIT's entry for DNS only, from the UDP header)
+ * against hts_decode_l4's full decode in full4: its DNS groups of want
+ * as there, nothing else present. */
+static void check_udp_dns(struct where *w, const uint8_t *d, uint32_t cap,
+                          uint64_t off, uint64_t end, uint32_t want)
+{
+    const char *how = w->how;
+    w->want = want & HTS_W_DNS;
+    w->how = "hts_decode_udp_dns";
+    hts_decode_udp_dns(&udns, d, cap, off, end, want);
+    for (int k = 0; k < HTS_PRESENT_WORDS; k++)
+        for (uint64_t b = full4.present[k] | udns.present[k]; b; b &= b - 1) {
+            enum hts_field f = (enum hts_field)(k * 64 + __builtin_ctzll(b));
+            if (hts_want_of(f) & HTS_W_DNS)
+                check_field(w, f, &full4, &udns);
+            else if (hts_pkt_has(&udns, f))
+                fail_msg("%s packet %zu (%s, want %#x): %s present", w->file,
+                         w->pkt, w->how, (unsigned)want, hts_fields[f].name);
+        }
+    w->how = how;
+    w->want = want;
+}
 
 /* One frame, every mask, both entry points. */
 static void check_frame(struct where *w, const uint8_t *d, uint32_t cap,
@@ -216,6 +239,8 @@ static void check_frame(struct where *w, const uint8_t *d, uint32_t cap,
             hts_decode_l4(&part4, d, cap, wire, proto, off, end, m[i]);
             check_all(w, &full4, &part4);
         }
+        if (l4 && proto == 17)
+            check_udp_dns(w, d, cap, off, end, m[i]);
     }
 }
 
