@@ -200,6 +200,30 @@ static int dnf_terms(const struct ast_expr *e)
 
 /* Adds node n's footprint starting at stage `start`; returns its stage
  * count, or -1 when it cannot fit the stage vector. */
+/* What one operator uses in each of its stages. */
+struct stage_use {
+    int tables, salus, hash;
+    uint64_t bits;
+};
+
+/* Adds nst stages of use s to u from stage `start` (all at stage 0 on a
+ * target without stages); returns nst, or -1 past the stage vector. */
+static int add_stages(const struct p4g_target *t, const struct stage_use *s, int nst,
+                      int start, struct usage *u)
+{
+    for (int i = 0; i < nst; i++) {
+        int at = t->stages ? start + i : 0;
+        if (at >= MAXST)
+            return -1;
+        u->tables[at] += s[i].tables;
+        u->salus[at] += s[i].salus;
+        u->hash[at] += s[i].hash;
+        u->regbits[at] += s[i].bits;
+        u->regbits_total += s[i].bits;
+    }
+    return nst;
+}
+
 /* The aggregates (bit per index) a threshold expression reads. */
 static unsigned gate_aggs(const struct ir_node *g, const struct ast_expr *e)
 {
@@ -233,7 +257,7 @@ static int add_foot_refined(const struct p4g_target *t, const struct ir_node *n,
 {
     int w = t->reg_width ? t->reg_width : 64;
     int st_per = t->salus_per_stage ? t->salus_per_stage : 1 << 20;
-    struct { int tables, salus, hash; uint64_t bits; } s[MAXST];
+    struct stage_use s[MAXST];
     memset(s, 0, sizeof s);
     int keybits = 0;
     for (int i = 0; i < n->nkeys; i++)
@@ -272,17 +296,7 @@ static int add_foot_refined(const struct p4g_target *t, const struct ir_node *n,
     if (nst >= MAXST)
         return -1;
     u->phv += 2 * (keybits + 32 + 8) + 64 * (n->naggs + __builtin_popcount(ga)) + 1;
-    for (int i = 0; i < nst; i++) {
-        int at = t->stages ? start + i : 0;
-        if (at >= MAXST)
-            return -1;
-        u->tables[at] += s[i].tables;
-        u->salus[at] += s[i].salus;
-        u->hash[at] += s[i].hash;
-        u->regbits[at] += s[i].bits;
-        u->regbits_total += s[i].bits;
-    }
-    return nst;
+    return add_stages(t, s, nst, start, u);
 }
 
 static int add_foot(const struct p4g_target *t, const struct ir_node *n,
@@ -292,7 +306,7 @@ static int add_foot(const struct p4g_target *t, const struct ir_node *n,
     int w = t->reg_width ? t->reg_width : 64;
     int st_per = t->salus_per_stage ? t->salus_per_stage : 1 << 20;
     int nst = 0;
-    struct { int tables, salus, hash; uint64_t bits; } s[MAXST];
+    struct stage_use s[MAXST];
     memset(s, 0, sizeof s);
     int keybits = 0;
     for (int i = 0; i < n->nkeys; i++)
@@ -368,17 +382,7 @@ static int add_foot(const struct p4g_target *t, const struct ir_node *n,
     default:
         return -1;
     }
-    for (int i = 0; i < nst; i++) {
-        int at = t->stages ? start + i : 0;
-        if (at >= MAXST)
-            return -1;
-        u->tables[at] += s[i].tables;
-        u->salus[at] += s[i].salus;
-        u->hash[at] += s[i].hash;
-        u->regbits[at] += s[i].bits;
-        u->regbits_total += s[i].bits;
-    }
-    return nst;
+    return add_stages(t, s, nst, start, u);
 }
 
 static bool fits(const struct p4g_target *t, const struct usage *u)
