@@ -17,12 +17,16 @@ OPT     ?= -O2
 CFLAGS_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
                -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS  ?= $(OPT) -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS_WARN) -Werror $(CFLAGS) $(SAN) -Icore -Icompiler -Iexec -Ip4gen -I$(BUILD)/gen -MMD -MP
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(CFLAGS_WARN) -Werror $(CFLAGS) $(SAN) -Icore -Icompiler -Iplanner -Iexec -Ip4gen -Ihtsc -I$(BUILD)/gen -MMD -MP
 LDLIBS  := -lpcap -lglpk -lm
 LDFLAGS += $(SAN)
 
 CORE_SRC := $(wildcard core/*.c)
-COMP_SRC := $(filter-out compiler/main.c compiler/emit_llvm.c,$(wildcard compiler/*.c)) $(wildcard exec/*.c) $(wildcard p4gen/*.c)
+# the layers, bottom up (scripts/layers.py checks that arrows only point down):
+# core, compiler (text to IR), planner (IR to plan), the back ends p4gen and
+# exec, then htsc's commands; runtime/ and htsd/ link on top of them
+COMP_SRC := $(wildcard compiler/*.c) $(wildcard planner/*.c) $(wildcard exec/*.c) \
+            $(wildcard p4gen/*.c) $(filter-out htsc/main.c htsc/emit_llvm.c,$(wildcard htsc/*.c))
 GEN_SRC  := $(BUILD)/gen/lexer.c $(BUILD)/gen/parser.c
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/lexer.o $(BUILD)/gen/parser.o
@@ -64,7 +68,7 @@ $(BUILD)/libhtsc.a: $(COMP_OBJ)
 # (-MMD adds headers to a target's prerequisites: link only .c, .o and .a)
 LINK_INPUTS = $(filter %.c %.o %.a,$^)
 
-$(BIN)/htsc: $(BUILD)/compiler/main.o $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+$(BIN)/htsc: $(BUILD)/htsc/main.o $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
 
@@ -103,7 +107,7 @@ DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS   := $(shell pkg-config --libs libdpdk 2>/dev/null)
 RDK_CFLAGS  := $(shell pkg-config --cflags rdkafka 2>/dev/null)
 RDK_LIBS    := $(shell pkg-config --libs rdkafka 2>/dev/null)
-RT_SRC := $(filter-out runtime/jit%,$(wildcard runtime/*.c))
+RT_SRC := $(filter-out runtime/jit%,$(wildcard runtime/*.c)) htsd/main.c
 RT_OBJ := $(RT_SRC:%.c=$(BUILD)/%.o)
 # DPDK's headers trip a few of our warnings; they stay on for our own code
 $(RT_OBJ): $(BUILD)/%.o: %.c
@@ -148,12 +152,12 @@ $(JIT_OBJ): $(BUILD)/%.o: %.c
 	$(CC) $(ALL_CFLAGS) -Iruntime -c $< -o $@
 $(BIN)/htsd: $(JIT_OBJ)
 $(BIN)/htsd: LDLIBS += $(LLVM_LIBS)
-# htsc compile --emit-llvm runs bin/htsc-llvm (compiler/emit_llvm.c), so that
+# htsc compile --emit-llvm runs bin/htsc-llvm (htsc/emit_llvm.c), so that
 # htsc itself does not load LLVM
-$(BIN)/htsc-llvm: compiler/emit_llvm.c $(JIT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+$(BIN)/htsc-llvm: htsc/emit_llvm.c $(JIT_OBJ) $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(BIN)
-	@mkdir -p $(BUILD)/compiler
-	$(CC) $(ALL_CFLAGS) -MF $(BUILD)/compiler/emit_llvm.d -Iruntime $(LDFLAGS) -o $@ \
+	@mkdir -p $(BUILD)/htsc
+	$(CC) $(ALL_CFLAGS) -MF $(BUILD)/htsc/emit_llvm.d -Iruntime $(LDFLAGS) -o $@ \
 	  $(LINK_INPUTS) $(LLVM_LIBS) $(LDLIBS)
 all: $(BIN)/htsc-llvm
 JIT_TOOLS := $(BUILD)/tools/jit_check $(BUILD)/tools/jit_dump

@@ -1,5 +1,5 @@
 /*
- * ast.c - the arena, the AST builders the grammar calls, and ast_parse().
+ * ast.c - the AST builders the grammar calls (parse.c drives the grammar).
  *
  * Builders only allocate and link; every judgement about meaning belongs to
  * sema.c. Structural rules that the grammar cannot say cheaply (duplicate
@@ -7,9 +7,6 @@
  * grammar's) are left where they read best.
  */
 #include "ast.h"
-
-#include "parser.h"
-#include "lexer.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,69 +30,6 @@ const char *const ast_opkind_text[K__COUNT] = {
     HTS_OPKINDS(X)
 #undef X
 };
-
-/* ---- arena ---- */
-
-struct arena_block {
-    struct arena_block *next;
-    size_t used, cap;
-    _Alignas(16) unsigned char data[];
-};
-
-void *arena_alloc(struct arena *a, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    struct arena_block *b = a->head;
-    if (!b || b->cap - b->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        b = malloc(sizeof *b + cap);
-        if (!b) {
-            fprintf(stderr, "htsc: out of memory\n");
-            exit(2);
-        }
-        b->next = a->head;
-        b->used = 0;
-        b->cap = cap;
-        a->head = b;
-    }
-    void *p = b->data + b->used;
-    b->used += n;
-    memset(p, 0, n);
-    return p;
-}
-
-char *arena_strndup(struct arena *a, const char *s, size_t n)
-{
-    char *p = arena_alloc(a, n + 1);
-    memcpy(p, s, n);
-    p[n] = 0;
-    return p;
-}
-
-void arena_free(struct arena *a)
-{
-    struct arena_block *b = a->head;
-    while (b) {
-        struct arena_block *next = b->next;
-        free(b);
-        b = next;
-    }
-    a->head = NULL;
-}
-
-void arena_reset(struct arena *a)
-{
-    struct arena_block *b = a->head;
-    if (!b)
-        return;
-    while (b->next) { /* keep the last (first allocated) block */
-        struct arena_block *next = b->next;
-        free(b);
-        b = next;
-    }
-    b->used = 0;
-    a->head = b;
-}
 
 /* ---- builders ---- */
 
@@ -340,61 +274,4 @@ void ast_end_query(struct parse_ctx *c, struct ast_pipeline *result)
     c->q->result = result;
     ast_list_push(c, &c->file->queries, c->q);
     c->q = NULL;
-}
-
-/* ---- entry points ---- */
-
-int ast_parse(struct arena *arena, struct diag *d, const struct src_file *src,
-              struct ast_file **out)
-{
-    struct parse_ctx c = {.arena = arena, .diag = d, .src = src, .line = 1,
-                          .col = 1};
-    int before = d->errors;
-    c.file = arena_alloc(arena, sizeof *c.file);
-    c.file->src = src;
-    if (yylex_init_extra(&c, &c.scanner)) {
-        diag_error(d, (struct loc){0}, "cannot start the lexer");
-        return -ENOMEM;
-    }
-    YY_BUFFER_STATE buf = yy_scan_bytes(src->text, (int)src->len, c.scanner);
-    yyparse(&c);
-    yy_delete_buffer(buf, c.scanner);
-    yylex_destroy(c.scanner);
-    if (c.file->queries.n == 0 && d->errors == before)
-        diag_error(d, (struct loc){src, 1, 1}, "no query in file");
-    *out = c.file;
-    return d->errors > before ? -EINVAL : 0;
-}
-
-int ast_parse_literal(const char *text, hts_value *out, struct arena *arena,
-                      char *err, size_t errlen)
-{
-    /* Lex the text as a one-parameter query; the grammar's constant
-     * expressions (a negative number, a duration) are then folded by sema. */
-    struct diag d;
-    diag_init(&d);
-    size_t n = strlen(text);
-    char *q = arena_alloc(arena, n + 64);
-    snprintf(q, n + 64, "query q(v = %s) { packets }", text);
-    struct src_file *src = src_from_string("--set", q, strlen(q));
-    struct ast_file *f = NULL;
-    int rc = ast_parse(arena, &d, src, &f);
-    if (rc == 0 && f->queries.n == 1) {
-        struct ast_query *aq = f->queries.v[0];
-        struct ast_item *it = aq->params.n == 1 ? aq->params.v[0] : NULL;
-        struct ast_expr *e = it ? it->expr : NULL;
-        bool neg = e && e->kind == E_UNARY && e->op == OP_NEG &&
-                   e->a->kind == E_LIT && e->a->lit.type == TY_INT;
-        if (e && (e->kind == E_LIT || neg)) {
-            /* a string's bytes live in the arena, as the caller expects */
-            *out = neg ? hts_int(-e->a->lit.u.i) : e->lit;
-            diag_free(&d);
-            src_free(src);
-            return 0;
-        }
-    }
-    snprintf(err, errlen, "'%s' is not a literal", text);
-    diag_free(&d);
-    src_free(src);
-    return -EINVAL;
 }

@@ -10,22 +10,12 @@
 #ifndef HTS_AST_H
 #define HTS_AST_H
 
+#include "arena.h"
 #include "diag.h"
 #include "value.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* ---- arena --------------------------------------------------------------- */
-
-struct arena {
-    struct arena_block *head;
-};
-void *arena_alloc(struct arena *a, size_t n); /* zeroed; exits on OOM */
-char *arena_strndup(struct arena *a, const char *s, size_t n);
-void arena_free(struct arena *a);
-/* Forgets every allocation but keeps one block for reuse. */
-void arena_reset(struct arena *a);
 
 /* ---- expressions ----------------------------------------------------------
  * OPERATOR ORDER: the parser's precedence, sema's typing rules and the
@@ -267,15 +257,5 @@ void ast_set_refine(struct parse_ctx *c, struct ast_expr *key,
 void ast_add_binding(struct parse_ctx *c, struct loc l, const char *name,
                      struct ast_pipeline *p);
 void ast_end_query(struct parse_ctx *c, struct ast_pipeline *result);
-
-/* Parses one source into c->file (allocated in c->arena). Returns 0, or
- * -EINVAL when diagnostics were reported. Never exits, never crashes on any
- * input bytes. */
-int ast_parse(struct arena *arena, struct diag *d, const struct src_file *src,
-              struct ast_file **out);
-
-/* Parses `text` as one literal (for --set NAME=VALUE); 0 or -EINVAL. */
-int ast_parse_literal(const char *text, hts_value *out, struct arena *arena,
-                      char *err, size_t errlen);
 
 #endif

@@ -2,7 +2,7 @@
  * report.h - the report wire format: what a data plane sends to the host.
  *
  * A data plane (a P4 switch, an FPGA SmartNIC, or the software model in
- * p4gen/model.c) tells the host about the part of each query it ran in
+ * exec/model.c) tells the host about the part of each query it ran in
  * report frames; docs/wire-format.md draws them byte by byte. In short:
  *
  *   Ethernet (14) | report header (20) | record | record | ...
@@ -18,7 +18,7 @@
  * a P4 header needs, and what lets the decoder check every length.
  *
  * One description, two directions: a struct rep_layout (query, node, kind,
- * columns) is built from the plan (compiler/plan.c) and drives both the
+ * columns) is built from the plan (planner/plan.c) and drives both the
  * encoder (the data-plane model) and the decoder (`htsc host`, htsd). p4gen
  * generates its report headers from the same layouts.
  *

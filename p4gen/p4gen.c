@@ -1,5 +1,5 @@
 /*
- * p4gen.c - the emitter and the dispatch to each architecture's backend.
+ * p4gen.c - the dispatch to each architecture's backend (emit.c writes).
  */
 #include "p4gen.h"
 
@@ -12,59 +12,6 @@ extern const struct p4g_backend p4g_v1model, p4g_tna, p4g_xsa;
 
 static const struct p4g_backend *const backends[] = {&p4g_v1model, &p4g_tna,
                                                      &p4g_xsa};
-
-static void vput(struct p4g_out *o, bool indent, const char *fmt, va_list ap)
-{
-    if (indent)
-        for (int i = 0; i < o->indent; i++)
-            if (fputs("    ", o->f) == EOF)
-                o->err = -EIO;
-    if (vfprintf(o->f, fmt, ap) < 0)
-        o->err = -EIO;
-}
-
-void p4g_line(struct p4g_out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vput(o, true, fmt, ap);
-    va_end(ap);
-    if (fputc('\n', o->f) == EOF)
-        o->err = -EIO;
-}
-
-void p4g_blank(struct p4g_out *o)
-{
-    if (fputc('\n', o->f) == EOF)
-        o->err = -EIO;
-}
-
-void p4g_indent(struct p4g_out *o)
-{
-    for (int i = 0; i < o->indent; i++)
-        if (fputs("    ", o->f) == EOF)
-            o->err = -EIO;
-}
-
-void p4g_raw(struct p4g_out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vput(o, false, fmt, ap);
-    va_end(ap);
-}
-
-void p4g_open(struct p4g_out *o, const char *head)
-{
-    p4g_line(o, "%s {", head);
-    o->indent++;
-}
-
-void p4g_close(struct p4g_out *o, const char *tail)
-{
-    o->indent--;
-    p4g_line(o, "}%s", tail);
-}
 
 /* Threshold filters the data plane tests (a data-plane threshold, a refined
  * groupby's gate) have their constants in P4 tables, at most P4G_MAX_THRESH

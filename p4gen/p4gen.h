@@ -11,27 +11,11 @@
 #ifndef HTS_P4GEN_H
 #define HTS_P4GEN_H
 
+#include "emit.h"
 #include "plan.h"
 #include "targets.h"
 
-#include <stdarg.h>
 #include <stdio.h>
-
-/* The emitter: indentation and error state for one output file. */
-struct p4g_out {
-    FILE *f;
-    int indent;
-    int err;
-};
-
-__attribute__((format(printf, 2, 3))) void p4g_line(struct p4g_out *o,
-                                                    const char *fmt, ...);
-__attribute__((format(printf, 2, 3))) void p4g_raw(struct p4g_out *o,
-                                                   const char *fmt, ...);
-void p4g_blank(struct p4g_out *o);                   /* an empty line */
-void p4g_indent(struct p4g_out *o);                  /* indentation, no newline */
-void p4g_open(struct p4g_out *o, const char *head); /* "head {" and indent */
-void p4g_close(struct p4g_out *o, const char *tail); /* "}" + tail */
 
 struct p4g_backend {
     const char *arch;

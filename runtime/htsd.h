@@ -19,6 +19,7 @@
 #define HTS_HTSD_H
 
 #include "exec.h"
+#include "host.h"
 #include "ir.h"
 #include "packet.h"
 #include "plan.h"
@@ -77,7 +78,9 @@ struct rt_msg {
 };
 
 /* per-worker counters and progress, written by the worker only */
+struct rt_global;
 struct rt_worker {
+    const struct rt_global *rt; /* the process's state (rt.h), read-only */
     unsigned lcore;
     int index;
     struct rte_ring *ring; /* worker -> main */
@@ -95,8 +98,6 @@ struct rt_worker {
     _Atomic uint64_t last_rx_tsc;
     _Atomic bool done;
 } __rte_cache_aligned;
-
-extern volatile bool rt_force_quit;
 
 /* worker.c */
 int rt_worker_main(void *arg);

@@ -22,9 +22,12 @@
 #include <rte_ethdev.h>
 
 static int lfd = -1;
+static const struct rt_global *rt; /* what the scrapes report */
 
-int rt_metrics_open(const char *hostport, char *err, size_t errlen)
+int rt_metrics_open(const struct rt_global *g, const char *hostport, char *err,
+                    size_t errlen)
 {
+    rt = g;
     char host[64];
     const char *colon = strrchr(hostport, ':');
     if (!colon || (size_t)(colon - hostport) >= sizeof host) {
@@ -89,8 +92,8 @@ static void render(struct text *b)
     uint64_t pkts = 0, bytes = 0, ring_full = 0;
     uint64_t dec[DEC__COUNT] = {0};
     int64_t seen = 0;
-    for (int i = 0; i < rt.nworkers; i++) {
-        const struct rt_worker *w = &rt.workers[i];
+    for (int i = 0; i < rt->nworkers; i++) {
+        const struct rt_worker *w = &rt->workers[i];
         pkts += w->packets;
         bytes += w->bytes;
         ring_full += w->ring_full;
@@ -105,9 +108,9 @@ static void render(struct text *b)
     METRIC(b, "htsd_bytes_total", "Bytes received by the workers.", "counter");
     text_printf(b, "htsd_bytes_total %llu\n", (unsigned long long)bytes);
     uint64_t missed = 0, nombuf = 0;
-    for (int p = 0; p < rt.nports; p++) {
+    for (int p = 0; p < rt->nports; p++) {
         struct rte_eth_stats st;
-        if (rte_eth_stats_get(rt.ports[p], &st) == 0) {
+        if (rte_eth_stats_get(rt->ports[p], &st) == 0) {
             missed += st.imissed + st.ierrors;
             nombuf += st.rx_nombuf;
         }
@@ -119,33 +122,33 @@ static void render(struct text *b)
         text_printf(b, "htsd_decode_errors_total{reason=\"%s\"} %llu\n",
                       hts_decode_err_names[e], (unsigned long long)dec[e]);
     METRIC(b, "htsd_rows_total", "Result rows produced, per query.", "counter");
-    for (int q = 0; q < rt.prog->nqueries; q++)
-        text_printf(b, "htsd_rows_total{query=\"%s\"} %llu\n", rt.prog->queries[q]->name,
-                      (unsigned long long)rt.rows_per_query[q]);
+    for (int q = 0; q < rt->prog->nqueries; q++)
+        text_printf(b, "htsd_rows_total{query=\"%s\"} %llu\n", rt->prog->queries[q]->name,
+                      (unsigned long long)rt->rows_per_query[q]);
     struct rt_sink_counters c;
-    rt.sink->ops->counters(rt.sink->self, &c);
+    rt->sink->ops->counters(rt->sink->self, &c);
     METRIC(b, "htsd_sink_delivered_total", "Rows whose delivery was confirmed.", "counter");
-    text_printf(b, "htsd_sink_delivered_total{sink=\"%s\"} %llu\n", rt.sink->name, (unsigned long long)c.delivered);
+    text_printf(b, "htsd_sink_delivered_total{sink=\"%s\"} %llu\n", rt->sink->name, (unsigned long long)c.delivered);
     METRIC(b, "htsd_sink_failed_total", "Rows that could not be delivered.", "counter");
-    text_printf(b, "htsd_sink_failed_total{sink=\"%s\"} %llu\n", rt.sink->name, (unsigned long long)c.failed);
+    text_printf(b, "htsd_sink_failed_total{sink=\"%s\"} %llu\n", rt->sink->name, (unsigned long long)c.failed);
     METRIC(b, "htsd_sink_queued", "Rows waiting for a delivery report.", "gauge");
-    text_printf(b, "htsd_sink_queued{sink=\"%s\"} %llu\n", rt.sink->name, (unsigned long long)c.queued);
+    text_printf(b, "htsd_sink_queued{sink=\"%s\"} %llu\n", rt->sink->name, (unsigned long long)c.queued);
     METRIC(b, "htsd_sink_broker_down", "1 when every broker is unreachable.", "gauge");
-    text_printf(b, "htsd_sink_broker_down{sink=\"%s\"} %d\n", rt.sink->name, c.broker_down ? 1 : 0);
+    text_printf(b, "htsd_sink_broker_down{sink=\"%s\"} %d\n", rt->sink->name, c.broker_down ? 1 : 0);
     METRIC(b, "htsd_window_lag_seconds", "Event time seen by the workers minus event time emitted.", "gauge");
-    int64_t wm = exec_watermark(rt.main_x);
+    int64_t wm = exec_watermark(rt->main_x);
     text_printf(b, "htsd_window_lag_seconds %.6f\n", seen > wm ? (double)(seen - wm) / 1e9 : 0.0);
     METRIC(b, "htsd_worker_ring_full_total", "Times a worker waited for the main lcore.", "counter");
     text_printf(b, "htsd_worker_ring_full_total %llu\n", (unsigned long long)ring_full);
     METRIC(b, "htsd_late_total", "Partial window state that arrived after its window closed.", "counter");
-    text_printf(b, "htsd_late_total %llu\n", (unsigned long long)exec_stats(rt.main_x)->late);
-    uint64_t refused = exec_stats(rt.main_x)->table_full;
-    for (int i = 0; i < rt.nworkers; i++)
-        refused += exec_stats(rt.workers[i].x)->table_full;
+    text_printf(b, "htsd_late_total %llu\n", (unsigned long long)exec_stats(rt->main_x)->late);
+    uint64_t refused = exec_stats(rt->main_x)->table_full;
+    for (int i = 0; i < rt->nworkers; i++)
+        refused += exec_stats(rt->workers[i].x)->table_full;
     METRIC(b, "htsd_table_full_total", "Tuples refused because their table was full (--max-keys).", "counter");
     text_printf(b, "htsd_table_full_total %llu\n", (unsigned long long)refused);
     METRIC(b, "htsd_state_keys", "Keys held in the main lcore's open windows.", "gauge");
-    text_printf(b, "htsd_state_keys %llu\n", (unsigned long long)exec_state_keys(rt.main_x));
+    text_printf(b, "htsd_state_keys %llu\n", (unsigned long long)exec_state_keys(rt->main_x));
 }
 
 void rt_metrics_poll(void)

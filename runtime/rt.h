@@ -1,8 +1,11 @@
 /*
  * rt.h - htsd's process-wide state and the main lcore's helpers.
  *
- * One struct, `rt`, set up by main.c before the lcores start and read-only
- * afterwards (workers write only their own struct rt_worker).
+ * One struct rt_global, owned by htsd's main (htsd/main.c), set up before
+ * the lcores start and read-only afterwards but for force_quit (workers
+ * write only their own struct rt_worker). It is passed explicitly: each
+ * worker reaches it through rt_worker.rt, the metrics server through
+ * rt_metrics_open().
  */
 #ifndef HTS_RT_H
 #define HTS_RT_H
@@ -29,16 +32,19 @@ struct rt_global {
     uint64_t rows_dropped; /* could not be handed to the sink */
     uint64_t late_merges;
     int64_t emitted_upto; /* windows ending at or before this are out */
+    volatile bool force_quit; /* SIGINT/SIGTERM: workers stop receiving */
 };
 
-extern struct rt_global rt;
-
+/* rt.c */
 __attribute__((noreturn)) void rt_fatal_oom(void);
 uint64_t rt_wallclock_ns(void);
+
+/* worker.c */
 void rt_msg_fix_strings(struct rt_msg *m);
 
 /* metrics.c: Prometheus text over HTTP, served from the main lcore */
-int rt_metrics_open(const char *hostport, char *err, size_t errlen);
+int rt_metrics_open(const struct rt_global *g, const char *hostport, char *err,
+                    size_t errlen);
 void rt_metrics_poll(void);
 void rt_metrics_close(void);
 

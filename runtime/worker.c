@@ -152,11 +152,11 @@ void rt_worker_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
 
 /* Event time of a frame: the capture time a pcap port replays (DPDK's
  * net_pcap stamps microseconds), else the host's clock at reception. */
-static inline uint64_t mbuf_ts(struct rte_mbuf *m, int p)
+static inline uint64_t mbuf_ts(const struct rt_global *rt, struct rte_mbuf *m, int p)
 {
-    if (rt.ts_scale[p] && rt.ts_offset >= 0 && (m->ol_flags & rt.ts_flag))
-        return *RTE_MBUF_DYNFIELD(m, rt.ts_offset, rte_mbuf_timestamp_t *) *
-               rt.ts_scale[p];
+    if (rt->ts_scale[p] && rt->ts_offset >= 0 && (m->ol_flags & rt->ts_flag))
+        return *RTE_MBUF_DYNFIELD(m, rt->ts_offset, rte_mbuf_timestamp_t *) *
+               rt->ts_scale[p];
     return rt_wallclock_ns();
 }
 
@@ -164,6 +164,7 @@ static inline uint64_t mbuf_ts(struct rte_mbuf *m, int p)
  * as far as the capture's time since the worker's first packet */
 static void pace(struct rt_worker *w, uint64_t ts)
 {
+    const struct rt_global *rt = w->rt;
     if (!w->pace_ts0) {
         w->pace_ts0 = ts;
         w->pace_tsc0 = rte_get_tsc_cycles();
@@ -171,18 +172,19 @@ static void pace(struct rt_worker *w, uint64_t ts)
     }
     if (ts <= w->pace_ts0)
         return;
-    double ns = (double)(ts - w->pace_ts0) / rt.opt.replay_speed;
+    double ns = (double)(ts - w->pace_ts0) / rt->opt.replay_speed;
     uint64_t due = w->pace_tsc0 + (uint64_t)(ns * (double)rte_get_tsc_hz() / 1e9);
-    while (rte_get_tsc_cycles() < due && !rt_force_quit)
+    while (rte_get_tsc_cycles() < due && !rt->force_quit)
         rte_pause();
 }
 
 static int64_t others_seen(const struct rt_worker *self)
 {
+    const struct rt_global *rt = self->rt;
     int64_t t = 0;
-    for (int i = 0; i < rt.nworkers; i++) {
-        int64_t s = atomic_load_explicit(&rt.workers[i].seen, memory_order_acquire);
-        if (&rt.workers[i] != self && s > t)
+    for (int i = 0; i < rt->nworkers; i++) {
+        int64_t s = atomic_load_explicit(&rt->workers[i].seen, memory_order_acquire);
+        if (&rt->workers[i] != self && s > t)
             t = s;
     }
     return t;
@@ -191,25 +193,26 @@ static int64_t others_seen(const struct rt_worker *self)
 int rt_worker_main(void *arg)
 {
     struct rt_worker *w = arg;
+    const struct rt_global *rt = w->rt;
     struct rte_mbuf *bufs[RT_BURST];
     struct jit_pkt pk[RT_BURST]; /* the burst as the engine reads it */
     uint8_t *linear = malloc((size_t)RT_BURST * 65536); /* multi-segment frames, made contiguous */
     uint64_t idle_since = rte_get_tsc_cycles();
-    uint64_t idle_limit = rt.opt.idle_exit_ms > 0
-                              ? rte_get_tsc_hz() / 1000 * (uint64_t)rt.opt.idle_exit_ms
+    uint64_t idle_limit = rt->opt.idle_exit_ms > 0
+                              ? rte_get_tsc_hz() / 1000 * (uint64_t)rt->opt.idle_exit_ms
                               : 0;
     if (!linear)
         rt_fatal_oom();
-    if (rt.report_mode && !(w->feeder = calloc(1, sizeof *w->feeder)))
+    if (rt->report_mode && !(w->feeder = calloc(1, sizeof *w->feeder)))
         rt_fatal_oom();
     /* one worker sees every packet: it emits final rows itself (folds need
      * that); several hand their window state to the main lcore */
-    if (rt.nworkers > 1)
+    if (rt->nworkers > 1)
         exec_set_partial(w->x, on_partial, w);
-    while (!rt_force_quit) {
+    while (!rt->force_quit) {
         unsigned got = 0;
-        for (int p = 0; p < rt.nports; p++) {
-            uint16_t n = rte_eth_rx_burst(rt.ports[p], (uint16_t)w->index, bufs, RT_BURST);
+        for (int p = 0; p < rt->nports; p++) {
+            uint16_t n = rte_eth_rx_burst(rt->ports[p], (uint16_t)w->index, bufs, RT_BURST);
             got += n;
             w->bursts += n != 0;
             for (uint16_t i = 0; i < n; i++) {
@@ -222,20 +225,20 @@ int rt_worker_main(void *arg)
                     len = rte_pktmbuf_pkt_len(m) < 65536 ? rte_pktmbuf_pkt_len(m) : 65536;
                     data = rte_pktmbuf_read(m, 0, len, linear + (size_t)i * 65536);
                 }
-                uint64_t ts = mbuf_ts(m, p);
-                if (rt.opt.replay_speed > 0)
+                uint64_t ts = mbuf_ts(rt, m, p);
+                if (rt->opt.replay_speed > 0)
                     pace(w, ts);
                 pk[i] = (struct jit_pkt){.data = data, .caplen = len,
                                          .wirelen = rte_pktmbuf_pkt_len(m), .ts = ts,
-                                         .port = rt.ports[p]};
+                                         .port = rt->ports[p]};
                 w->packets++;
                 w->bytes += rte_pktmbuf_pkt_len(m);
                 if ((int64_t)ts > atomic_load_explicit(&w->seen, memory_order_relaxed))
                     atomic_store_explicit(&w->seen, (int64_t)ts, memory_order_release);
             }
-            if (n && rt.report_mode) { /* the data plane's report frames */
+            if (n && rt->report_mode) { /* the data plane's report frames */
                 for (uint16_t i = 0; i < n; i++)
-                    if (host_feed_frame(w->feeder, rt.plan, w->x, pk[i].data,
+                    if (host_feed_frame(w->feeder, rt->plan, w->x, pk[i].data,
                                         pk[i].caplen, &w->rs, &w->ds) == -ENOMEM)
                         rt_fatal_oom();
                 rte_pktmbuf_free_bulk(bufs, n);
@@ -247,15 +250,15 @@ int rt_worker_main(void *arg)
         uint64_t now = rte_get_tsc_cycles();
         /* rows wait in a batch at most a millisecond (windowed rows not at
          * all): batching must not hold results back */
-        if (w->batch && (!rt.prog->queries[w->batch->query]->per_packet ||
+        if (w->batch && (!rt->prog->queries[w->batch->query]->per_packet ||
                          now - w->batch_tsc > rte_get_tsc_hz() / 1000))
             flush_batch(w);
         if (got) {
             idle_since = now;
             /* fault injection for tests (--test-slow-worker): a worker slower
                than the port, so that the port must drop and count it */
-            if (unlikely(rt.opt.test_worker_delay_us > 0))
-                rte_delay_us_block((unsigned)rt.opt.test_worker_delay_us);
+            if (unlikely(rt->opt.test_worker_delay_us > 0))
+                rte_delay_us_block((unsigned)rt->opt.test_worker_delay_us);
         } else {
             /* nothing queued here: follow the others' event time */
             eng_advance(w->eng, others_seen(w));

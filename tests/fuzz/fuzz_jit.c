@@ -31,6 +31,7 @@
 #include "ir.h"
 #include "jit.h"
 #include "jit_engine.h"
+#include "parse.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,6 +7,7 @@
  */
 #include "driver.h"
 #include "ir.h"
+#include "parse.h"
 
 #include <stdint.h>
 #include <stdio.h>

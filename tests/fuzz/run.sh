@@ -15,16 +15,16 @@ OUT=build/fuzz
 command -v clang >/dev/null || { echo "fuzz: clang is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 mkdir -p "$OUT"
 make --no-print-directory -s build/gen/parser.c build/gen/lexer.c >/dev/null
-CF="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icore -Icompiler -Iexec -Ibuild/gen -w"
-clang $CF -o "$OUT/fuzz_query" tests/fuzz/fuzz_query.c compiler/ast.c compiler/diag.c \
-    compiler/sema.c compiler/ir.c build/gen/lexer.c build/gen/parser.c core/fields.c core/value.c
+CF="-g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Icore -Icompiler -Iplanner -Iexec -Ihtsc -Ibuild/gen -w"
+clang $CF -o "$OUT/fuzz_query" tests/fuzz/fuzz_query.c core/arena.c compiler/ast.c compiler/parse.c \
+    compiler/diag.c compiler/sema.c compiler/ir.c build/gen/lexer.c build/gen/parser.c core/fields.c core/value.c
 if [ -f tests/fuzz/fuzz_decode.c ]; then
     clang $CF -o "$OUT/fuzz_decode" tests/fuzz/fuzz_decode.c core/decode.c core/fields.c core/value.c
 fi
 if [ -f tests/fuzz/fuzz_jit.c ]; then
     # the JIT against the executor: the compiler, executor, decoder and LLVM
     clang $CF -Iruntime -o "$OUT/fuzz_jit" tests/fuzz/fuzz_jit.c runtime/jit*.c exec/exec.c \
-        compiler/ast.c compiler/diag.c compiler/sema.c compiler/ir.c build/gen/lexer.c \
+        core/arena.c compiler/ast.c compiler/parse.c compiler/diag.c compiler/sema.c compiler/ir.c build/gen/lexer.c \
         build/gen/parser.c core/decode.c core/fields.c core/value.c \
         $(llvm-config --ldflags --libs core orcjit native passes)
 fi
@@ -33,9 +33,9 @@ if [ -f tests/fuzz/fuzz_report.c ]; then
         core/fields.c core/value.c
 fi
 if [ -f tests/fuzz/fuzz_plan.c ]; then
-    clang $CF -Ip4gen -o "$OUT/fuzz_plan" tests/fuzz/fuzz_plan.c compiler/plan.c compiler/split.c \
-        core/json.c p4gen/targets.c \
-        core/report.c compiler/ast.c compiler/diag.c compiler/sema.c compiler/ir.c \
+    clang $CF -o "$OUT/fuzz_plan" tests/fuzz/fuzz_plan.c planner/plan.c planner/rules.c \
+        planner/split.c planner/targets.c core/json.c core/report.c \
+        core/arena.c compiler/ast.c compiler/parse.c compiler/diag.c compiler/sema.c compiler/ir.c \
         build/gen/lexer.c build/gen/parser.c core/fields.c core/value.c
 fi
 

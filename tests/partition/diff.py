@@ -3,7 +3,7 @@
 
 For every library query (queries/*.htq; tests/golden/ir/*.htq when the
 library is empty) and the test's own (tests/partition/queries/*.htq: filters
-the planner splits, compiler/split.c), every capture in tests/data/ and
+the planner splits, planner/split.c), every capture in tests/data/ and
 every target model, the
 rows of the reference executor (`htsc run`) must equal, row for row, the rows
 of the host part (`htsc host`) fed with the report frames of the data-plane

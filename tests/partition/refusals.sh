@@ -40,7 +40,7 @@ grep -q "^plan: optimal: integer program" "$tmp/explain" || { echo "refusals: ex
 grep -q "stage 11:" "$tmp/explain" || { echo "refusals: explain: no per-stage resources" >&2; fail=1; }
 "$HTSC" explain --target tofino --dot queries/syn_flood.htq | dot -Tsvg >/dev/null ||
     { echo "refusals: explain --dot does not render" >&2; fail=1; }
-# a filter mixing data-plane and host-only tests (compiler/split.c): split for
+# a filter mixing data-plane and host-only tests (planner/split.c): split for
 # a target with a parser, the data-plane half reporting whole packets; kept
 # whole for target none and in the IR as written
 "$HTSC" explain --target v1model queries/dns_reflection.htq >"$tmp/split" 2>&1

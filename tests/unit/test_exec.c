@@ -27,6 +27,7 @@
 #include <cmocka.h>
 
 #include "exec.h"
+#include "parse.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ir.h"
+#include "parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>

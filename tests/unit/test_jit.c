@@ -15,6 +15,7 @@
 #include "exec.h"
 #include "jit.h"
 #include "jit_engine.h"
+#include "parse.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

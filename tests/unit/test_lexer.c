@@ -22,6 +22,7 @@
 #include "ast.h"
 #include "parser.h"
 #include "lexer.h"
+#include "parse.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

@@ -23,6 +23,7 @@
 
 #include "ast.h"
 #include "ir.h"
+#include "parse.h"
 
 #include <errno.h>
 #include <stdio.h>

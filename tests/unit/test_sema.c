@@ -24,6 +24,7 @@
 
 #include "fields.h"
 #include "ir.h"
+#include "parse.h"
 
 #include <stdio.h>
 #include <stdlib.h>

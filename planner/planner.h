@@ -15,7 +15,7 @@
 #ifndef HTS_PLANNER_H
 #define HTS_PLANNER_H
 
-#include "model.h"
+#include "train.h"
 #include "plan.h"
 #include "targets.h"
 

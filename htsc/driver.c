@@ -1,8 +1,9 @@
 /*
- * driver.c - the htsc subcommands: argument parsing, loading, check, explain.
+ * driver.c - the htsc subcommands about the language: argument parsing,
+ * fields, check, explain (the IR).
  *
- * `run` lives with the executor (exec/run.c) so that this file stays about the
- * compiler; it shares htsc_load().
+ * `run` (run.c) and the commands of a plan (partition.c) have files of their
+ * own; all share htsc_load().
  */
 #include "driver.h"
 
@@ -108,62 +109,6 @@ int htsc_parse_args(int argc, char **argv, struct htsc_opts *o)
     return 0;
 }
 
-/* --set [QUERY.]NAME=VALUE */
-static int parse_override(const char *s, struct ir_override *ov,
-                          struct arena *arena, FILE *err)
-{
-    const char *eq = strchr(s, '=');
-    if (!eq || eq == s) {
-        fprintf(err, "htsc: --set %s: expected NAME=VALUE\n", s);
-        return -EINVAL;
-    }
-    char *name = arena_strndup(arena, s, (size_t)(eq - s));
-    char *dot = strrchr(name, '.');
-    memset(ov, 0, sizeof *ov);
-    if (dot) {
-        *dot = 0;
-        ov->query = name;
-        ov->name = dot + 1;
-    } else {
-        ov->name = name;
-    }
-    char msg[256];
-    if (ast_parse_literal(eq + 1, &ov->value, arena, msg, sizeof msg) < 0) {
-        fprintf(err, "htsc: --set %s: %s\n", s, msg);
-        return -EINVAL;
-    }
-    return 0;
-}
-
-struct ir_program *htsc_load(const struct htsc_opts *o, struct arena *arena,
-                             struct src_file **srcs, FILE *err)
-{
-    struct diag d;
-    diag_init(&d);
-    struct ast_file *files[HTSC_MAX_FILES];
-    int nf = 0;
-    for (int i = 0; i < o->nfiles; i++) {
-        srcs[i] = src_read(&d, o->files[i]);
-        if (!srcs[i])
-            continue;
-        struct ast_file *f = NULL;
-        if (ast_parse(arena, &d, srcs[i], &f) == 0)
-            files[nf++] = f;
-    }
-    struct ir_program *p = NULL;
-    struct ir_override ovr[HTSC_MAX_SETS];
-    int bad = 0;
-    for (int i = 0; i < o->nsets; i++)
-        bad |= parse_override(o->sets[i], &ovr[i], arena, err) < 0;
-    if (d.errors == 0 && !bad)
-        p = sema_build(arena, &d, files, nf, ovr, o->nsets);
-    diag_print(&d, err);
-    if (d.errors)
-        p = NULL;
-    diag_free(&d);
-    return bad ? NULL : p;
-}
-
 static void free_srcs(struct src_file **srcs, int n)
 {
     for (int i = 0; i < n; i++)
@@ -199,8 +144,6 @@ int htsc_cmd_check(const struct htsc_opts *o)
 
 int htsc_cmd_explain(const struct htsc_opts *o)
 {
-    if (o->target)
-        return htsc_cmd_explain_target(o);
     struct arena arena = {0};
     struct src_file *srcs[HTSC_MAX_FILES] = {0};
     struct ir_program *p = htsc_load(o, &arena, srcs, stderr);

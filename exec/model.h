@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "pcapin.h"
 #include "report.h"
+#include "train.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -72,51 +73,15 @@ size_t dpm_key_bytes(const struct ir_node *n, const hts_value *key,
 /* CRC-32 (IEEE, reflected: P4's HashAlgorithm.crc32) of p[0, n). */
 uint32_t dpm_crc32(const uint8_t *p, size_t n);
 
-/* ---- training ---- */
-
-struct dpm_window { /* one window of one stateful node */
-    double in;   /* tuples that entered with a present key */
-    double keys; /* distinct keys */
-};
-
-struct dpm_refine_window { /* one window of a groupby refined at a level */
-    double gated; /* tuples whose coarse key had not passed the threshold */
-    double post;  /* tuples that reached the fine slots */
-    double keys;  /* distinct fine keys among them */
-};
-
-struct dpm_refine { /* a groupby refined at one level, with unbounded slots */
-    int level;
-    struct dpm_refine_window *win;
-    int nwin, capwin;
-};
-
-struct dpm_node_train {
-    double out;  /* tuples/packets/rows the node output over the capture */
-    double in;   /* stateful: tuples that entered */
-    struct dpm_window *win;
-    int nwin, capwin;
-    struct dpm_refine *ref; /* a refinable groupby: per level of the hint */
-    int nref;
-};
-
-struct dpm_train {
-    double packets;
-    double windows;            /* per query: windows seen (max over nodes) */
-    int nqueries;
-    int *nnodes;
-    struct dpm_node_train **q; /* [query][node] */
-    bool **dp;                 /* [query][node]: part of the deepest cut */
-};
+/* ---- training (the statistics: planner/train.h) ---- */
 
 /*
  * Runs the capture at path through the deepest data-plane cut of every
  * query of prog (on target `t_stateful` with or without registers) with
  * unbounded registers, counting. 0, or -errno with a message in err.
- * Release with dpm_train_free().
+ * Release with dpm_train_free() (train.h).
  */
 int dpm_train(const struct ir_program *prog, bool stateful, const char *path,
               struct dpm_train *out, char *err, size_t errlen);
-void dpm_train_free(struct dpm_train *t);
 
 #endif

@@ -1096,23 +1096,3 @@ int dpm_train(const struct ir_program *prog, bool stateful, const char *path,
         dpm_train_free(out);
     return rc;
 }
-
-void dpm_train_free(struct dpm_train *t)
-{
-    for (int i = 0; i < t->nqueries; i++) {
-        for (int k = 0; t->q && k < t->nnodes[i]; k++) {
-            free(t->q[i][k].win);
-            for (int l = 0; l < t->q[i][k].nref; l++)
-                free(t->q[i][k].ref[l].win);
-            free(t->q[i][k].ref);
-        }
-        if (t->q)
-            free(t->q[i]);
-        if (t->dp)
-            free(t->dp[i]);
-    }
-    free(t->q);
-    free(t->dp);
-    free(t->nnodes);
-    memset(t, 0, sizeof *t);
-}

@@ -2,7 +2,7 @@
  * targets.h - what each data-plane target can hold: the planner's resource
  * model and p4gen's architecture choice.
  *
- * One file per target under p4gen/targets/ (none.def, v1model.def,
+ * One file per target under planner/targets/ (none.def, v1model.def,
  * tofino.def, smartnic.def) holds its numbers as a designated initializer,
  * each with a comment saying where it comes from; docs/targets.md explains
  * them. Adding a target is adding a file and a line in targets.c.

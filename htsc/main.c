@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "check"))
         return htsc_cmd_check(&o);
     if (!strcmp(cmd, "explain"))
-        return htsc_cmd_explain(&o);
+        return o.target ? htsc_cmd_explain_target(&o) : htsc_cmd_explain(&o);
     if (!strcmp(cmd, "run"))
         return htsc_cmd_run(&o);
     if (!strcmp(cmd, "compile")) {

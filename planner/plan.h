@@ -102,7 +102,7 @@ enum plan_zone { PLAN_HOST, PLAN_STREAM, PLAN_DIST, PLAN_AGG, PLAN_THRESH };
  * The zone node n of q would have in the data plane given the zones of the
  * nodes before it (zone[id], by node id); -1 and *why (static text) when it
  * cannot run there. The check is the target-independent one; targets add
- * their own limits (p4gen/targets.h).
+ * their own limits (planner/targets.h).
  */
 int plan_zone_for(const struct ir_query *q, const struct ir_node *n,
                   const uint8_t *zone, const char **why);
@@ -233,26 +233,6 @@ struct plan *plan_load_text(const char *text, size_t len, const char *name,
                             char *err, size_t errlen);
 
 void plan_free(struct plan *p);
-
-/*
- * The host part of a plan, one report frame at a time (htsc host, htsd in
- * report mode): decodes the frame's records and feeds them to x, an
- * executor of p->prog, in the order the executor runs queries. Returns 0,
- * -EINVAL for a refused frame (counted in *rs by reason), -ENOMEM.
- */
-struct host_feeder {
-    struct feed *items;
-    size_t cap;
-    struct hts_pkt pkt;
-    hts_value vals[REP_MAX_COLS];
-};
-struct exec;
-struct rep_stats;
-struct hts_decode_stats;
-int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
-                    const uint8_t *data, uint32_t caplen, struct rep_stats *rs,
-                    struct hts_decode_stats *ds);
-void host_feeder_free(struct host_feeder *f);
 
 /* The layout of (query, node, kind), or NULL. */
 static inline const struct rep_layout *plan_layout(const struct plan *p,

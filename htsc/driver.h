@@ -1,18 +1,19 @@
 /*
  * driver.h - the htsc subcommands, callable from main and from tests.
  *
- * Loading is shared: read each file, parse, apply --set overrides, check and
- * build the IR, print diagnostics gcc-shaped on stderr.
+ * Loading is the compiler's (compiler/load.c): read each file, parse, apply
+ * --set overrides, check and build the IR, print diagnostics gcc-shaped on
+ * stderr.
  */
 #ifndef HTS_DRIVER_H
 #define HTS_DRIVER_H
 
-#include "ir.h"
+#include "load.h"
 
 #include <stdio.h>
 
-#define HTSC_MAX_FILES 256
-#define HTSC_MAX_SETS 64
+#define HTSC_MAX_FILES HTS_MAX_FILES
+#define HTSC_MAX_SETS HTS_MAX_SETS
 
 struct htsc_opts {
     const char *files[HTSC_MAX_FILES];
@@ -25,7 +26,7 @@ struct htsc_opts {
     int dot;
     int progress; /* -1 auto (a terminal), 0 off, 1 on */
     int stats;    /* print packet, row and decode counters on stderr */
-    /* partitioning (compiler/partition.c) */
+    /* partitioning (htsc/partition.c) */
     const char *target;  /* --target none|v1model|tofino|smartnic */
     const char *train;   /* --train CAPTURE: selectivities for the planner */
     const char *out;     /* -o DIR (compile) or FILE (emulate) */
@@ -35,28 +36,34 @@ struct htsc_opts {
     int force_refine;    /* --force-refine: refine every groupby that can be */
     int plan_only;       /* --plan-only: compile writes the plan file only */
     int emit_llvm;       /* --emit-llvm: compile writes DIR/NAME.ll (the JIT's
-                          * IR, by bin/htsc-llvm: compiler/emit_llvm.c);
+                          * IR, by bin/htsc-llvm: htsc/emit_llvm.c);
                           * alone, without --target, only that */
 };
 
 /* Fills *o from argv; prints what is wrong and returns -EINVAL. */
 int htsc_parse_args(int argc, char **argv, struct htsc_opts *o);
 
-/* Parses and checks o->files; prints diagnostics to `err`. Returns the
- * program (in *arena) or NULL. *srcs is filled with the sources to free. */
-struct ir_program *htsc_load(const struct htsc_opts *o, struct arena *arena,
-                             struct src_file **srcs, FILE *err);
+/* Parses and checks o->files with o->sets (hts_load); prints diagnostics
+ * to `err`. Returns the program (in *arena) or NULL. *srcs is filled with
+ * the sources to free. */
+static inline struct ir_program *htsc_load(const struct htsc_opts *o,
+                                           struct arena *arena,
+                                           struct src_file **srcs, FILE *err)
+{
+    return hts_load(o->files, o->nfiles, o->sets, o->nsets, arena, srcs, err);
+}
 
 int htsc_cmd_fields(FILE *out);
 int htsc_cmd_check(const struct htsc_opts *o);
-int htsc_cmd_explain(const struct htsc_opts *o);
+int htsc_cmd_explain(const struct htsc_opts *o); /* without --target */
+/* htsc/run.c */
 int htsc_cmd_run(const struct htsc_opts *o);
-/* compiler/partition.c */
+/* htsc/partition.c */
 int htsc_cmd_explain_target(const struct htsc_opts *o);
 int htsc_cmd_compile(const struct htsc_opts *o);
 int htsc_cmd_emulate(const struct htsc_opts *o);
 int htsc_cmd_host(const struct htsc_opts *o);
-/* compiler/emit_llvm.c: in htsc-llvm only (it links LLVM) */
+/* htsc/emit_llvm.c: in htsc-llvm only (it links LLVM) */
 int htsc_cmd_emit_llvm(const struct htsc_opts *o);
 
 #endif

@@ -8,14 +8,14 @@
  * The shape is DPDK's l3fwd/skeleton: parse, EAL init, mbuf pool, port_init
  * with one RX queue per worker lcore, launch the workers, run the control
  * loop on the main lcore, then stop, close and clean up. rte_exit only during
- * set-up. SIGINT/SIGTERM set rt_force_quit: workers stop receiving and close
+ * set-up. SIGINT/SIGTERM set rt.force_quit: workers stop receiving and close
  * their windows, the main lcore emits what is left, flushes the sink within
  * --flush-timeout, prints a summary and exits 0 only if every row was
  * delivered.
  */
-#include "driver.h"
 #include "exportfmt.h"
 #include "jit_engine.h"
+#include "load.h"
 #include "plan.h"
 #include "rowfmt.h"
 #include "rt.h"
@@ -41,26 +41,12 @@
 #define MBUF_CACHE_SIZE 250
 #define RING_SIZE 4096
 
-struct rt_global rt = {.ts_offset = -1};
-volatile bool rt_force_quit;
-
-void rt_fatal_oom(void)
-{
-    fprintf(stderr, "htsd: out of memory\n");
-    abort();
-}
-
-uint64_t rt_wallclock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
+static struct rt_global rt = {.ts_offset = -1};
 
 static void on_signal(int sig)
 {
     (void)sig;
-    rt_force_quit = true;
+    rt.force_quit = true;
 }
 
 static void usage(FILE *out)
@@ -397,13 +383,8 @@ int main(int argc, char **argv)
         return 2;
     }
     /* the queries, checked like htsc check does */
-    struct htsc_opts ho = {.format = "json"};
-    for (int i = 0; i < rt.opt.nqueries; i++)
-        ho.files[ho.nfiles++] = rt.opt.queries[i];
-    for (int i = 0; i < rt.opt.nsets; i++)
-        ho.sets[ho.nsets++] = rt.opt.sets[i];
     static struct arena arena;
-    static struct src_file *srcs[HTSC_MAX_FILES];
+    static struct src_file *srcs[HTS_MAX_FILES];
     if (rt.opt.plan) {
         char perr[512];
         rt.plan = plan_load(rt.opt.plan, perr, sizeof perr);
@@ -420,7 +401,8 @@ int main(int argc, char **argv)
             rt.opt.engine = "interp";
         }
     } else {
-        rt.prog = htsc_load(&ho, &arena, srcs, stderr);
+        rt.prog = hts_load(rt.opt.queries, rt.opt.nqueries, rt.opt.sets,
+                           rt.opt.nsets, &arena, srcs, stderr);
     }
     if (!rt.prog)
         return 1;
@@ -505,7 +487,7 @@ int main(int argc, char **argv)
                       : rt_sink_stdout(stdout);
     if (!rt.sink)
         rte_exit(EXIT_FAILURE, "htsd: %s\n", err[0] ? err : "cannot create the sink");
-    if (rt.opt.metrics && rt_metrics_open(rt.opt.metrics, err, sizeof err) < 0)
+    if (rt.opt.metrics && rt_metrics_open(&rt, rt.opt.metrics, err, sizeof err) < 0)
         rte_exit(EXIT_FAILURE, "htsd: --metrics %s: %s\n", rt.opt.metrics, err);
 
     unsigned lcore;
@@ -514,6 +496,7 @@ int main(int argc, char **argv)
         struct rt_worker *w = &rt.workers[wi];
         char name[32];
         snprintf(name, sizeof name, "htsd_w%d", wi);
+        w->rt = &rt;
         w->index = wi;
         w->lcore = lcore;
         w->ring = rte_ring_create(name, RING_SIZE, (int)rte_socket_id(),
@@ -589,7 +572,7 @@ int main(int argc, char **argv)
     rowbuf_free(&batch);
     free(rt.rows_per_query);
     free(eal_argv);
-    for (int i = 0; i < ho.nfiles; i++)
+    for (int i = 0; i < rt.opt.nqueries; i++)
         src_free(srcs[i]);
     arena_free(&arena);
     rte_eal_cleanup();
