@@ -1067,8 +1067,14 @@ static int program(struct gen *g, char *err, size_t errlen)
     if (g->xsa)
         p4g_line(o, "const bit<2> HOST_PORT = 2; /* smartnic egress_port: the host */");
     else
+    {
         p4g_line(o, "const bit<32> REPORT_SESSION = %d; /* mirror session to the host */",
                  REPORT_SESSION);
+        /* v1model.p4 leaves instance_type's values to the target; these are
+         * BMv2 simple_switch's (its docs/simple_switch.md), declared here as
+         * p4c's own BMv2 examples do */
+        p4g_line(o, "const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;");
+    }
     p4g_blank(o);
     p4g_line(o, "/* ---- typedefs ---- */");
     p4g_line(o, "typedef bit<48> mac_addr_t;");

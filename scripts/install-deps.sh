@@ -11,6 +11,13 @@ clang llvm-dev libclang-rt-14-dev \
 libdpdk-dev librdkafka-dev kcat \
 tshark graphviz python3 jq time \
 default-jre-headless maven"
+# the run-time libraries of the prebuilt public P4 tools (p4c, BMv2; not
+# Debian packages: docs/targets.md), when HTS_P4TOOLS names them
+if [ -n "${HTS_P4TOOLS:-}" ]; then
+    PKGS="$PKGS libgc1 libprotobuf32 libboost-iostreams1.74.0 cpp libz3-4 xz-utils \
+libjsoncpp25 libthrift-0.17.0 libboost-program-options1.74.0 libxxhash0 libpcap0.8 \
+libgmp10 libnanomsg5 python3-thrift"
+fi
 
 missing=""
 for p in $PKGS; do

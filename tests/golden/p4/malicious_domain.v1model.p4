@@ -26,6 +26,7 @@ const bit<32> REPORT_MAGIC = 0x48545352;
 const bit<8> REPORT_VERSION = 1;
 const bit<64> PLAN_FINGERPRINT = 0xec5bfc0b0c50a2ac;
 const bit<32> REPORT_SESSION = 100; /* mirror session to the host */
+const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;
 
 /* ---- typedefs ---- */
 typedef bit<48> mac_addr_t;

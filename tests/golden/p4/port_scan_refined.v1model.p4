@@ -29,6 +29,7 @@ const bit<32> Q0_N1_SLOTS = 65536;
 const bit<32> Q0_N2_SLOTS = 65536;
 const bit<32> Q0_N2_COARSE_SLOTS = 65536; /* its /8 level */
 const bit<32> REPORT_SESSION = 100; /* mirror session to the host */
+const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;
 
 /* ---- typedefs ---- */
 typedef bit<48> mac_addr_t;

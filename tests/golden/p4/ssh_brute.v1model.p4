@@ -28,6 +28,7 @@ const bit<64> PLAN_FINGERPRINT = 0x14121fb07e2d241b;
 const bit<32> Q0_N2_SLOTS = 65536;
 const bit<32> Q0_N3_SLOTS = 65536;
 const bit<32> REPORT_SESSION = 100; /* mirror session to the host */
+const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;
 
 /* ---- typedefs ---- */
 typedef bit<48> mac_addr_t;

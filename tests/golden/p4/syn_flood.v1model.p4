@@ -29,6 +29,7 @@ const bit<32> Q0_N2_SLOTS = 65536;
 const bit<32> Q0_N4_SLOTS = 65536;
 const bit<32> Q0_N7_SLOTS = 65536;
 const bit<32> REPORT_SESSION = 100; /* mirror session to the host */
+const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;
 
 /* ---- typedefs ---- */
 typedef bit<48> mac_addr_t;
