@@ -861,9 +861,17 @@ static void query_apply(struct gen *g)
     struct p4g_out *o = g->o;
     const struct plan *p = g->p;
     const struct p4g_arch *a = g->xsa ? &xsa_arch : &arch;
+    if (!g->xsa) { /* the shim's 8 bytes are not the frame's */
+        p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
+        p4g_line(o, "meta.ts = hdr.ts_shim.ts_ns;");
+        p4g_line(o, "meta.wire_len = %s - 8;", a->pkt_len);
+        p4g_raw(o, "#else\n");
+    }
     p4g_line(o, "meta.ts = %s;", a->ts);
     if (a->pkt_len)
         p4g_line(o, "meta.wire_len = %s;", a->pkt_len);
+    if (!g->xsa)
+        p4g_raw(o, "#endif\n");
     p4g_line(o, "meta.port = (bit<16>)%s;", a->in_port);
     if (g->xsa) { /* no user metadata in xsa's parser: set here */
         p4g_line(o, "meta.vlan_depth = hdr.vlan[1].isValid() ? 8w2 : (hdr.vlan[0].isValid() ? 8w1 : 8w0);");
@@ -911,9 +919,17 @@ static void ingress(struct gen *g)
     p4g_line(o, "control IngressImpl(inout headers_t hdr, inout metadata_t meta,");
     p4g_line(o, "                    inout standard_metadata_t standard_metadata) {");
     o->indent++;
+    p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
+    p4g_line(o, "register<bit<64>>(1) hts_packets; /* test builds: frames seen, for the harness */");
+    p4g_raw(o, "#endif\n");
     query_decls(g);
     p4g_blank(o);
     p4g_open(o, "apply");
+    p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
+    p4g_line(o, "bit<64> hts_n;");
+    p4g_line(o, "hts_packets.read(hts_n, 0);");
+    p4g_line(o, "hts_packets.write(0, hts_n + 1);");
+    p4g_raw(o, "#endif\n");
     query_apply(g);
     p4g_blank(o);
     p4g_open(o, "if (meta.report == 1)");
@@ -1025,6 +1041,11 @@ static void headers_struct(struct gen *g, int npkt)
     p4g_line(o, "tcp_t tcp;");
     p4g_line(o, "udp_t udp;");
     p4g_line(o, "icmp_t icmp;");
+    if (!g->xsa) {
+        p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
+        p4g_line(o, "ts_shim_t ts_shim; /* parsed, never emitted */");
+        p4g_raw(o, "#endif\n");
+    }
     p4g_close(o, "");
 }
 
@@ -1083,6 +1104,14 @@ static int program(struct gen *g, char *err, size_t errlen)
     p4g_blank(o);
     p4g_line(o, "/* ---- headers ---- */");
     p4g_std_headers(o);
+    if (!g->xsa) {
+        p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
+        p4g_line(o, "/* test builds (-DHTS_TIME_SHIM): the capture time of the frame, in ns,");
+        p4g_line(o, " * put in front of it by the test harness as a tap's hardware timestamp");
+        p4g_line(o, " * would be; simple_switch replaying a file has no clock of its own to give */");
+        p4g_line(o, "header ts_shim_t { bit<64> ts_ns; }");
+        p4g_raw(o, "#endif\n");
+    }
     p4g_blank(o);
     p4g_line(o, "/* report frames: docs/wire-format.md */");
     p4g_report_headers(o, p);
@@ -1120,6 +1149,11 @@ static int program(struct gen *g, char *err, size_t errlen)
     }
     o->indent++;
     p4g_open(o, "state start");
+    if (!g->xsa) {
+        p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
+        p4g_line(o, "packet.extract(hdr.ts_shim);");
+        p4g_raw(o, "#endif\n");
+    }
     p4g_line(o, "transition parse_ethernet;");
     p4g_close(o, "");
     p4g_blank(o);

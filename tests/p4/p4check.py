@@ -30,7 +30,11 @@ the subset of P4_16 htsc emits (the tutorials' layout) and checks
     parsers and controls may alternate (one pipe's gresses), and the
     Pipeline instance names declared parsers and controls.
 
-Usage: p4check.py FILE.p4...   (exit 1 and one line per problem)
+Conditional blocks (#ifdef NAME / #else / #endif, as the test build's
+time shim uses) are resolved first, as p4c's preprocessor would: without
+-D NAME the #else branch is checked (the program users deploy).
+
+Usage: p4check.py [-D NAME]... FILE.p4...   (exit 1 and one line per problem)
 """
 import re
 import sys
@@ -115,6 +119,33 @@ SECTION_ORDER = ["include", "const", "typedef", "header", "struct", "parser", "c
 
 class Problem(Exception):
     pass
+
+
+def preprocess(text, defines):
+    """Resolves #ifdef/#ifndef/#else/#endif (nesting allowed); the lines
+    of branches not taken become empty, so line numbers stay."""
+    out, stack = [], []
+    for line in text.split("\n"):
+        s = line.strip()
+        m = re.match(r"#\s*(ifdef|ifndef)\s+(\w+)", s)
+        if m:
+            taken = (m.group(2) in defines) == (m.group(1) == "ifdef")
+            stack.append([taken, all(t for t, _ in stack)])
+            out.append("")
+            continue
+        if re.match(r"#\s*else\b", s) and stack:
+            stack[-1][0] = not stack[-1][0]
+            out.append("")
+            continue
+        if re.match(r"#\s*endif\b", s) and stack:
+            stack.pop()
+            out.append("")
+            continue
+        live = all(t and outer for t, outer in stack)
+        out.append(line if live else "")
+    if stack:
+        raise Problem("an #ifdef without #endif")
+    return "\n".join(out)
 
 
 def tokenize(text):
@@ -877,9 +908,13 @@ class Checker:
 
 def main():
     bad = 0
-    for path in sys.argv[1:]:
+    args, defines = sys.argv[1:], set()
+    while len(args) >= 2 and args[0] == "-D":
+        defines.add(args[1])
+        args = args[2:]
+    for path in args:
         try:
-            c = Checker(path, open(path).read())
+            c = Checker(path, preprocess(open(path).read(), defines))
             c.run()
             for p in c.problems:
                 print(p)

@@ -102,6 +102,12 @@ header icmp_t {
     bit<8> code;
     bit<16> checksum;
 }
+#ifdef HTS_TIME_SHIM
+/* test builds (-DHTS_TIME_SHIM): the capture time of the frame, in ns,
+ * put in front of it by the test harness as a tap's hardware timestamp
+ * would be; simple_switch replaying a file has no clock of its own to give */
+header ts_shim_t { bit<64> ts_ns; }
+#endif
 
 /* report frames: docs/wire-format.md */
 header report_t {
@@ -125,6 +131,9 @@ struct headers_t {
     tcp_t tcp;
     udp_t udp;
     icmp_t icmp;
+#ifdef HTS_TIME_SHIM
+    ts_shim_t ts_shim; /* parsed, never emitted */
+#endif
 }
 
 struct metadata_t {
@@ -154,6 +163,9 @@ struct metadata_t {
 parser ParserImpl(packet_in packet, out headers_t hdr, inout metadata_t meta,
                   inout standard_metadata_t standard_metadata) {
     state start {
+#ifdef HTS_TIME_SHIM
+        packet.extract(hdr.ts_shim);
+#endif
         transition parse_ethernet;
     }
 
@@ -240,12 +252,25 @@ control VerifyChecksumImpl(inout headers_t hdr, inout metadata_t meta) {
 /* ---- ingress: the data-plane part of every query ---- */
 control IngressImpl(inout headers_t hdr, inout metadata_t meta,
                     inout standard_metadata_t standard_metadata) {
+#ifdef HTS_TIME_SHIM
+    register<bit<64>>(1) hts_packets; /* test builds: frames seen, for the harness */
+#endif
     /* ---- query 0: packet_size_histogram ---- */
     register<bit<64>>(7) q0_n1_hist; /* one counter per bucket */
 
     apply {
+#ifdef HTS_TIME_SHIM
+        bit<64> hts_n;
+        hts_packets.read(hts_n, 0);
+        hts_packets.write(0, hts_n + 1);
+#endif
+#ifdef HTS_TIME_SHIM
+        meta.ts = hdr.ts_shim.ts_ns;
+        meta.wire_len = standard_metadata.packet_length - 8;
+#else
         meta.ts = (bit<64>)standard_metadata.ingress_global_timestamp * 1000;
         meta.wire_len = standard_metadata.packet_length;
+#endif
         meta.port = (bit<16>)standard_metadata.ingress_port;
         meta.valid_ethernet = hdr.ethernet.isValid() ? 1w1 : 1w0;
         meta.valid_vlan_0 = hdr.vlan[0].isValid() ? 1w1 : 1w0;
