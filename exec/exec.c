@@ -720,6 +720,7 @@ struct exec {
     void *partial_ctx;
     int64_t watermark;    /* the latest packet time seen: windows ending at
                            * or before it are closed */
+    bool by_watermark;    /* only exec_advance moves event time */
     struct arena scratch; /* per-packet rows of the streaming region */
 };
 
@@ -1209,7 +1210,8 @@ void exec_feed(struct exec *x, int query, int node, const struct hts_pkt *pkt,
     assert(query >= 0 && query < x->p->nqueries);
     assert(node >= 0 && node < xq->q->nnodes && xq->streaming[node]);
     x->st.packets++;
-    advance(x, ts);
+    if (!x->by_watermark)
+        advance(x, ts);
     stream_from(x, xq, pkt, node, row);
     route(x, xq, pkt, ts);
     arena_reset(&x->scratch);
@@ -1319,6 +1321,11 @@ bool exec_window_external(struct exec *x, int query, int64_t window_start,
     w->ext = emit;
     w->ext_ctx = ctx;
     return true;
+}
+
+void exec_time_by_watermark(struct exec *x, bool on)
+{
+    x->by_watermark = on;
 }
 
 void exec_advance(struct exec *x, int64_t ts)

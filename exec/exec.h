@@ -116,6 +116,15 @@ bool exec_window_external(struct exec *x, int query, int64_t window_start,
                           exec_window_fn emit, void *ctx); /* false: late */
 /* Event time reaches ts without a packet: closes what ends at or before it. */
 void exec_advance(struct exec *x, int64_t ts);
+
+/*
+ * Event time moves only with exec_advance(), not with each exec_feed()'s
+ * time: the host half of a partitioned query (host.c), where the data plane
+ * says how far time has gone in watermark records. A switch's control plane
+ * sends a window's rows before the watermark that closes it, while tuples of
+ * the next window may already have arrived: their times must not close it.
+ */
+void exec_time_by_watermark(struct exec *x, bool on);
 /* The event time reached: every window ending at or before it is closed. */
 int64_t exec_watermark(const struct exec *x);
 /* Keys held in the open windows' tables (a gauge for metrics). */

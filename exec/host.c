@@ -29,6 +29,7 @@ int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
                     struct hts_decode_stats *ds)
 {
     struct rep_reader rd;
+    exec_time_by_watermark(x, true); /* the data plane's watermark records: exec.h */
     if (rep_frame_open(&rd, &p->reports, data, caplen, rs) < 0)
         return -EINVAL;
     /* The records of one frame come from one packet (or one window close):

@@ -684,6 +684,13 @@ static void run_query(struct dpm *m, int qi, const struct hts_pkt *pkt,
         ws = ts >= 0 ? ts - ts % mq->W : 0;
         late = ws + mq->W <= m->wm;
     }
+    if (late && (q->hop_ns == 0 || q->hop_ns == q->window_ns)) {
+        /* A tumbling window keeps its state in the data plane's bank for
+         * the window (docs/targets.md): a late packet skips the query
+         * there, as the P4 does, and the host never sees it. */
+        m->st.late++;
+        return;
+    }
     memset(mq->active, 0, (size_t)mq->nn * sizeof *mq->active);
     memset(mq->probe, 0, (size_t)mq->nn * sizeof *mq->probe);
     mq->active[0] = true;
@@ -1029,6 +1036,117 @@ void dpm_finish(struct dpm *m)
         close_query(m, i);
     flush(m);
     arena_reset(&m->scratch);
+}
+
+/* ---- a switch's control plane ---- */
+
+int dpm_key_words(const struct ir_node *n)
+{
+    unsigned b = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        b += key_col_bytes(&n->cols[i]);
+    return (int)((b ? b : 1) + 3) / 4;
+}
+
+bool dpm_key_from_words(const struct ir_node *n, const uint32_t *words, hts_value *key)
+{
+    size_t nb = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        nb += key_col_bytes(&n->cols[i]);
+    uint8_t b[16 * IR_MAX_KEYS];
+    for (size_t j = 0; j < nb; j++) { /* byte j from the most significant end */
+        size_t bit = 8 * (nb - 1 - j);
+        b[j] = (uint8_t)(words[bit / 32] >> (bit % 32));
+    }
+    size_t at = 0;
+    for (int i = 0; i < n->nkeys; i++) {
+        const struct ir_col *c = &n->cols[i];
+        unsigned w = key_col_bytes(c);
+        hts_value v = {.type = (uint8_t)c->type, .present = 1};
+        switch (c->type) {
+        case TY_IPV6: memcpy(v.u.ip6, b + at, 16); break;
+        case TY_MAC: memcpy(v.u.mac, b + at, 6); break;
+        case TY_IPV4:
+            v.u.ip4 = (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 |
+                      (uint32_t)b[at + 2] << 8 | b[at + 3];
+            break;
+        case TY_INT:
+        case TY_BOOL: {
+            uint64_t x = 0;
+            for (unsigned j = 0; j < w; j++)
+                x = x << 8 | b[at + j];
+            v.u.i = (int64_t)x;
+            break;
+        }
+        default:
+            return false;
+        }
+        key[i] = v;
+        at += w;
+    }
+    return true;
+}
+
+int dpm_cp_slot(struct dpm *m, int qi, int node, uint32_t idx, unsigned state,
+                const uint32_t *words, const int64_t *aggs, const int64_t *seen)
+{
+    if (qi < 0 || qi >= m->nq || node < 0 || node >= m->qs[qi].nn)
+        return -EINVAL;
+    struct reg *r = m->qs[qi].reg[node];
+    if (!r || r->hist || idx >= r->nslots)
+        return -EINVAL;
+    const struct ir_node *n = r->n;
+    hts_value key[IR_MAX_KEYS];
+    uint8_t kb[16 * IR_MAX_KEYS];
+    if (!dpm_key_from_words(n, words, key))
+        return -EINVAL;
+    size_t kl = dpm_key_bytes(n, key, kb);
+    if (dpm_crc32(kb, kl) % r->nslots != idx || r->state[idx] != SLOT_FREE)
+        return -EINVAL; /* not where this key hashes: not a slot of ours */
+    slot_fill(r, idx, kb, kl, key);
+    r->state[idx] = (state & 3) == 2 ? SLOT_SPILLED : SLOT_USED;
+    for (int a = 0; a < n->naggs; a++) {
+        hts_value *v = &r->vals[(size_t)idx * (size_t)n->naggs + (size_t)a];
+        if (v->type == TY_IPV4)
+            v->u.ip4 = (uint32_t)aggs[a];
+        else
+            v->u.i = aggs[a];
+        r->aux[(size_t)idx * (size_t)n->naggs + (size_t)a] =
+            n->aggs[a]->agg == AGG_COUNT ? 0 : seen[a];
+    }
+    if (m->qs[qi].win < 0)
+        m->qs[qi].win = 0;
+    return 0;
+}
+
+int dpm_cp_bucket(struct dpm *m, int qi, int node, int b, int64_t count)
+{
+    if (qi < 0 || qi >= m->nq || node < 0 || node >= m->qs[qi].nn)
+        return -EINVAL;
+    struct reg *r = m->qs[qi].reg[node];
+    if (!r || !r->hist || b < 0 || b > r->n->nedges)
+        return -EINVAL;
+    r->hist[b] = count;
+    if (m->qs[qi].win < 0)
+        m->qs[qi].win = 0;
+    return 0;
+}
+
+void dpm_cp_close(struct dpm *m, int qi, int64_t ws)
+{
+    if (m->qs[qi].win < 0)
+        return;
+    m->qs[qi].win = ws;
+    close_query(m, qi);
+    flush(m);
+    arena_reset(&m->scratch);
+}
+
+void dpm_cp_watermark(struct dpm *m, int64_t wm)
+{
+    check_add(rep_add_watermark(&m->w, (uint64_t)wm));
+    count(m, 0, REP_WATERMARK);
+    flush(m);
 }
 
 /* ---- training ---- */

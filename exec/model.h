@@ -73,6 +73,37 @@ size_t dpm_key_bytes(const struct ir_node *n, const hts_value *key,
 /* CRC-32 (IEEE, reflected: P4's HashAlgorithm.crc32) of p[0, n). */
 uint32_t dpm_crc32(const uint8_t *p, size_t n);
 
+/* ---- a switch's control plane (cp/) ----
+ *
+ * The window end of a real switch: its control plane reads the registers of
+ * a closed window's bank and hands them to the model, which sends exactly
+ * the records close_query() would (rows after the threshold, partial
+ * records, spill dumps) and then the watermark. One definition of what a
+ * window end sends, for the model and for a switch.
+ */
+
+/* Key words as the P4 stores them (docs/targets.md): the key's bytes
+ * (dpm_key_bytes) as one big-endian number, in 32-bit words, least
+ * significant first. Fills key (n->nkeys values); false if n's key has a
+ * column a data plane cannot hold. */
+bool dpm_key_from_words(const struct ir_node *n, const uint32_t *words, hts_value *key);
+/* 32-bit words of node n's key in the P4 (0 when not held in a data plane). */
+int dpm_key_words(const struct ir_node *n);
+
+/* Slot idx of stateful node `node` of query qi, read from a switch: state
+ * (P4: 1 held, 2 spilled; | 4 ignored), key words, aggregate values and
+ * present-input counts (n->naggs each). 0, or -EINVAL when idx or the key
+ * cannot be a slot of that node. */
+int dpm_cp_slot(struct dpm *m, int qi, int node, uint32_t idx, unsigned state,
+                const uint32_t *words, const int64_t *aggs, const int64_t *seen);
+/* Bucket b of histogram `node`. */
+int dpm_cp_bucket(struct dpm *m, int qi, int node, int b, int64_t count);
+/* Query qi's window starting at ws, loaded with the calls above: sends its
+ * records (one frame or more, to the frame callback) and forgets it. */
+void dpm_cp_close(struct dpm *m, int qi, int64_t ws);
+/* A watermark record in a frame of its own. */
+void dpm_cp_watermark(struct dpm *m, int64_t wm);
+
 /* ---- training (the statistics: planner/train.h) ---- */
 
 /*

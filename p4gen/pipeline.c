@@ -61,6 +61,7 @@ static const struct p4g_arch xsa_arch = {
 };
 
 #define REPORT_SESSION 100
+#define HTS_CPU_PORT 255
 
 struct gen {
     const struct plan *p;
@@ -88,9 +89,57 @@ static int key_bits(const struct ir_node *n)
     return b ? b : 8;
 }
 
+/* Keys sit in 32-bit register words: BMv2's Thrift API reads a cell as a
+ * signed 64-bit number and saturates wider values, so a control plane could
+ * not read a 64-bit word whose top bit is set. */
 static int key_words(const struct ir_node *n)
 {
-    return (key_bits(n) + 63) / 64;
+    return (key_bits(n) + 31) / 32;
+}
+
+/* ---- windows in the data plane (v1model) ---- */
+
+/* A tumbling-windowed query: its window is computed in the data plane, its
+ * state is kept in two banks by the window's parity, and late packets skip
+ * it (docs/targets.md, "Windows on a switch that never pauses"). */
+static bool banked(const struct gen *g, int qi)
+{
+    const struct ir_query *q = g->p->queries[qi].q;
+    return !g->xsa && !q->per_packet && q->window_ns > 0 &&
+           (q->hop_ns == 0 || q->hop_ns == q->window_ns);
+}
+
+/* A query whose window start goes into per-packet ROW records. */
+static bool needs_ws(const struct gen *g, int qi)
+{
+    return p4g_window_query(g->p, qi);
+}
+
+/* The query holds data-plane state (distinct, groupby, histogram). */
+static bool has_state(const struct plan_query *pq)
+{
+    for (int k = 1; k < pq->q->nnodes; k++)
+        if (pq->nodes[k].dp && ir_kind_stateful(pq->q->nodes[k]->kind))
+            return true;
+    return false;
+}
+
+/* "(bit<64>)(((bit<192>)X * 192wM) >> S)": X / W for every 64-bit X, with
+ * M = ceil(2^S / W), S = 64 + ceil(log2 W) (Granlund and Montgomery, 1994):
+ * P4 has no division, a multiplication by a constant it has. */
+static void div_window(struct p4g_out *o, const char *x, int64_t W)
+{
+    int l = 0;
+    while (l < 63 && ((uint64_t)1 << l) < (uint64_t)W)
+        l++;
+    int S = 64 + l;
+    unsigned __int128 M = (((unsigned __int128)1 << S) + (uint64_t)W - 1) / (uint64_t)W;
+    p4g_raw(o, "(bit<64>)(((bit<192>)%s * 192w0x", x);
+    if ((uint64_t)(M >> 64))
+        p4g_raw(o, "%" PRIx64 "%016" PRIx64, (uint64_t)(M >> 64), (uint64_t)M);
+    else
+        p4g_raw(o, "%" PRIx64, (uint64_t)M);
+    p4g_raw(o, ") >> %d)", S);
 }
 
 /* ---- metadata ---- */
@@ -115,9 +164,9 @@ static void meta_coarse(struct gen *g, int qi, const struct plan_query *pq, int 
     int nt = p4g_thresholds(pq->q->nodes[gate]->expr, t, P4G_MAX_THRESH);
     p4g_line(o, "bit<1> q%d_n%d_open; /* the refinement gate lets the tuple on */", qi, k);
     p4g_line(o, "bit<%d> q%d_n%d_coarse_key;", key_bits(n), qi, k);
-    p4g_line(o, "bit<%d> q%d_n%d_coarse_kpad;", key_words(n) * 64, qi, k);
+    p4g_line(o, "bit<%d> q%d_n%d_coarse_kpad;", key_words(n) * 32, qi, k);
     for (int w = 0; w < key_words(n); w++)
-        p4g_line(o, "bit<64> q%d_n%d_coarse_w%d;", qi, k, w);
+        p4g_line(o, "bit<32> q%d_n%d_coarse_w%d;", qi, k, w);
     p4g_line(o, "bit<32> q%d_n%d_coarse_idx;", qi, k);
     p4g_line(o, "bit<8> q%d_n%d_coarse_state;", qi, k);
     for (int a = 0; a < n->naggs; a++) {
@@ -139,10 +188,16 @@ static void metadata(struct gen *g)
     p4g_line(o, "%sbit<64> ts;            /* meta.ts, ns */", FL(g));
     p4g_line(o, "%sbit<32> wire_len;      /* meta.wire_len */", FL(g));
     p4g_line(o, "%sbit<16> port;          /* meta.port */", FL(g));
-    p4g_line(o, "bit<16> eth_type;                     /* eth.type after VLAN tags */");
-    p4g_line(o, "bit<8> vlan_depth;");
-    p4g_line(o, "bit<8> tcp_hdr_len;");
-    p4g_line(o, "bit<16> tcp_payload_len;");
+    if (!g->xsa) {
+        p4g_line(o, "bit<64> maxts;                        /* the latest time seen before this packet */");
+        p4g_line(o, "@field_list(2) bit<1> hold;           /* resubmit: wait for a bank */");
+        p4g_line(o, "bit<64> held;");
+    }
+    /* derived fields a report record may carry: kept for the clone's egress too */
+    p4g_line(o, "%sbit<16> eth_type;      /* eth.type after VLAN tags */", FL(g));
+    p4g_line(o, "%sbit<8> vlan_depth;", FL(g));
+    p4g_line(o, "%sbit<8> tcp_hdr_len;", FL(g));
+    p4g_line(o, "%sbit<16> tcp_payload_len;", FL(g));
     p4g_line(o, "%sbit<1> report;         /* this packet causes records */", FL(g));
     p4g_line(o, "bit<16> npkt;                         /* egress: packet targets so far */");
     p4g_line(o, "bit<1> valid_ethernet;                /* header validity, for table keys */");
@@ -156,13 +211,17 @@ static void metadata(struct gen *g)
     for (int i = 0; i < p->nqueries; i++) {
         const struct plan_query *pq = &p->queries[i];
         const struct ir_query *q = pq->q;
-        bool ws = false;
-        for (int l = 0; l < p->nlayouts; l++)
-            ws |= p->layouts[l].query == i && p->layouts[l].kind == REP_ROW &&
-                  p4g_per_packet(p, &p->layouts[l]);
-        if (ws)
+        if (banked(g, i)) {
+            p4g_line(o, "%sbit<64> q%d_ws; /* %s: window start */", FL(g), i, q->name);
+            p4g_line(o, "bit<64> q%d_win; /* its window: meta.ts / window length */", i);
+            p4g_line(o, "bit<32> q%d_bank; /* the window's parity: its register bank */", i);
+            p4g_line(o, "bit<64> q%d_own; /* the window the bank holds + 1, 0 free */", i);
+            p4g_line(o, "bit<1> q%d_go; /* not late, bank ours: run the query */", i);
+            p4g_line(o, "bit<64> q%d_cnt;", i);
+        } else if (needs_ws(g, i)) {
             p4g_line(o, "%sbit<64> q%d_ws; /* %s: window start (control plane) */", FL(g),
                      i, q->name);
+        }
         for (int k = 1; k < q->nnodes; k++) {
             const struct plan_node *pn = &pq->nodes[k];
             const struct ir_node *n = q->nodes[k];
@@ -199,9 +258,9 @@ static void metadata(struct gen *g)
                 p4g_line(o, "bit<1> q%d_n%d_probe; /* its key overflowed upstream */", i, k);
                 meta_cols(g, i, k, n, n->kind == IR_DISTINCT ? n->ncols : n->ncols);
                 p4g_line(o, "bit<%d> q%d_n%d_key;", key_bits(n), i, k);
-                p4g_line(o, "bit<%d> q%d_n%d_kpad;", key_words(n) * 64, i, k);
+                p4g_line(o, "bit<%d> q%d_n%d_kpad;", key_words(n) * 32, i, k);
                 for (int w = 0; w < key_words(n); w++)
-                    p4g_line(o, "bit<64> q%d_n%d_w%d;", i, k, w);
+                    p4g_line(o, "bit<32> q%d_n%d_w%d;", i, k, w);
                 p4g_line(o, "bit<32> q%d_n%d_idx;", i, k);
                 p4g_line(o, "bit<8> q%d_n%d_state;", i, k);
                 for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
@@ -312,9 +371,12 @@ static void key_concat(struct gen *g, int qi, const struct ir_node *n, const str
     if (!n->nkeys)
         p4g_raw(o, "8w0");
     p4g_raw(o, ";\n");
-    p4g_line(o, "meta.%s_kpad = (bit<%d>)meta.%s_key;", nm, key_words(n) * 64, nm);
+    p4g_line(o, "meta.%s_kpad = (bit<%d>)meta.%s_key;", nm, key_words(n) * 32, nm);
     p4g_line(o, "hash(meta.%s_idx, HashAlgorithm.crc32, 32w0, { meta.%s_key }, %s);", nm, nm,
              l->slots);
+    if (banked(g, qi))
+        p4g_line(o, "meta.%s_idx = meta.%s_idx + meta.q%d_bank * %s; /* this window's bank */",
+                 nm, nm, qi, l->slots);
     p4g_line(o, "%s_state.read(meta.%s_state, meta.%s_idx);", nm, nm, nm);
     for (int w = 0; w < key_words(n); w++)
         p4g_line(o, "%s_key%d.read(meta.%s_w%d, meta.%s_idx);", nm, w, nm, w, nm);
@@ -324,15 +386,15 @@ static void key_match(struct gen *g, const struct ir_node *n, const struct level
 {
     p4g_raw(g->o, "meta.%s_state != 0", l->nm);
     for (int w = 0; w < key_words(n); w++)
-        p4g_raw(g->o, " && meta.%s_w%d == meta.%s_kpad[%d:%d]", l->nm, w, l->nm, w * 64 + 63,
-                w * 64);
+        p4g_raw(g->o, " && meta.%s_w%d == meta.%s_kpad[%d:%d]", l->nm, w, l->nm, w * 32 + 31,
+                w * 32);
 }
 
 static void key_claim(struct gen *g, const struct ir_node *n, const struct level *l, int state)
 {
     for (int w = 0; w < key_words(n); w++)
         p4g_line(g->o, "%s_key%d.write(meta.%s_idx, meta.%s_kpad[%d:%d]);", l->nm, w, l->nm,
-                 l->nm, w * 64 + 63, w * 64);
+                 l->nm, w * 32 + 31, w * 32);
     p4g_line(g->o, "meta.%s_state = %d;", l->nm, state);
 }
 
@@ -605,6 +667,9 @@ static void gen_histogram(struct gen *g, int qi, const struct ir_query *q, const
     for (int b = n->nedges - 1; b >= 0; b--)
         p4g_line(o, "if ((int<64>)meta.q%d_n%d_x < (int<64>)64w0x%" PRIx64 ") { meta.q%d_n%d_b = %d; }",
                  qi, k, (uint64_t)n->edges[b], qi, k, b);
+    if (banked(g, qi))
+        p4g_line(o, "meta.q%d_n%d_b = meta.q%d_n%d_b + meta.q%d_bank * %d; /* this window's "
+                 "bank */", qi, k, qi, k, qi, n->nedges + 1);
     p4g_line(o, "q%d_n%d_hist.read(meta.q%d_n%d_cnt, meta.q%d_n%d_b);", qi, k, qi, k, qi, k);
     p4g_line(o, "q%d_n%d_hist.write(meta.q%d_n%d_b, meta.q%d_n%d_cnt + 1);", qi, k, qi, k, qi, k);
     p4g_close(o, "");
@@ -693,8 +758,9 @@ static void gen_node(struct gen *g, int qi, const struct plan_query *pq, int k)
 }
 
 /* A refined groupby's two levels of registers, and what the control plane
- * does with them at window end. */
-static void declare_refined(struct gen *g, int qi, const struct plan_query *pq, int k)
+ * does with them at window end. B: "2 * " when the query keeps two banks. */
+static void declare_refined(struct gen *g, int qi, const struct plan_query *pq, int k,
+                            const char *B)
 {
     struct p4g_out *o = g->o;
     const struct ir_node *n = pq->q->nodes[k];
@@ -706,29 +772,30 @@ static void declare_refined(struct gen *g, int qi, const struct plan_query *pq, 
     p4g_line(o, "/* window end: each held fine slot becomes a partial record (keys, aggregate "
              "values, present-input counts: docs/wire-format.md); then both levels are "
              "cleared */");
-    p4g_line(o, "register<bit<8>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_state; /* 0 free, 1 held "
-             "*/", qi, k, qi, k);
+    p4g_line(o, "register<bit<8>>(%sQ%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_state; /* 0 free, 1 "
+             "held */", B, qi, k, qi, k);
     for (int w = 0; w < key_words(n); w++)
-        p4g_line(o, "register<bit<64>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_key%d;", qi, k, qi,
-                 k, w);
+        p4g_line(o, "register<bit<32>>(%sQ%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_key%d;", B, qi, k,
+                 qi, k, w);
     for (int a = 0; a < n->naggs; a++) {
         if (!(aggs >> a & 1))
             continue;
-        p4g_line(o, "register<bit<64>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_agg%d; /* %s, for "
-                 "the gate */", qi, k, qi, k, a, n->cols[n->nkeys + a].name);
+        p4g_line(o, "register<bit<64>>(%sQ%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_agg%d; /* %s, for "
+                 "the gate */", B, qi, k, qi, k, a, n->cols[n->nkeys + a].name);
         if (n->aggs[a]->agg != AGG_COUNT)
-            p4g_line(o, "register<bit<64>>(Q%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_seen%d;", qi, k,
-                     qi, k, a);
+            p4g_line(o, "register<bit<64>>(%sQ%d_N%d_COARSE_SLOTS) q%d_n%d_coarse_seen%d;", B,
+                     qi, k, qi, k, a);
     }
-    p4g_line(o, "register<bit<8>>(Q%d_N%d_SLOTS) q%d_n%d_state; /* 0 free, 1 held */", qi, k,
-             qi, k);
+    p4g_line(o, "register<bit<8>>(%sQ%d_N%d_SLOTS) q%d_n%d_state; /* 0 free, 1 held */", B, qi,
+             k, qi, k);
     for (int w = 0; w < key_words(n); w++)
-        p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_key%d;", qi, k, qi, k, w);
+        p4g_line(o, "register<bit<32>>(%sQ%d_N%d_SLOTS) q%d_n%d_key%d;", B, qi, k, qi, k, w);
     for (int a = 0; a < n->naggs; a++) {
-        p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_agg%d; /* %s */", qi, k, qi, k, a,
-                 n->cols[n->nkeys + a].name);
+        p4g_line(o, "register<bit<64>>(%sQ%d_N%d_SLOTS) q%d_n%d_agg%d; /* %s */", B, qi, k, qi,
+                 k, a, n->cols[n->nkeys + a].name);
         if (n->aggs[a]->agg != AGG_COUNT)
-            p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_seen%d;", qi, k, qi, k, a);
+            p4g_line(o, "register<bit<64>>(%sQ%d_N%d_SLOTS) q%d_n%d_seen%d;", B, qi, k, qi, k,
+                     a);
     }
 }
 
@@ -736,29 +803,41 @@ static void declare_state(struct gen *g, int qi, const struct plan_query *pq)
 {
     struct p4g_out *o = g->o;
     const struct ir_query *q = pq->q;
+    const char *B = banked(g, qi) ? "2 * " : "";
+    if (banked(g, qi) && has_state(pq)) {
+        p4g_line(o, "/* two banks of every register below, by the window's parity: the control "
+                 "plane reads and clears one while packets fill the other */");
+        p4g_line(o, "register<bit<64>>(2) q%d_owner; /* per bank: 0 free, else its window + 1 "
+                 "*/", qi);
+        p4g_line(o, "register<bit<64>>(1) q%d_overrun; /* packets that found their bank still "
+                 "held by an older window */", qi);
+    }
+    if (banked(g, qi))
+        p4g_line(o, "register<bit<64>>(1) q%d_late; /* packets whose window had closed */", qi);
     for (int k = 1; k < q->nnodes; k++) {
         const struct ir_node *n = q->nodes[k];
         const struct plan_node *pn = &pq->nodes[k];
         if (!pn->dp)
             continue;
         if (pn->refine) {
-            declare_refined(g, qi, pq, k);
+            declare_refined(g, qi, pq, k, B);
         } else if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) {
             p4g_line(o, "/* %%%d %s by %d key%s: %u slots */", k, ir_kind_text[n->kind], n->nkeys,
                      n->nkeys == 1 ? "" : "s", pn->slots);
-            p4g_line(o, "register<bit<8>>(Q%d_N%d_SLOTS) q%d_n%d_state; /* 0 free, 1 held, 2 "
-                     "host's (spilled), | 4 over threshold */", qi, k, qi, k);
+            p4g_line(o, "register<bit<8>>(%sQ%d_N%d_SLOTS) q%d_n%d_state; /* 0 free, 1 held, 2 "
+                     "host's (spilled), | 4 over threshold */", B, qi, k, qi, k);
             for (int w = 0; w < key_words(n); w++)
-                p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_key%d;", qi, k, qi, k, w);
+                p4g_line(o, "register<bit<32>>(%sQ%d_N%d_SLOTS) q%d_n%d_key%d;", B, qi, k, qi, k,
+                         w);
             for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
-                p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_agg%d; /* %s */", qi, k, qi,
-                         k, a, n->cols[n->nkeys + a].name);
+                p4g_line(o, "register<bit<64>>(%sQ%d_N%d_SLOTS) q%d_n%d_agg%d; /* %s */", B, qi,
+                         k, qi, k, a, n->cols[n->nkeys + a].name);
                 if (n->aggs[a]->agg != AGG_COUNT)
-                    p4g_line(o, "register<bit<64>>(Q%d_N%d_SLOTS) q%d_n%d_seen%d;", qi, k, qi, k,
-                             a);
+                    p4g_line(o, "register<bit<64>>(%sQ%d_N%d_SLOTS) q%d_n%d_seen%d;", B, qi, k,
+                             qi, k, a);
             }
         } else if (n->kind == IR_HISTOGRAM) {
-            p4g_line(o, "register<bit<64>>(%d) q%d_n%d_hist; /* one counter per bucket */",
+            p4g_line(o, "register<bit<64>>(%s%d) q%d_n%d_hist; /* one counter per bucket */", B,
                      n->nedges + 1, qi, k);
         }
     }
@@ -796,13 +875,8 @@ static void threshold_table(struct gen *g, int qi, const struct ir_node *n, cons
 static void declare_tables(struct gen *g, int qi, const struct plan_query *pq)
 {
     struct p4g_out *o = g->o;
-    const struct plan *p = g->p;
     const struct ir_query *q = pq->q;
-    bool ws = false;
-    for (int l = 0; l < p->nlayouts; l++)
-        ws |= p->layouts[l].query == qi && p->layouts[l].kind == REP_ROW &&
-              p4g_per_packet(p, &p->layouts[l]);
-    if (ws)
+    if (needs_ws(g, qi) && !banked(g, qi))
         p4g_window_table(o, qi);
     for (int k = 1; k < q->nnodes; k++) {
         const struct ir_node *n = q->nodes[k];
@@ -854,6 +928,56 @@ static void query_decls(struct gen *g)
     }
 }
 
+/* A banked query's window, lateness and bank; opens "if (meta.qQ_go == 1) {"
+ * around the query's statements (closed by the caller). */
+static void window_prelude(struct gen *g, int qi, const struct plan_query *pq)
+{
+    struct p4g_out *o = g->o;
+    int64_t W = pq->q->window_ns;
+    p4g_line(o, "/* the window, from the packet's time: no division in P4, a multiplication */");
+    p4g_indent(o);
+    p4g_raw(o, "meta.q%d_win = ", qi);
+    div_window(o, "meta.ts", W);
+    p4g_raw(o, ";\n");
+    p4g_line(o, "meta.q%d_ws = meta.q%d_win * %" PRId64 ";", qi, qi, W);
+    p4g_line(o, "meta.q%d_bank = (bit<32>)meta.q%d_win[0:0];", qi, qi);
+    p4g_line(o, "meta.q%d_go = 0;", qi);
+    p4g_indent(o);
+    p4g_raw(o, "if (meta.q%d_win < ", qi);
+    div_window(o, "meta.maxts", W);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    p4g_line(o, "/* late: a later packet has closed its window */");
+    p4g_line(o, "q%d_late.read(meta.q%d_cnt, 0);", qi, qi);
+    p4g_line(o, "q%d_late.write(0, meta.q%d_cnt + 1);", qi, qi);
+    o->indent--;
+    if (has_state(pq)) {
+        p4g_line(o, "} else {");
+        o->indent++;
+        p4g_line(o, "q%d_owner.read(meta.q%d_own, meta.q%d_bank);", qi, qi, qi);
+        p4g_line(o, "if (meta.q%d_own == 0) {", qi);
+        p4g_line(o, "    q%d_owner.write(meta.q%d_bank, meta.q%d_win + 1); /* a cleared bank: "
+                 "claim it */", qi, qi, qi);
+        p4g_line(o, "    meta.q%d_go = 1;", qi);
+        p4g_line(o, "} else if (meta.q%d_own == meta.q%d_win + 1) {", qi, qi);
+        p4g_line(o, "    meta.q%d_go = 1;", qi);
+        p4g_line(o, "} else {");
+        p4g_line(o, "    /* the control plane has not cleared the bank's older window yet */");
+        p4g_line(o, "    q%d_overrun.read(meta.q%d_cnt, 0);", qi, qi);
+        p4g_line(o, "    q%d_overrun.write(0, meta.q%d_cnt + 1);", qi, qi);
+        p4g_line(o, "}");
+        o->indent--;
+        p4g_line(o, "}");
+    } else {
+        p4g_line(o, "} else {");
+        p4g_line(o, "    meta.q%d_go = 1;", qi);
+        p4g_line(o, "}");
+    }
+    char head[48];
+    snprintf(head, sizeof head, "if (meta.q%d_go == 1)", qi);
+    p4g_open(o, head);
+}
+
 /* The statements of the apply block that run every query's data-plane part
  * on the packet and set meta.report and the record flags. */
 static void query_apply(struct gen *g)
@@ -873,6 +997,10 @@ static void query_apply(struct gen *g)
     if (!g->xsa)
         p4g_raw(o, "#endif\n");
     p4g_line(o, "meta.port = (bit<16>)%s;", a->in_port);
+    if (!g->xsa) {
+        p4g_line(o, "hts_maxts.read(meta.maxts, 0);");
+        p4g_line(o, "if (meta.ts > meta.maxts) { hts_maxts.write(0, meta.ts); }");
+    }
     if (g->xsa) { /* no user metadata in xsa's parser: set here */
         p4g_line(o, "meta.vlan_depth = hdr.vlan[1].isValid() ? 8w2 : (hdr.vlan[0].isValid() ? 8w1 : 8w0);");
         p4g_line(o, "meta.eth_type = hdr.vlan[1].isValid() ? hdr.vlan[1].ether_type :");
@@ -896,20 +1024,48 @@ static void query_apply(struct gen *g)
     p4g_line(o, "meta.tcp_payload_len = hdr.ipv6.payload_len - ((bit<16>)hdr.tcp.data_offset << 2);");
     p4g_close(o, "");
     p4g_close(o, "");
+    bool any = false;
+    for (int i = 0; i < p->nqueries; i++)
+        any |= banked(g, i) && has_state(&p->queries[i]);
+    if (any) {
+        p4g_blank(o);
+        p4g_line(o, "/* a packet whose bank still holds an older window (time jumped over a whole");
+        p4g_line(o, " * window: the control plane has not read it yet) waits, resubmitted ahead of");
+        p4g_line(o, " * every later packet, until the control plane has cleared the bank */");
+        p4g_line(o, "meta.hold = 0;");
+        for (int i = 0; i < p->nqueries; i++) {
+            const struct plan_query *pq = &p->queries[i];
+            if (!banked(g, i) || !has_state(pq))
+                continue;
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_win = ", i);
+            div_window(o, "meta.ts", pq->q->window_ns);
+            p4g_raw(o, ";\n");
+            p4g_line(o, "q%d_owner.read(meta.q%d_own, (bit<32>)meta.q%d_win[0:0]);", i, i, i);
+            p4g_line(o, "if (meta.q%d_own != 0 && meta.q%d_own < meta.q%d_win + 1) { meta.hold = 1; }",
+                     i, i, i);
+        }
+        p4g_open(o, "if (meta.hold == 1)");
+        p4g_line(o, "hts_held.read(meta.held, 0);");
+        p4g_line(o, "hts_held.write(0, meta.held + 1);");
+        p4g_line(o, "resubmit_preserving_field_list(2);");
+        p4g_line(o, "return;");
+        p4g_close(o, "");
+    }
     for (int i = 0; i < p->nqueries; i++) {
         const struct plan_query *pq = &p->queries[i];
         p4g_blank(o);
         p4g_line(o, "/* ---- query %d: %s ---- */", i, pq->q->name);
-        for (int l = 0; l < p->nlayouts; l++)
-            if (p->layouts[l].query == i && p->layouts[l].kind == REP_ROW &&
-                p4g_per_packet(p, &p->layouts[l])) {
-                p4g_line(o, "q%d_window.apply();", i);
-                break;
-            }
+        if (banked(g, i))
+            window_prelude(g, i, pq);
+        else if (needs_ws(g, i))
+            p4g_line(o, "q%d_window.apply();", i);
         if (pq->nodes[0].exit != PLAN_EXIT_NONE)
             set_flag(g, i, 0, pq->nodes[0].exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_TUPLE);
         for (int k = 1; k < pq->q->nnodes; k++)
             gen_node(g, i, pq, k);
+        if (banked(g, i))
+            p4g_close(o, "");
     }
 }
 
@@ -922,13 +1078,37 @@ static void ingress(struct gen *g)
     p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
     p4g_line(o, "register<bit<64>>(1) hts_packets; /* test builds: frames seen, for the harness */");
     p4g_raw(o, "#endif\n");
+    p4g_line(o, "register<bit<64>>(1) hts_maxts; /* the latest packet time seen: the control "
+             "plane closes windows by it */");
+    p4g_line(o, "register<bit<64>>(1) hts_held; /* passes of packets that waited for a bank */");
+    p4g_blank(o);
+    p4g_line(o, "/* report frames of the control plane (window ends, watermarks) come in on "
+             "CPU_PORT and leave on the report port, behind every clone sent before them */");
+    p4g_line(o, "action hts_to_report(bit<9> port) { standard_metadata.egress_spec = port; }");
+    p4g_open(o, "table hts_cpu");
+    p4g_line(o, "actions = { hts_to_report; }");
+    p4g_line(o, "size = 1;");
+    p4g_line(o, "default_action = hts_to_report(64);");
+    p4g_close(o, "");
+    p4g_blank(o);
     query_decls(g);
     p4g_blank(o);
     p4g_open(o, "apply");
+    p4g_open(o, "if (standard_metadata.ingress_port == CPU_PORT)");
+    p4g_open(o, "if (hdr.report.isValid())");
+    p4g_line(o, "hts_cpu.apply();");
+    p4g_close(o, " else {");
+    o->indent++;
+    p4g_line(o, "mark_to_drop(standard_metadata);");
+    p4g_close(o, "");
+    p4g_line(o, "return;");
+    p4g_close(o, "");
     p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
+    p4g_open(o, "if (standard_metadata.instance_type == 0)");
     p4g_line(o, "bit<64> hts_n;");
     p4g_line(o, "hts_packets.read(hts_n, 0);");
     p4g_line(o, "hts_packets.write(0, hts_n + 1);");
+    p4g_close(o, "");
     p4g_raw(o, "#endif\n");
     query_apply(g);
     p4g_blank(o);
@@ -1018,6 +1198,11 @@ static void egress(struct gen *g)
     p4g_line(o, "/* only the clone of a reporting packet gets here (the original is dropped) */");
     p4g_open(o, "if (standard_metadata.instance_type == BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE)");
     report_build(g);
+    p4g_close(o, " else if (hdr.report.isValid()) {");
+    o->indent++;
+    p4g_line(o, "/* the control plane's frame: numbered in the same sequence */");
+    p4g_line(o, "report_seq.read(hdr.report.seq, 0);");
+    p4g_line(o, "report_seq.write(0, hdr.report.seq + 1);");
     p4g_close(o, "");
     p4g_close(o, "");
     o->indent--;
@@ -1095,6 +1280,9 @@ static int program(struct gen *g, char *err, size_t errlen)
          * BMv2 simple_switch's (its docs/simple_switch.md), declared here as
          * p4c's own BMv2 examples do */
         p4g_line(o, "const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;");
+        p4g_line(o, "/* the port the control plane sends its report frames in on (P4Runtime's");
+        p4g_line(o, " * convention for simple_switch_grpc --cpu-port) */");
+        p4g_line(o, "const bit<9> CPU_PORT = %d;", HTS_CPU_PORT);
     }
     p4g_blank(o);
     p4g_line(o, "/* ---- typedefs ---- */");
@@ -1148,14 +1336,40 @@ static int program(struct gen *g, char *err, size_t errlen)
         p4g_line(o, "                  inout standard_metadata_t standard_metadata) {");
     }
     o->indent++;
-    p4g_open(o, "state start");
-    if (!g->xsa) {
+    if (g->xsa) {
+        p4g_open(o, "state start");
+        p4g_line(o, "transition parse_ethernet;");
+        p4g_close(o, "");
+    } else {
+        p4g_open(o, "state start");
+        p4g_open(o, "transition select(standard_metadata.ingress_port)");
+        p4g_line(o, "CPU_PORT: parse_cp_report;");
+        p4g_line(o, "default: parse_tap;");
+        p4g_close(o, "");
+        p4g_close(o, "");
+        p4g_blank(o);
+        p4g_line(o, "/* a report frame of the control plane: its records stay payload */");
+        p4g_open(o, "state parse_cp_report");
+        p4g_line(o, "packet.extract(hdr.report_eth);");
+        p4g_line(o, "transition select(hdr.report_eth.ether_type)");
+        p4g_line(o, "{");
+        p4g_line(o, "    ETHERTYPE_REPORT: parse_cp_report_hdr;");
+        p4g_line(o, "    default: accept;");
+        p4g_line(o, "}");
+        p4g_close(o, "");
+        p4g_blank(o);
+        p4g_open(o, "state parse_cp_report_hdr");
+        p4g_line(o, "packet.extract(hdr.report);");
+        p4g_line(o, "transition accept;");
+        p4g_close(o, "");
+        p4g_blank(o);
+        p4g_open(o, "state parse_tap");
         p4g_raw(o, "#ifdef HTS_TIME_SHIM\n");
         p4g_line(o, "packet.extract(hdr.ts_shim);");
         p4g_raw(o, "#endif\n");
+        p4g_line(o, "transition parse_ethernet;");
+        p4g_close(o, "");
     }
-    p4g_line(o, "transition parse_ethernet;");
-    p4g_close(o, "");
     p4g_blank(o);
     p4g_parser_states(o, "packet", !g->xsa, false);
     o->indent--;
@@ -1280,16 +1494,24 @@ static void threshold_entry(struct p4g_out *o, int qi, const struct ir_node *n, 
     p4g_raw(o, "\n");
 }
 
+static bool v1_banked(const struct plan *p, const struct p4g_target *t, int qi)
+{
+    struct gen g = {.p = p, .t = t, .xsa = strcmp(t->arch, "v1model") != 0};
+    return banked(&g, qi);
+}
+
 static int v1_entries(const struct plan *p, const struct p4g_target *t, struct p4g_out *o,
                       char *err, size_t errlen)
 {
-    if (!strcmp(t->arch, "v1model"))
+    if (!strcmp(t->arch, "v1model")) {
         p4g_line(o, "mirroring_add %d 64", REPORT_SESSION);
+        p4g_line(o, "table_set_default hts_cpu hts_to_report 64");
+    }
     for (int i = 0; i < p->nqueries; i++) {
         const struct plan_query *pq = &p->queries[i];
         for (int l = 0; l < p->nlayouts; l++)
             if (p->layouts[l].query == i && p->layouts[l].kind == REP_ROW &&
-                p4g_per_packet(p, &p->layouts[l])) {
+                p4g_per_packet(p, &p->layouts[l]) && !v1_banked(p, t, i)) {
                 p4g_line(o, "table_set_default q%d_window q%d_set_window 0", i, i);
                 break;
             }

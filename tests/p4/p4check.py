@@ -49,7 +49,7 @@ TOKEN = re.compile(r"""
 
 ARCH = {
     "v1model": {
-        "externs": {"mark_to_drop", "clone_preserving_field_list", "clone", "truncate",
+        "externs": {"mark_to_drop", "clone_preserving_field_list", "resubmit_preserving_field_list", "clone", "truncate",
                     "hash", "update_checksum", "verify_checksum", "NoAction"},
         "objects": {"register": "register"},
         "match": {"exact", "ternary", "lpm", "range", "optional"},
@@ -675,6 +675,15 @@ class Checker:
             return c
         w = self.expr(env, local, aenv, level + 1)
         while self.peek()[1] in ops:
+            if ops == ["<<"] or (">" in ops and self.peek()[1] == ">" and
+                                 self.peek(1)[1] == ">"):
+                # '>>' comes as two '>' tokens (the lexer keeps them apart
+                # for nested types such as register<bit<8>>): a shift
+                if self.peek()[1] == ">":
+                    self.next()
+                    self.next()
+                    self.expr(env, local, aenv, self.BIN.index(["<<"]) + 1)
+                    continue
             _, op, line = self.next()
             r = self.expr(env, local, aenv, level + 1)
             if op in ("==", "!=", "<", ">", "<=", ">=", "&&", "||"):

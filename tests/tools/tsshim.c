@@ -52,7 +52,7 @@ int main(int argc, char **argv)
     uint32_t caplen, wirelen;
     uint64_t ts;
     unsigned long n = 0;
-    int rc;
+    int rc = 0;
     while (buf && (rc = hts_pcap_next(in, &data, &caplen, &wirelen, &ts)) == 1) {
         if (caplen > 262144)
             caplen = 262144;

@@ -27,6 +27,9 @@ const bit<8> REPORT_VERSION = 1;
 const bit<64> PLAN_FINGERPRINT = 0x8ae2eb29ec783fe3;
 const bit<32> REPORT_SESSION = 100; /* mirror session to the host */
 const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;
+/* the port the control plane sends its report frames in on (P4Runtime's
+ * convention for simple_switch_grpc --cpu-port) */
+const bit<9> CPU_PORT = 255;
 
 /* ---- typedefs ---- */
 typedef bit<48> mac_addr_t;
@@ -166,10 +169,13 @@ struct metadata_t {
     @field_list(1) bit<64> ts;            /* meta.ts, ns */
     @field_list(1) bit<32> wire_len;      /* meta.wire_len */
     @field_list(1) bit<16> port;          /* meta.port */
-    bit<16> eth_type;                     /* eth.type after VLAN tags */
-    bit<8> vlan_depth;
-    bit<8> tcp_hdr_len;
-    bit<16> tcp_payload_len;
+    bit<64> maxts;                        /* the latest time seen before this packet */
+    @field_list(2) bit<1> hold;           /* resubmit: wait for a bank */
+    bit<64> held;
+    @field_list(1) bit<16> eth_type;      /* eth.type after VLAN tags */
+    @field_list(1) bit<8> vlan_depth;
+    @field_list(1) bit<8> tcp_hdr_len;
+    @field_list(1) bit<16> tcp_payload_len;
     @field_list(1) bit<1> report;         /* this packet causes records */
     bit<16> npkt;                         /* egress: packet targets so far */
     bit<1> valid_ethernet;                /* header validity, for table keys */
@@ -219,6 +225,28 @@ struct metadata_t {
 parser ParserImpl(packet_in packet, out headers_t hdr, inout metadata_t meta,
                   inout standard_metadata_t standard_metadata) {
     state start {
+        transition select(standard_metadata.ingress_port) {
+            CPU_PORT: parse_cp_report;
+            default: parse_tap;
+        }
+    }
+
+    /* a report frame of the control plane: its records stay payload */
+    state parse_cp_report {
+        packet.extract(hdr.report_eth);
+        transition select(hdr.report_eth.ether_type)
+        {
+            ETHERTYPE_REPORT: parse_cp_report_hdr;
+            default: accept;
+        }
+    }
+
+    state parse_cp_report_hdr {
+        packet.extract(hdr.report);
+        transition accept;
+    }
+
+    state parse_tap {
 #ifdef HTS_TIME_SHIM
         packet.extract(hdr.ts_shim);
 #endif
@@ -311,6 +339,17 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
 #ifdef HTS_TIME_SHIM
     register<bit<64>>(1) hts_packets; /* test builds: frames seen, for the harness */
 #endif
+    register<bit<64>>(1) hts_maxts; /* the latest packet time seen: the control plane closes windows by it */
+    register<bit<64>>(1) hts_held; /* passes of packets that waited for a bank */
+
+    /* report frames of the control plane (window ends, watermarks) come in on CPU_PORT and leave on the report port, behind every clone sent before them */
+    action hts_to_report(bit<9> port) { standard_metadata.egress_spec = port; }
+    table hts_cpu {
+        actions = { hts_to_report; }
+        size = 1;
+        default_action = hts_to_report(64);
+    }
+
     /* ---- query 0: export_headers ---- */
     action q0_n1_pass() { meta.q0_n1 = 1; }
     table q0_n1_filter {
@@ -326,10 +365,20 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
 
 
     apply {
+        if (standard_metadata.ingress_port == CPU_PORT) {
+            if (hdr.report.isValid()) {
+                hts_cpu.apply();
+            } else {
+                mark_to_drop(standard_metadata);
+            }
+            return;
+        }
 #ifdef HTS_TIME_SHIM
-        bit<64> hts_n;
-        hts_packets.read(hts_n, 0);
-        hts_packets.write(0, hts_n + 1);
+        if (standard_metadata.instance_type == 0) {
+            bit<64> hts_n;
+            hts_packets.read(hts_n, 0);
+            hts_packets.write(0, hts_n + 1);
+        }
 #endif
 #ifdef HTS_TIME_SHIM
         meta.ts = hdr.ts_shim.ts_ns;
@@ -339,6 +388,8 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
         meta.wire_len = standard_metadata.packet_length;
 #endif
         meta.port = (bit<16>)standard_metadata.ingress_port;
+        hts_maxts.read(meta.maxts, 0);
+        if (meta.ts > meta.maxts) { hts_maxts.write(0, meta.ts); }
         meta.valid_ethernet = hdr.ethernet.isValid() ? 1w1 : 1w0;
         meta.valid_vlan_0 = hdr.vlan[0].isValid() ? 1w1 : 1w0;
         meta.valid_vlan_1 = hdr.vlan[1].isValid() ? 1w1 : 1w0;
@@ -543,6 +594,10 @@ control EgressImpl(inout headers_t hdr, inout metadata_t meta,
                 hdr.icmp.setInvalid();
                 truncate(len);
             }
+        } else if (hdr.report.isValid()) {
+            /* the control plane's frame: numbered in the same sequence */
+            report_seq.read(hdr.report.seq, 0);
+            report_seq.write(0, hdr.report.seq + 1);
         }
     }
 }

@@ -143,7 +143,7 @@ struct metadata_t {
     bit<64> ts;            /* meta.ts, ns */
     bit<32> wire_len;      /* meta.wire_len */
     bit<16> port;          /* meta.port */
-    bit<16> eth_type;                     /* eth.type after VLAN tags */
+    bit<16> eth_type;      /* eth.type after VLAN tags */
     bit<8> vlan_depth;
     bit<8> tcp_hdr_len;
     bit<16> tcp_payload_len;

@@ -27,6 +27,9 @@ const bit<8> REPORT_VERSION = 1;
 const bit<64> PLAN_FINGERPRINT = 0xaf1a54137f11cd44;
 const bit<32> REPORT_SESSION = 100; /* mirror session to the host */
 const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;
+/* the port the control plane sends its report frames in on (P4Runtime's
+ * convention for simple_switch_grpc --cpu-port) */
+const bit<9> CPU_PORT = 255;
 
 /* ---- typedefs ---- */
 typedef bit<48> mac_addr_t;
@@ -140,10 +143,13 @@ struct metadata_t {
     @field_list(1) bit<64> ts;            /* meta.ts, ns */
     @field_list(1) bit<32> wire_len;      /* meta.wire_len */
     @field_list(1) bit<16> port;          /* meta.port */
-    bit<16> eth_type;                     /* eth.type after VLAN tags */
-    bit<8> vlan_depth;
-    bit<8> tcp_hdr_len;
-    bit<16> tcp_payload_len;
+    bit<64> maxts;                        /* the latest time seen before this packet */
+    @field_list(2) bit<1> hold;           /* resubmit: wait for a bank */
+    bit<64> held;
+    @field_list(1) bit<16> eth_type;      /* eth.type after VLAN tags */
+    @field_list(1) bit<8> vlan_depth;
+    @field_list(1) bit<8> tcp_hdr_len;
+    @field_list(1) bit<16> tcp_payload_len;
     @field_list(1) bit<1> report;         /* this packet causes records */
     bit<16> npkt;                         /* egress: packet targets so far */
     bit<1> valid_ethernet;                /* header validity, for table keys */
@@ -154,6 +160,12 @@ struct metadata_t {
     bit<1> valid_tcp;
     bit<1> valid_udp;
     bit<1> valid_icmp;
+    @field_list(1) bit<64> q0_ws; /* packet_size_histogram: window start */
+    bit<64> q0_win; /* its window: meta.ts / window length */
+    bit<32> q0_bank; /* the window's parity: its register bank */
+    bit<64> q0_own; /* the window the bank holds + 1, 0 free */
+    bit<1> q0_go; /* not late, bank ours: run the query */
+    bit<64> q0_cnt;
     bit<64> q0_n1_x;
     bit<32> q0_n1_b;
     bit<64> q0_n1_cnt;
@@ -163,6 +175,28 @@ struct metadata_t {
 parser ParserImpl(packet_in packet, out headers_t hdr, inout metadata_t meta,
                   inout standard_metadata_t standard_metadata) {
     state start {
+        transition select(standard_metadata.ingress_port) {
+            CPU_PORT: parse_cp_report;
+            default: parse_tap;
+        }
+    }
+
+    /* a report frame of the control plane: its records stay payload */
+    state parse_cp_report {
+        packet.extract(hdr.report_eth);
+        transition select(hdr.report_eth.ether_type)
+        {
+            ETHERTYPE_REPORT: parse_cp_report_hdr;
+            default: accept;
+        }
+    }
+
+    state parse_cp_report_hdr {
+        packet.extract(hdr.report);
+        transition accept;
+    }
+
+    state parse_tap {
 #ifdef HTS_TIME_SHIM
         packet.extract(hdr.ts_shim);
 #endif
@@ -255,14 +289,39 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
 #ifdef HTS_TIME_SHIM
     register<bit<64>>(1) hts_packets; /* test builds: frames seen, for the harness */
 #endif
+    register<bit<64>>(1) hts_maxts; /* the latest packet time seen: the control plane closes windows by it */
+    register<bit<64>>(1) hts_held; /* passes of packets that waited for a bank */
+
+    /* report frames of the control plane (window ends, watermarks) come in on CPU_PORT and leave on the report port, behind every clone sent before them */
+    action hts_to_report(bit<9> port) { standard_metadata.egress_spec = port; }
+    table hts_cpu {
+        actions = { hts_to_report; }
+        size = 1;
+        default_action = hts_to_report(64);
+    }
+
     /* ---- query 0: packet_size_histogram ---- */
-    register<bit<64>>(7) q0_n1_hist; /* one counter per bucket */
+    /* two banks of every register below, by the window's parity: the control plane reads and clears one while packets fill the other */
+    register<bit<64>>(2) q0_owner; /* per bank: 0 free, else its window + 1 */
+    register<bit<64>>(1) q0_overrun; /* packets that found their bank still held by an older window */
+    register<bit<64>>(1) q0_late; /* packets whose window had closed */
+    register<bit<64>>(2 * 7) q0_n1_hist; /* one counter per bucket */
 
     apply {
+        if (standard_metadata.ingress_port == CPU_PORT) {
+            if (hdr.report.isValid()) {
+                hts_cpu.apply();
+            } else {
+                mark_to_drop(standard_metadata);
+            }
+            return;
+        }
 #ifdef HTS_TIME_SHIM
-        bit<64> hts_n;
-        hts_packets.read(hts_n, 0);
-        hts_packets.write(0, hts_n + 1);
+        if (standard_metadata.instance_type == 0) {
+            bit<64> hts_n;
+            hts_packets.read(hts_n, 0);
+            hts_packets.write(0, hts_n + 1);
+        }
 #endif
 #ifdef HTS_TIME_SHIM
         meta.ts = hdr.ts_shim.ts_ns;
@@ -272,6 +331,8 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
         meta.wire_len = standard_metadata.packet_length;
 #endif
         meta.port = (bit<16>)standard_metadata.ingress_port;
+        hts_maxts.read(meta.maxts, 0);
+        if (meta.ts > meta.maxts) { hts_maxts.write(0, meta.ts); }
         meta.valid_ethernet = hdr.ethernet.isValid() ? 1w1 : 1w0;
         meta.valid_vlan_0 = hdr.vlan[0].isValid() ? 1w1 : 1w0;
         meta.valid_vlan_1 = hdr.vlan[1].isValid() ? 1w1 : 1w0;
@@ -290,19 +351,58 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
             }
         }
 
+        /* a packet whose bank still holds an older window (time jumped over a whole
+         * window: the control plane has not read it yet) waits, resubmitted ahead of
+         * every later packet, until the control plane has cleared the bank */
+        meta.hold = 0;
+        meta.q0_win = (bit<64>)(((bit<192>)meta.ts * 192w0x16e80fe033c8c643e) >> 96);
+        q0_owner.read(meta.q0_own, (bit<32>)meta.q0_win[0:0]);
+        if (meta.q0_own != 0 && meta.q0_own < meta.q0_win + 1) { meta.hold = 1; }
+        if (meta.hold == 1) {
+            hts_held.read(meta.held, 0);
+            hts_held.write(0, meta.held + 1);
+            resubmit_preserving_field_list(2);
+            return;
+        }
+
         /* ---- query 0: packet_size_histogram ---- */
-        /* %1 histogram (aggregate) */
-        if (true && (hdr.ipv4.isValid())) {
-            meta.q0_n1_x = ((bit<64>)hdr.ipv4.total_len);
-            meta.q0_n1_b = 6;
-            if ((int<64>)meta.q0_n1_x < (int<64>)64w0x5dc) { meta.q0_n1_b = 5; }
-            if ((int<64>)meta.q0_n1_x < (int<64>)64w0x400) { meta.q0_n1_b = 4; }
-            if ((int<64>)meta.q0_n1_x < (int<64>)64w0x200) { meta.q0_n1_b = 3; }
-            if ((int<64>)meta.q0_n1_x < (int<64>)64w0x100) { meta.q0_n1_b = 2; }
-            if ((int<64>)meta.q0_n1_x < (int<64>)64w0x80) { meta.q0_n1_b = 1; }
-            if ((int<64>)meta.q0_n1_x < (int<64>)64w0x40) { meta.q0_n1_b = 0; }
-            q0_n1_hist.read(meta.q0_n1_cnt, meta.q0_n1_b);
-            q0_n1_hist.write(meta.q0_n1_b, meta.q0_n1_cnt + 1);
+        /* the window, from the packet's time: no division in P4, a multiplication */
+        meta.q0_win = (bit<64>)(((bit<192>)meta.ts * 192w0x16e80fe033c8c643e) >> 96);
+        meta.q0_ws = meta.q0_win * 3000000000;
+        meta.q0_bank = (bit<32>)meta.q0_win[0:0];
+        meta.q0_go = 0;
+        if (meta.q0_win < (bit<64>)(((bit<192>)meta.maxts * 192w0x16e80fe033c8c643e) >> 96)) {
+            /* late: a later packet has closed its window */
+            q0_late.read(meta.q0_cnt, 0);
+            q0_late.write(0, meta.q0_cnt + 1);
+        } else {
+            q0_owner.read(meta.q0_own, meta.q0_bank);
+            if (meta.q0_own == 0) {
+                q0_owner.write(meta.q0_bank, meta.q0_win + 1); /* a cleared bank: claim it */
+                meta.q0_go = 1;
+            } else if (meta.q0_own == meta.q0_win + 1) {
+                meta.q0_go = 1;
+            } else {
+                /* the control plane has not cleared the bank's older window yet */
+                q0_overrun.read(meta.q0_cnt, 0);
+                q0_overrun.write(0, meta.q0_cnt + 1);
+            }
+        }
+        if (meta.q0_go == 1) {
+            /* %1 histogram (aggregate) */
+            if (true && (hdr.ipv4.isValid())) {
+                meta.q0_n1_x = ((bit<64>)hdr.ipv4.total_len);
+                meta.q0_n1_b = 6;
+                if ((int<64>)meta.q0_n1_x < (int<64>)64w0x5dc) { meta.q0_n1_b = 5; }
+                if ((int<64>)meta.q0_n1_x < (int<64>)64w0x400) { meta.q0_n1_b = 4; }
+                if ((int<64>)meta.q0_n1_x < (int<64>)64w0x200) { meta.q0_n1_b = 3; }
+                if ((int<64>)meta.q0_n1_x < (int<64>)64w0x100) { meta.q0_n1_b = 2; }
+                if ((int<64>)meta.q0_n1_x < (int<64>)64w0x80) { meta.q0_n1_b = 1; }
+                if ((int<64>)meta.q0_n1_x < (int<64>)64w0x40) { meta.q0_n1_b = 0; }
+                meta.q0_n1_b = meta.q0_n1_b + meta.q0_bank * 7; /* this window's bank */
+                q0_n1_hist.read(meta.q0_n1_cnt, meta.q0_n1_b);
+                q0_n1_hist.write(meta.q0_n1_b, meta.q0_n1_cnt + 1);
+            }
         }
 
         if (meta.report == 1) {
@@ -347,6 +447,10 @@ control EgressImpl(inout headers_t hdr, inout metadata_t meta,
                 hdr.icmp.setInvalid();
                 truncate(len);
             }
+        } else if (hdr.report.isValid()) {
+            /* the control plane's frame: numbered in the same sequence */
+            report_seq.read(hdr.report.seq, 0);
+            report_seq.write(0, hdr.report.seq + 1);
         }
     }
 }

@@ -29,6 +29,9 @@ const bit<32> Q0_N2_SLOTS = 65536;
 const bit<32> Q0_N3_SLOTS = 65536;
 const bit<32> REPORT_SESSION = 100; /* mirror session to the host */
 const bit<32> BMV2_V1MODEL_INSTANCE_TYPE_INGRESS_CLONE = 1;
+/* the port the control plane sends its report frames in on (P4Runtime's
+ * convention for simple_switch_grpc --cpu-port) */
+const bit<9> CPU_PORT = 255;
 
 /* ---- typedefs ---- */
 typedef bit<48> mac_addr_t;
@@ -172,10 +175,13 @@ struct metadata_t {
     @field_list(1) bit<64> ts;            /* meta.ts, ns */
     @field_list(1) bit<32> wire_len;      /* meta.wire_len */
     @field_list(1) bit<16> port;          /* meta.port */
-    bit<16> eth_type;                     /* eth.type after VLAN tags */
-    bit<8> vlan_depth;
-    bit<8> tcp_hdr_len;
-    bit<16> tcp_payload_len;
+    bit<64> maxts;                        /* the latest time seen before this packet */
+    @field_list(2) bit<1> hold;           /* resubmit: wait for a bank */
+    bit<64> held;
+    @field_list(1) bit<16> eth_type;      /* eth.type after VLAN tags */
+    @field_list(1) bit<8> vlan_depth;
+    @field_list(1) bit<8> tcp_hdr_len;
+    @field_list(1) bit<16> tcp_payload_len;
     @field_list(1) bit<1> report;         /* this packet causes records */
     bit<16> npkt;                         /* egress: packet targets so far */
     bit<1> valid_ethernet;                /* header validity, for table keys */
@@ -186,7 +192,12 @@ struct metadata_t {
     bit<1> valid_tcp;
     bit<1> valid_udp;
     bit<1> valid_icmp;
-    @field_list(1) bit<64> q0_ws; /* ssh_brute: window start (control plane) */
+    @field_list(1) bit<64> q0_ws; /* ssh_brute: window start */
+    bit<64> q0_win; /* its window: meta.ts / window length */
+    bit<32> q0_bank; /* the window's parity: its register bank */
+    bit<64> q0_own; /* the window the bank holds + 1, 0 free */
+    bit<1> q0_go; /* not late, bank ours: run the query */
+    bit<64> q0_cnt;
     bit<1> q0_n1; /* filter passes */
     bit<1> q0_n2; /* first sight of its key */
     bit<1> q0_n2_probe; /* its key overflowed upstream */
@@ -197,9 +208,10 @@ struct metadata_t {
     @field_list(1) bit<64> q0_n2_c2; /* ipv4.len */
     @field_list(1) bit<1> q0_n2_c2_v;
     bit<80> q0_n2_key;
-    bit<128> q0_n2_kpad;
-    bit<64> q0_n2_w0;
-    bit<64> q0_n2_w1;
+    bit<96> q0_n2_kpad;
+    bit<32> q0_n2_w0;
+    bit<32> q0_n2_w1;
+    bit<32> q0_n2_w2;
     bit<32> q0_n2_idx;
     bit<8> q0_n2_state;
     bit<1> q0_n3; /* updated */
@@ -212,7 +224,8 @@ struct metadata_t {
     @field_list(1) bit<1> q0_n3_c2_v;
     bit<48> q0_n3_key;
     bit<64> q0_n3_kpad;
-    bit<64> q0_n3_w0;
+    bit<32> q0_n3_w0;
+    bit<32> q0_n3_w1;
     bit<32> q0_n3_idx;
     bit<8> q0_n3_state;
     bit<64> q0_n3_a0;
@@ -226,6 +239,28 @@ struct metadata_t {
 parser ParserImpl(packet_in packet, out headers_t hdr, inout metadata_t meta,
                   inout standard_metadata_t standard_metadata) {
     state start {
+        transition select(standard_metadata.ingress_port) {
+            CPU_PORT: parse_cp_report;
+            default: parse_tap;
+        }
+    }
+
+    /* a report frame of the control plane: its records stay payload */
+    state parse_cp_report {
+        packet.extract(hdr.report_eth);
+        transition select(hdr.report_eth.ether_type)
+        {
+            ETHERTYPE_REPORT: parse_cp_report_hdr;
+            default: accept;
+        }
+    }
+
+    state parse_cp_report_hdr {
+        packet.extract(hdr.report);
+        transition accept;
+    }
+
+    state parse_tap {
 #ifdef HTS_TIME_SHIM
         packet.extract(hdr.ts_shim);
 #endif
@@ -318,23 +353,32 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
 #ifdef HTS_TIME_SHIM
     register<bit<64>>(1) hts_packets; /* test builds: frames seen, for the harness */
 #endif
-    /* ---- query 0: ssh_brute ---- */
-    /* %2 distinct by 3 keys: 65536 slots */
-    register<bit<8>>(Q0_N2_SLOTS) q0_n2_state; /* 0 free, 1 held, 2 host's (spilled), | 4 over threshold */
-    register<bit<64>>(Q0_N2_SLOTS) q0_n2_key0;
-    register<bit<64>>(Q0_N2_SLOTS) q0_n2_key1;
-    /* %3 groupby by 2 keys: 65536 slots */
-    register<bit<8>>(Q0_N3_SLOTS) q0_n3_state; /* 0 free, 1 held, 2 host's (spilled), | 4 over threshold */
-    register<bit<64>>(Q0_N3_SLOTS) q0_n3_key0;
-    register<bit<64>>(Q0_N3_SLOTS) q0_n3_agg0; /* srcs */
-    /* the start of the current window: set by the control plane */
-    action q0_set_window(bit<64> start) { meta.q0_ws = start; }
-    table q0_window {
-        actions = { q0_set_window; }
+    register<bit<64>>(1) hts_maxts; /* the latest packet time seen: the control plane closes windows by it */
+    register<bit<64>>(1) hts_held; /* passes of packets that waited for a bank */
+
+    /* report frames of the control plane (window ends, watermarks) come in on CPU_PORT and leave on the report port, behind every clone sent before them */
+    action hts_to_report(bit<9> port) { standard_metadata.egress_spec = port; }
+    table hts_cpu {
+        actions = { hts_to_report; }
         size = 1;
-        default_action = q0_set_window(0);
+        default_action = hts_to_report(64);
     }
 
+    /* ---- query 0: ssh_brute ---- */
+    /* two banks of every register below, by the window's parity: the control plane reads and clears one while packets fill the other */
+    register<bit<64>>(2) q0_owner; /* per bank: 0 free, else its window + 1 */
+    register<bit<64>>(1) q0_overrun; /* packets that found their bank still held by an older window */
+    register<bit<64>>(1) q0_late; /* packets whose window had closed */
+    /* %2 distinct by 3 keys: 65536 slots */
+    register<bit<8>>(2 * Q0_N2_SLOTS) q0_n2_state; /* 0 free, 1 held, 2 host's (spilled), | 4 over threshold */
+    register<bit<32>>(2 * Q0_N2_SLOTS) q0_n2_key0;
+    register<bit<32>>(2 * Q0_N2_SLOTS) q0_n2_key1;
+    register<bit<32>>(2 * Q0_N2_SLOTS) q0_n2_key2;
+    /* %3 groupby by 2 keys: 65536 slots */
+    register<bit<8>>(2 * Q0_N3_SLOTS) q0_n3_state; /* 0 free, 1 held, 2 host's (spilled), | 4 over threshold */
+    register<bit<32>>(2 * Q0_N3_SLOTS) q0_n3_key0;
+    register<bit<32>>(2 * Q0_N3_SLOTS) q0_n3_key1;
+    register<bit<64>>(2 * Q0_N3_SLOTS) q0_n3_agg0; /* srcs */
     action q0_n1_pass() { meta.q0_n1 = 1; }
     table q0_n1_filter {
         key = {
@@ -355,10 +399,20 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
 
 
     apply {
+        if (standard_metadata.ingress_port == CPU_PORT) {
+            if (hdr.report.isValid()) {
+                hts_cpu.apply();
+            } else {
+                mark_to_drop(standard_metadata);
+            }
+            return;
+        }
 #ifdef HTS_TIME_SHIM
-        bit<64> hts_n;
-        hts_packets.read(hts_n, 0);
-        hts_packets.write(0, hts_n + 1);
+        if (standard_metadata.instance_type == 0) {
+            bit<64> hts_n;
+            hts_packets.read(hts_n, 0);
+            hts_packets.write(0, hts_n + 1);
+        }
 #endif
 #ifdef HTS_TIME_SHIM
         meta.ts = hdr.ts_shim.ts_ns;
@@ -368,6 +422,8 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
         meta.wire_len = standard_metadata.packet_length;
 #endif
         meta.port = (bit<16>)standard_metadata.ingress_port;
+        hts_maxts.read(meta.maxts, 0);
+        if (meta.ts > meta.maxts) { hts_maxts.write(0, meta.ts); }
         meta.valid_ethernet = hdr.ethernet.isValid() ? 1w1 : 1w0;
         meta.valid_vlan_0 = hdr.vlan[0].isValid() ? 1w1 : 1w0;
         meta.valid_vlan_1 = hdr.vlan[1].isValid() ? 1w1 : 1w0;
@@ -386,84 +442,128 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
             }
         }
 
-        /* ---- query 0: ssh_brute ---- */
-        q0_window.apply();
-        /* %1 filter (per packet) */
-        if (true) {
-            q0_n1_filter.apply(); /* sets meta.q0_n1 */
+        /* a packet whose bank still holds an older window (time jumped over a whole
+         * window: the control plane has not read it yet) waits, resubmitted ahead of
+         * every later packet, until the control plane has cleared the bank */
+        meta.hold = 0;
+        meta.q0_win = (bit<64>)(((bit<192>)meta.ts * 192w0x16e80fe033c8c643e) >> 96);
+        q0_owner.read(meta.q0_own, (bit<32>)meta.q0_win[0:0]);
+        if (meta.q0_own != 0 && meta.q0_own < meta.q0_win + 1) { meta.hold = 1; }
+        if (meta.hold == 1) {
+            hts_held.read(meta.held, 0);
+            hts_held.write(0, meta.held + 1);
+            resubmit_preserving_field_list(2);
+            return;
         }
-        /* %2 distinct (distinct) */
-        if (meta.q0_n1 == 1) {
-            meta.q0_n2_c0_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
-            meta.q0_n2_c0 = meta.q0_n2_c0_v == 1 ? hdr.ipv4.dst_addr : 0;
-            meta.q0_n2_c1_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
-            meta.q0_n2_c1 = meta.q0_n2_c1_v == 1 ? hdr.ipv4.src_addr : 0;
-            meta.q0_n2_c2_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
-            meta.q0_n2_c2 = meta.q0_n2_c2_v == 1 ? ((bit<64>)hdr.ipv4.total_len) : 0;
-            if (meta.q0_n2_c0_v == 1 && meta.q0_n2_c1_v == 1 && meta.q0_n2_c2_v == 1) {
-                meta.q0_n2_key = (bit<32>)meta.q0_n2_c0 ++ (bit<32>)meta.q0_n2_c1 ++ (bit<16>)meta.q0_n2_c2;
-                meta.q0_n2_kpad = (bit<128>)meta.q0_n2_key;
-                hash(meta.q0_n2_idx, HashAlgorithm.crc32, 32w0, { meta.q0_n2_key }, Q0_N2_SLOTS);
-                q0_n2_state.read(meta.q0_n2_state, meta.q0_n2_idx);
-                q0_n2_key0.read(meta.q0_n2_w0, meta.q0_n2_idx);
-                q0_n2_key1.read(meta.q0_n2_w1, meta.q0_n2_idx);
-                if (meta.q0_n2_state == 0) {
-                    /* a free slot: this key is held here for the window */
-                    q0_n2_key0.write(meta.q0_n2_idx, meta.q0_n2_kpad[63:0]);
-                    q0_n2_key1.write(meta.q0_n2_idx, meta.q0_n2_kpad[127:64]);
-                    meta.q0_n2_state = 1;
-                    q0_n2_state.write(meta.q0_n2_idx, meta.q0_n2_state);
-                    meta.q0_n2 = 1;
-                } else if (!(meta.q0_n2_state != 0 && meta.q0_n2_w0 == meta.q0_n2_kpad[63:0] && meta.q0_n2_w1 == meta.q0_n2_kpad[127:64])) {
-                    /* the slot holds another key: the host runs this one */
-                    meta.r_rec_q0_n1_tuple = 1;
-                    meta.report = 1;
-                    meta.q0_n2_probe = 1;
-                }
+
+        /* ---- query 0: ssh_brute ---- */
+        /* the window, from the packet's time: no division in P4, a multiplication */
+        meta.q0_win = (bit<64>)(((bit<192>)meta.ts * 192w0x16e80fe033c8c643e) >> 96);
+        meta.q0_ws = meta.q0_win * 3000000000;
+        meta.q0_bank = (bit<32>)meta.q0_win[0:0];
+        meta.q0_go = 0;
+        if (meta.q0_win < (bit<64>)(((bit<192>)meta.maxts * 192w0x16e80fe033c8c643e) >> 96)) {
+            /* late: a later packet has closed its window */
+            q0_late.read(meta.q0_cnt, 0);
+            q0_late.write(0, meta.q0_cnt + 1);
+        } else {
+            q0_owner.read(meta.q0_own, meta.q0_bank);
+            if (meta.q0_own == 0) {
+                q0_owner.write(meta.q0_bank, meta.q0_win + 1); /* a cleared bank: claim it */
+                meta.q0_go = 1;
+            } else if (meta.q0_own == meta.q0_win + 1) {
+                meta.q0_go = 1;
+            } else {
+                /* the control plane has not cleared the bank's older window yet */
+                q0_overrun.read(meta.q0_cnt, 0);
+                q0_overrun.write(0, meta.q0_cnt + 1);
             }
         }
-        /* %3 groupby (aggregate) */
-        if ((meta.q0_n2 == 1 || meta.q0_n2_probe == 1)) {
-            meta.q0_n3_c0_v = (meta.q0_n2_c0_v == 1) ? 1w1 : 1w0;
-            meta.q0_n3_c0 = meta.q0_n3_c0_v == 1 ? meta.q0_n2_c0 : 0;
-            meta.q0_n3_c1_v = (meta.q0_n2_c2_v == 1) ? 1w1 : 1w0;
-            meta.q0_n3_c1 = meta.q0_n3_c1_v == 1 ? meta.q0_n2_c2 : 0;
-            if (meta.q0_n3_c0_v == 1 && meta.q0_n3_c1_v == 1) {
-                meta.q0_n3_key = (bit<32>)meta.q0_n3_c0 ++ (bit<16>)meta.q0_n3_c1;
-                meta.q0_n3_kpad = (bit<64>)meta.q0_n3_key;
-                hash(meta.q0_n3_idx, HashAlgorithm.crc32, 32w0, { meta.q0_n3_key }, Q0_N3_SLOTS);
-                q0_n3_state.read(meta.q0_n3_state, meta.q0_n3_idx);
-                q0_n3_key0.read(meta.q0_n3_w0, meta.q0_n3_idx);
-                if (meta.q0_n2_probe == 1) {
-                    /* a distinct tuple of this key overflowed: the host owns the key */
-                    if (meta.q0_n3_state == 0) {
-                        q0_n3_key0.write(meta.q0_n3_idx, meta.q0_n3_kpad[63:0]);
-                        meta.q0_n3_state = 2;
-                    } else if (meta.q0_n3_state != 0 && meta.q0_n3_w0 == meta.q0_n3_kpad[63:0]) {
-                        meta.q0_n3_state = 2;
+        if (meta.q0_go == 1) {
+            /* %1 filter (per packet) */
+            if (true) {
+                q0_n1_filter.apply(); /* sets meta.q0_n1 */
+            }
+            /* %2 distinct (distinct) */
+            if (meta.q0_n1 == 1) {
+                meta.q0_n2_c0_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
+                meta.q0_n2_c0 = meta.q0_n2_c0_v == 1 ? hdr.ipv4.dst_addr : 0;
+                meta.q0_n2_c1_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
+                meta.q0_n2_c1 = meta.q0_n2_c1_v == 1 ? hdr.ipv4.src_addr : 0;
+                meta.q0_n2_c2_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
+                meta.q0_n2_c2 = meta.q0_n2_c2_v == 1 ? ((bit<64>)hdr.ipv4.total_len) : 0;
+                if (meta.q0_n2_c0_v == 1 && meta.q0_n2_c1_v == 1 && meta.q0_n2_c2_v == 1) {
+                    meta.q0_n2_key = (bit<32>)meta.q0_n2_c0 ++ (bit<32>)meta.q0_n2_c1 ++ (bit<16>)meta.q0_n2_c2;
+                    meta.q0_n2_kpad = (bit<96>)meta.q0_n2_key;
+                    hash(meta.q0_n2_idx, HashAlgorithm.crc32, 32w0, { meta.q0_n2_key }, Q0_N2_SLOTS);
+                    meta.q0_n2_idx = meta.q0_n2_idx + meta.q0_bank * Q0_N2_SLOTS; /* this window's bank */
+                    q0_n2_state.read(meta.q0_n2_state, meta.q0_n2_idx);
+                    q0_n2_key0.read(meta.q0_n2_w0, meta.q0_n2_idx);
+                    q0_n2_key1.read(meta.q0_n2_w1, meta.q0_n2_idx);
+                    q0_n2_key2.read(meta.q0_n2_w2, meta.q0_n2_idx);
+                    if (meta.q0_n2_state == 0) {
+                        /* a free slot: this key is held here for the window */
+                        q0_n2_key0.write(meta.q0_n2_idx, meta.q0_n2_kpad[31:0]);
+                        q0_n2_key1.write(meta.q0_n2_idx, meta.q0_n2_kpad[63:32]);
+                        q0_n2_key2.write(meta.q0_n2_idx, meta.q0_n2_kpad[95:64]);
+                        meta.q0_n2_state = 1;
+                        q0_n2_state.write(meta.q0_n2_idx, meta.q0_n2_state);
+                        meta.q0_n2 = 1;
+                    } else if (!(meta.q0_n2_state != 0 && meta.q0_n2_w0 == meta.q0_n2_kpad[31:0] && meta.q0_n2_w1 == meta.q0_n2_kpad[63:32] && meta.q0_n2_w2 == meta.q0_n2_kpad[95:64])) {
+                        /* the slot holds another key: the host runs this one */
+                        meta.r_rec_q0_n1_tuple = 1;
+                        meta.report = 1;
+                        meta.q0_n2_probe = 1;
                     }
-                    q0_n3_state.write(meta.q0_n3_idx, meta.q0_n3_state);
-                } else {
-                    if (meta.q0_n3_state == 0 || (meta.q0_n3_state != 0 && meta.q0_n3_w0 == meta.q0_n3_kpad[63:0])) {
+                }
+            }
+            /* %3 groupby (aggregate) */
+            if ((meta.q0_n2 == 1 || meta.q0_n2_probe == 1)) {
+                meta.q0_n3_c0_v = (meta.q0_n2_c0_v == 1) ? 1w1 : 1w0;
+                meta.q0_n3_c0 = meta.q0_n3_c0_v == 1 ? meta.q0_n2_c0 : 0;
+                meta.q0_n3_c1_v = (meta.q0_n2_c2_v == 1) ? 1w1 : 1w0;
+                meta.q0_n3_c1 = meta.q0_n3_c1_v == 1 ? meta.q0_n2_c2 : 0;
+                if (meta.q0_n3_c0_v == 1 && meta.q0_n3_c1_v == 1) {
+                    meta.q0_n3_key = (bit<32>)meta.q0_n3_c0 ++ (bit<16>)meta.q0_n3_c1;
+                    meta.q0_n3_kpad = (bit<64>)meta.q0_n3_key;
+                    hash(meta.q0_n3_idx, HashAlgorithm.crc32, 32w0, { meta.q0_n3_key }, Q0_N3_SLOTS);
+                    meta.q0_n3_idx = meta.q0_n3_idx + meta.q0_bank * Q0_N3_SLOTS; /* this window's bank */
+                    q0_n3_state.read(meta.q0_n3_state, meta.q0_n3_idx);
+                    q0_n3_key0.read(meta.q0_n3_w0, meta.q0_n3_idx);
+                    q0_n3_key1.read(meta.q0_n3_w1, meta.q0_n3_idx);
+                    if (meta.q0_n2_probe == 1) {
+                        /* a distinct tuple of this key overflowed: the host owns the key */
                         if (meta.q0_n3_state == 0) {
-                            q0_n3_key0.write(meta.q0_n3_idx, meta.q0_n3_kpad[63:0]);
-                            meta.q0_n3_state = 1;
-                        }
-                        q0_n3_agg0.read(meta.q0_n3_a0, meta.q0_n3_idx);
-                        meta.q0_n3_a0 = meta.q0_n3_a0 + 1;
-                        q0_n3_agg0.write(meta.q0_n3_idx, meta.q0_n3_a0);
-                        meta.q0_n3_c2 = meta.q0_n3_a0;
-                        meta.q0_n3_c2_v = 1;
-                        q0_n4_threshold.apply();
-                        if ((meta.q0_n3_c2_v == 1 && (int<64>)meta.q0_n3_c2 >= (int<64>)meta.q0_n4_t0)) {
-                            meta.q0_n3_state = meta.q0_n3_state | 4; /* over the threshold */
+                            q0_n3_key0.write(meta.q0_n3_idx, meta.q0_n3_kpad[31:0]);
+                            q0_n3_key1.write(meta.q0_n3_idx, meta.q0_n3_kpad[63:32]);
+                            meta.q0_n3_state = 2;
+                        } else if (meta.q0_n3_state != 0 && meta.q0_n3_w0 == meta.q0_n3_kpad[31:0] && meta.q0_n3_w1 == meta.q0_n3_kpad[63:32]) {
+                            meta.q0_n3_state = 2;
                         }
                         q0_n3_state.write(meta.q0_n3_idx, meta.q0_n3_state);
-                        meta.q0_n3 = 1;
                     } else {
-                        /* the slot holds another key: the host runs this one */
-                        meta.r_rec_q0_n2_row = 1;
-                        meta.report = 1;
+                        if (meta.q0_n3_state == 0 || (meta.q0_n3_state != 0 && meta.q0_n3_w0 == meta.q0_n3_kpad[31:0] && meta.q0_n3_w1 == meta.q0_n3_kpad[63:32])) {
+                            if (meta.q0_n3_state == 0) {
+                                q0_n3_key0.write(meta.q0_n3_idx, meta.q0_n3_kpad[31:0]);
+                                q0_n3_key1.write(meta.q0_n3_idx, meta.q0_n3_kpad[63:32]);
+                                meta.q0_n3_state = 1;
+                            }
+                            q0_n3_agg0.read(meta.q0_n3_a0, meta.q0_n3_idx);
+                            meta.q0_n3_a0 = meta.q0_n3_a0 + 1;
+                            q0_n3_agg0.write(meta.q0_n3_idx, meta.q0_n3_a0);
+                            meta.q0_n3_c2 = meta.q0_n3_a0;
+                            meta.q0_n3_c2_v = 1;
+                            q0_n4_threshold.apply();
+                            if ((meta.q0_n3_c2_v == 1 && (int<64>)meta.q0_n3_c2 >= (int<64>)meta.q0_n4_t0)) {
+                                meta.q0_n3_state = meta.q0_n3_state | 4; /* over the threshold */
+                            }
+                            q0_n3_state.write(meta.q0_n3_idx, meta.q0_n3_state);
+                            meta.q0_n3 = 1;
+                        } else {
+                            /* the slot holds another key: the host runs this one */
+                            meta.r_rec_q0_n2_row = 1;
+                            meta.report = 1;
+                        }
                     }
                 }
             }
@@ -573,6 +673,10 @@ control EgressImpl(inout headers_t hdr, inout metadata_t meta,
                 hdr.icmp.setInvalid();
                 truncate(len);
             }
+        } else if (hdr.report.isValid()) {
+            /* the control plane's frame: numbered in the same sequence */
+            report_seq.read(hdr.report.seq, 0);
+            report_seq.write(0, hdr.report.seq + 1);
         }
     }
 }
