@@ -10,7 +10,8 @@ PKGS="build-essential flex bison pkg-config libpcap-dev libcmocka-dev libglpk-de
 clang llvm-dev libclang-rt-14-dev \
 libdpdk-dev librdkafka-dev kcat \
 tshark graphviz python3 jq time \
-default-jre-headless maven"
+default-jre-headless maven \
+thrift-compiler libthrift-c-glib-dev libglib2.0-dev iproute2 procps"
 # the run-time libraries of the prebuilt public P4 tools (p4c, BMv2; not
 # Debian packages: docs/targets.md), when HTS_P4TOOLS names them
 if [ -n "${HTS_P4TOOLS:-}" ]; then
