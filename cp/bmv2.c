@@ -169,6 +169,35 @@ static BmActionData *action_data(struct sw *s, const char *action, const struct 
     return ad;
 }
 
+/* thrift 0.17's generated finalizers free a binary field (a GByteArray)
+ * with thrift_string_free, which leaves the array's buffer behind: release
+ * the byte arrays here, then the object. */
+static void free_bytes(GByteArray **b)
+{
+    if (*b) {
+        g_byte_array_unref(*b);
+        *b = NULL;
+    }
+}
+
+static void match_param_free(gpointer x)
+{
+    BmMatchParam *p = x;
+    if (p->exact)
+        free_bytes(&p->exact->key);
+    if (p->lpm)
+        free_bytes(&p->lpm->key);
+    if (p->ternary) {
+        free_bytes(&p->ternary->key);
+        free_bytes(&p->ternary->mask);
+    }
+    if (p->range) {
+        free_bytes(&p->range->start);
+        free_bytes(&p->range->end_);
+    }
+    g_object_unref(p);
+}
+
 /* ---- errors ---- */
 
 static int fail(char *err, size_t errlen, const char *what, GError *e, int code)
@@ -300,7 +329,7 @@ static int bm_add_ternary(struct sw *s, const char *table, const struct sw_terna
         snprintf(err, errlen, "table %s has %d key fields, given %d", table, k ? k->n : 0, nkeys);
         return -1;
     }
-    BmMatchParams *mk = g_ptr_array_new_with_free_func(g_object_unref);
+    BmMatchParams *mk = g_ptr_array_new_with_free_func(match_param_free);
     for (int i = 0; i < nkeys; i++) {
         int bits = field_width(s, json_get(k->items[i], "target"));
         const char *mt = str(k->items[i], "match_type");
@@ -321,10 +350,8 @@ static int bm_add_ternary(struct sw *s, const char *table, const struct sw_terna
         BmMatchParam *p = g_object_new(TYPE_BM_MATCH_PARAM, NULL);
         p->type = BM_MATCH_PARAM_TYPE_TERNARY;
         p->__isset_type = TRUE;
-        if (p->ternary->key) /* instance_init may have made empty ones */
-            g_byte_array_unref(p->ternary->key);
-        if (p->ternary->mask)
-            g_byte_array_unref(p->ternary->mask);
+        free_bytes(&p->ternary->key); /* instance_init made empty ones */
+        free_bytes(&p->ternary->mask);
         p->ternary->key = v;
         p->ternary->__isset_key = TRUE;
         p->ternary->mask = m;
