@@ -27,8 +27,7 @@ machine). For each case (library queries and a capture):
   5. htscp must report no overrun, no unreadable slot and no send error; the
      switch must have seen every frame.
 
-One case changes a threshold live (htscp --set at a window) and compares
-with `htsc run` given the same change from that window on.
+Not here yet: a live change of a threshold through htscp (not built).
 
 Usage: bmv2_diff.py (BIN, BUILD from the environment; tools from
 scripts/p4tools.sh's variables). One line per case, then the totals; exit 1
