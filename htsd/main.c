@@ -69,7 +69,8 @@ static void usage(FILE *out)
           "                         consumers see each row once, also across broker\n"
           "                         restarts (docs/kafka.md)\n"
           "  --commit-interval MS   time between transaction commits (default 100)\n"
-          "  --metrics HOST:PORT    serve Prometheus text metrics over HTTP\n"
+          "  --metrics [HOST:]PORT  serve Prometheus text metrics over HTTP, from a thread of\n"
+          "                         its own (HOST defaults to 127.0.0.1: loopback only)\n"
           "  --idle-exit MS         stop once no packet arrived for MS ms (captures)\n"
           "  --replay-speed X       replay a capture at X times its own pace (1: as captured)\n"
           "  --max-keys N           keys per stateful operator and window, per worker\n"
@@ -218,9 +219,13 @@ static void on_main_row(void *ctx, const struct ir_query *q, int64_t ws,
 
 static struct rowbuf batch;
 
-static void handle_msg(struct rt_msg *m)
+/* Handles message m from row *row on; with a TSC deadline `until` (0: none),
+ * stops between rows when it has passed and returns false with *row where
+ * to go on. True when m is done (and freed). */
+static bool handle_msg(struct rt_msg *m, int *row, uint64_t until)
 {
-    rt_msg_fix_strings(m);
+    if (*row == 0)
+        rt_msg_fix_strings(m);
     const struct ir_query *q = rt.prog->queries[m->query];
     if (m->kind == MSG_ROWS && q->per_packet && rt.opt.brokers && !rt.opt.export_json) {
         /* per-packet rows: one HTX1 batch per Kafka message */
@@ -233,28 +238,66 @@ static void handle_msg(struct rt_msg *m)
                                   batch.n, m->ws[0]);
         }
         rt_msg_free(m);
-        return;
+        return true;
     }
-    for (int r = 0; r < m->nrows; r++) {
-        const hts_value *row = &m->vals[(size_t)r * (size_t)m->ncols];
+    for (int r = *row; r < m->nrows; r++) {
+        const hts_value *v = &m->vals[(size_t)r * (size_t)m->ncols];
         if (m->kind == MSG_PARTIAL)
-            exec_merge(rt.main_x, m->query, m->node, m->window_start, row);
+            exec_merge(rt.main_x, m->query, m->node, m->window_start, v);
         else
-            emit_row(q, m->ws[r], m->we[r], row, m->ncols);
+            emit_row(q, m->ws[r], m->we[r], v, m->ncols);
+        if (until && r % 16 == 15 && r + 1 < m->nrows && rte_rdtsc() > until) {
+            *row = r + 1;
+            return false;
+        }
     }
     rt_msg_free(m);
+    return true;
 }
 
-static unsigned drain(void)
+/* CPU time of the calling thread: a pass's own work, without the time the
+ * system gave other threads (two lcores and the metrics thread can share
+ * two cores) */
+static uint64_t thread_cpu_ns(void)
 {
-    void *msgs[64];
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* Handles the workers' messages, up to `until` (a TSC deadline, 0: none)
+ * checked every 16 rows, so that a flood of rows cannot hold the control loop
+ * (metrics, the sink's delivery reports) for long; a message left half
+ * done is taken up first next time. *more: not everything was handled. */
+static unsigned drain(uint64_t until, bool *more)
+{
+    static struct rt_msg *cur; /* a message left between rows, and where */
+    static int cur_row;
     unsigned total = 0;
+    *more = false;
+    if (cur) {
+        if (!handle_msg(cur, &cur_row, until)) {
+            *more = true;
+            return 1;
+        }
+        cur = NULL;
+        total++;
+    }
     for (int i = 0; i < rt.nworkers; i++) {
-        unsigned n;
-        while ((n = rte_ring_sc_dequeue_burst(rt.workers[i].ring, msgs, 64, NULL)) > 0) {
-            for (unsigned k = 0; k < n; k++)
-                handle_msg(msgs[k]);
-            total += n;
+        void *m;
+        while (rte_ring_sc_dequeue(rt.workers[i].ring, &m) == 0) {
+            int row = 0;
+            total++;
+            if (!handle_msg(m, &row, until)) {
+                cur = m;
+                cur_row = row;
+                *more = true;
+                return total;
+            }
+            if (until && rte_rdtsc() > until) {
+                *more = true;
+                return total;
+            }
         }
     }
     return total;
@@ -361,6 +404,8 @@ static void summary(int undelivered, uint64_t missed)
     if (c.broker_down || c.last_error[0])
         fprintf(stderr, "htsd: %s: %s\n", rt.sink->name,
                 c.last_error[0] ? c.last_error : "all brokers down");
+    fprintf(stderr, "htsd: control loop: longest pass %.3f ms of CPU, %.3f ms of wall time\n",
+            (double)rt.loop_max_cpu_ns / 1e6, (double)rt.loop_max_ns / 1e6);
     (void)ring_full;
 }
 
@@ -515,7 +560,11 @@ int main(int argc, char **argv)
         rte_eal_remote_launch(rt_worker_main, &rt.workers[i], rt.workers[i].lcore);
 
     /* the control loop */
+    const uint64_t tsc_hz = rte_get_tsc_hz();
+    const uint64_t drain_budget = tsc_hz / 1000; /* 1 ms of messages per pass */
     for (;;) {
+        uint64_t pass0 = rte_rdtsc(); /* a pass: its work, not its sleep */
+        uint64_t cpu0 = thread_cpu_ns();
         int64_t upto = INT64_MAX;
         bool all_done = true;
         for (int i = 0; i < rt.nworkers; i++) {
@@ -524,14 +573,23 @@ int main(int argc, char **argv)
                 upto = c;
             all_done &= atomic_load_explicit(&rt.workers[i].done, memory_order_acquire);
         }
-        unsigned n = drain(); /* everything handed over before `closed` was read */
-        if (upto != INT64_MAX)
+        bool more;
+        unsigned n = drain(pass0 + drain_budget, &more);
+        /* advance only when everything handed over before `closed` was read
+         * has been handled: else next pass, with `closed` read again */
+        if (upto != INT64_MAX && !more)
             exec_advance(rt.main_x, upto);
         rt.sink->ops->poll(rt.sink->self);
         if (rt.opt.metrics)
             rt_metrics_poll();
-        if (all_done && n == 0 && drain() == 0)
+        if (all_done && n == 0 && !more && drain(0, &more) == 0)
             break;
+        uint64_t pass_ns = (rte_rdtsc() - pass0) * 1000000000ull / tsc_hz;
+        uint64_t cpu_ns = thread_cpu_ns() - cpu0;
+        if (pass_ns > rt.loop_max_ns)
+            rt.loop_max_ns = pass_ns;
+        if (cpu_ns > rt.loop_max_cpu_ns)
+            rt.loop_max_cpu_ns = cpu_ns;
         if (n == 0)
             rte_delay_us_sleep(200);
     }

@@ -1,57 +1,74 @@
 /*
- * metrics.c - Prometheus text metrics over HTTP, from the main lcore.
+ * metrics.c - Prometheus text metrics over HTTP, off the packet path.
  *
- * A non-blocking listening socket polled on every pass of the control loop:
- * each scrape is answered whole and the connection closed. Nothing here runs
- * on a worker; counters that workers write are read without locks (aligned
- * 64-bit loads: a scrape may see a value a moment old, never a torn one).
+ * Two halves that share one page of text:
+ *
+ * - the main lcore renders the page (it alone may read the executor's
+ *   state) every 100 ms, in rt_metrics_poll(), and hands it over with a
+ *   trylock: the control loop never waits for the server, nor touches a
+ *   socket;
+ * - a thread of its own serves it: non-blocking sockets under poll(), at
+ *   most MAX_CONNS connections, each
+ *   with CONN_TIMEOUT_MS to send its request and take the answer, a request
+ *   of at most REQ_MAX bytes that must be a GET (else 400). When all are
+ *   taken, the one that has waited longest for its request is closed to make
+ *   room. Idle, slow, flooding or malformed clients cost the thread, never
+ *   the packet path, and cannot lock a scraper out.
+ *
+ * Counters that workers write are read without locks (aligned 64-bit
+ * loads: a scrape may see a value a moment old, never a torn one).
  */
 #include "rt.h"
 
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_ethdev.h>
 
-static int lfd = -1;
-static const struct rt_global *rt; /* what the scrapes report */
+#define MAX_CONNS 64
+#define CONN_TIMEOUT_MS 2000
+#define REQ_MAX 8192
+#define RENDER_EVERY_NS 100000000ull
 
-int rt_metrics_open(const struct rt_global *g, const char *hostport, char *err,
-                    size_t errlen)
+struct conn {
+    int fd;                /* -1: free */
+    uint64_t deadline;     /* monotonic ns */
+    size_t got;            /* request bytes read */
+    char *out;             /* the answer being sent */
+    size_t outlen, sent;
+    char req[REQ_MAX];
+};
+
+static struct {
+    const struct rt_global *rt; /* what the page reports */
+    int lfd, wake[2];
+    pthread_t thread;
+    _Atomic bool running;
+    pthread_mutex_t mu;   /* guards page */
+    char *page;           /* the latest rendered page, NUL-terminated */
+    size_t page_n;
+    uint64_t rendered_at;
+    struct conn conns[MAX_CONNS];
+    /* the server's own counters (its thread writes, the page reads) */
+    uint64_t served, refused, evicted, timed_out, bad;
+} M = {.lfd = -1, .wake = {-1, -1}, .mu = PTHREAD_MUTEX_INITIALIZER};
+
+static uint64_t mono_ns(void)
 {
-    rt = g;
-    char host[64];
-    const char *colon = strrchr(hostport, ':');
-    if (!colon || (size_t)(colon - hostport) >= sizeof host) {
-        snprintf(err, errlen, "expected HOST:PORT");
-        return -EINVAL;
-    }
-    memcpy(host, hostport, (size_t)(colon - hostport));
-    host[colon - hostport] = 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(err, errlen, "'%s' is not an IPv4 address", host);
-        return -EINVAL;
-    }
-    lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-        bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 16) < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
-        if (lfd >= 0)
-            close(lfd);
-        lfd = -1;
-        return -errno;
-    }
-    return 0;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
 struct text {
@@ -92,8 +109,8 @@ static void render(struct text *b)
     uint64_t pkts = 0, bytes = 0, ring_full = 0;
     uint64_t dec[DEC__COUNT] = {0};
     int64_t seen = 0;
-    for (int i = 0; i < rt->nworkers; i++) {
-        const struct rt_worker *w = &rt->workers[i];
+    for (int i = 0; i < M.rt->nworkers; i++) {
+        const struct rt_worker *w = &M.rt->workers[i];
         pkts += w->packets;
         bytes += w->bytes;
         ring_full += w->ring_full;
@@ -108,9 +125,9 @@ static void render(struct text *b)
     METRIC(b, "htsd_bytes_total", "Bytes received by the workers.", "counter");
     text_printf(b, "htsd_bytes_total %llu\n", (unsigned long long)bytes);
     uint64_t missed = 0, nombuf = 0;
-    for (int p = 0; p < rt->nports; p++) {
+    for (int p = 0; p < M.rt->nports; p++) {
         struct rte_eth_stats st;
-        if (rte_eth_stats_get(rt->ports[p], &st) == 0) {
+        if (rte_eth_stats_get(M.rt->ports[p], &st) == 0) {
             missed += st.imissed + st.ierrors;
             nombuf += st.rx_nombuf;
         }
@@ -122,68 +139,312 @@ static void render(struct text *b)
         text_printf(b, "htsd_decode_errors_total{reason=\"%s\"} %llu\n",
                       hts_decode_err_names[e], (unsigned long long)dec[e]);
     METRIC(b, "htsd_rows_total", "Result rows produced, per query.", "counter");
-    for (int q = 0; q < rt->prog->nqueries; q++)
-        text_printf(b, "htsd_rows_total{query=\"%s\"} %llu\n", rt->prog->queries[q]->name,
-                      (unsigned long long)rt->rows_per_query[q]);
+    for (int q = 0; q < M.rt->prog->nqueries; q++)
+        text_printf(b, "htsd_rows_total{query=\"%s\"} %llu\n", M.rt->prog->queries[q]->name,
+                      (unsigned long long)M.rt->rows_per_query[q]);
     struct rt_sink_counters c;
-    rt->sink->ops->counters(rt->sink->self, &c);
+    M.rt->sink->ops->counters(M.rt->sink->self, &c);
     METRIC(b, "htsd_sink_delivered_total", "Rows whose delivery was confirmed.", "counter");
-    text_printf(b, "htsd_sink_delivered_total{sink=\"%s\"} %llu\n", rt->sink->name, (unsigned long long)c.delivered);
+    text_printf(b, "htsd_sink_delivered_total{sink=\"%s\"} %llu\n", M.rt->sink->name, (unsigned long long)c.delivered);
     METRIC(b, "htsd_sink_failed_total", "Rows that could not be delivered.", "counter");
-    text_printf(b, "htsd_sink_failed_total{sink=\"%s\"} %llu\n", rt->sink->name, (unsigned long long)c.failed);
+    text_printf(b, "htsd_sink_failed_total{sink=\"%s\"} %llu\n", M.rt->sink->name, (unsigned long long)c.failed);
     METRIC(b, "htsd_sink_queued", "Rows waiting for a delivery report.", "gauge");
-    text_printf(b, "htsd_sink_queued{sink=\"%s\"} %llu\n", rt->sink->name, (unsigned long long)c.queued);
+    text_printf(b, "htsd_sink_queued{sink=\"%s\"} %llu\n", M.rt->sink->name, (unsigned long long)c.queued);
     METRIC(b, "htsd_sink_broker_down", "1 when every broker is unreachable.", "gauge");
-    text_printf(b, "htsd_sink_broker_down{sink=\"%s\"} %d\n", rt->sink->name, c.broker_down ? 1 : 0);
+    text_printf(b, "htsd_sink_broker_down{sink=\"%s\"} %d\n", M.rt->sink->name, c.broker_down ? 1 : 0);
     METRIC(b, "htsd_window_lag_seconds", "Event time seen by the workers minus event time emitted.", "gauge");
-    int64_t wm = exec_watermark(rt->main_x);
+    int64_t wm = exec_watermark(M.rt->main_x);
     text_printf(b, "htsd_window_lag_seconds %.6f\n", seen > wm ? (double)(seen - wm) / 1e9 : 0.0);
     METRIC(b, "htsd_worker_ring_full_total", "Times a worker waited for the main lcore.", "counter");
     text_printf(b, "htsd_worker_ring_full_total %llu\n", (unsigned long long)ring_full);
     METRIC(b, "htsd_late_total", "Partial window state that arrived after its window closed.", "counter");
-    text_printf(b, "htsd_late_total %llu\n", (unsigned long long)exec_stats(rt->main_x)->late);
-    uint64_t refused = exec_stats(rt->main_x)->table_full;
-    for (int i = 0; i < rt->nworkers; i++)
-        refused += exec_stats(rt->workers[i].x)->table_full;
+    text_printf(b, "htsd_late_total %llu\n", (unsigned long long)exec_stats(M.rt->main_x)->late);
+    uint64_t refused = exec_stats(M.rt->main_x)->table_full;
+    for (int i = 0; i < M.rt->nworkers; i++)
+        refused += exec_stats(M.rt->workers[i].x)->table_full;
     METRIC(b, "htsd_table_full_total", "Tuples refused because their table was full (--max-keys).", "counter");
     text_printf(b, "htsd_table_full_total %llu\n", (unsigned long long)refused);
+    METRIC(b, "htsd_control_loop_max_pass_seconds", "The longest pass of the main lcore's control loop.", "gauge");
+    text_printf(b, "htsd_control_loop_max_pass_seconds %.6f\n", (double)M.rt->loop_max_ns / 1e9);
+    METRIC(b, "htsd_control_loop_max_pass_cpu_seconds", "The longest pass of the control loop, in its own CPU time.", "gauge");
+    text_printf(b, "htsd_control_loop_max_pass_cpu_seconds %.6f\n", (double)M.rt->loop_max_cpu_ns / 1e9);
     METRIC(b, "htsd_state_keys", "Keys held in the main lcore's open windows.", "gauge");
-    text_printf(b, "htsd_state_keys %llu\n", (unsigned long long)exec_state_keys(rt->main_x));
+    text_printf(b, "htsd_state_keys %llu\n", (unsigned long long)exec_state_keys(M.rt->main_x));
 }
+
+
+/* ---- the main lcore: render, hand over ---- */
 
 void rt_metrics_poll(void)
 {
-    if (lfd < 0)
+    if (M.lfd < 0)
         return;
-    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
+    uint64_t now = mono_ns();
+    if (M.page && now - M.rendered_at < RENDER_EVERY_NS)
         return;
-    /* read the request (we answer any path); give a slow client 100 ms */
-    char req[2048];
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    if (poll(&pfd, 1, 100) > 0)
-        (void)!read(fd, req, sizeof req);
-    struct text body = {0};
-    render(&body);
+    struct text b = {0};
+    render(&b);
+    if (!b.p)
+        return;
+    if (pthread_mutex_trylock(&M.mu) != 0) { /* the server is copying: next time */
+        free(b.p);
+        return;
+    }
+    char *old = M.page;
+    M.page = b.p;
+    M.page_n = b.n;
+    pthread_mutex_unlock(&M.mu);
+    free(old);
+    M.rendered_at = now;
+}
+
+/* ---- the server thread ---- */
+
+static void conn_close(struct conn *c)
+{
+    close(c->fd);
+    free(c->out);
+    c->fd = -1;
+    c->out = NULL;
+}
+
+static void answer(struct conn *c, int status)
+{
+    struct text b = {0};
+    if (status == 200) {
+        pthread_mutex_lock(&M.mu);
+        if (!M.page) { /* the control loop has not rendered one yet */
+            pthread_mutex_unlock(&M.mu);
+            status = 503;
+            goto head;
+        }
+        text_printf(&b, "%s", M.page ? M.page : "");
+        pthread_mutex_unlock(&M.mu);
+        METRIC(&b, "htsd_metrics_refused_total", "Connections refused: too many open.", "counter");
+        text_printf(&b, "htsd_metrics_refused_total %llu\n", (unsigned long long)M.refused);
+        METRIC(&b, "htsd_metrics_evicted_total", "Connections closed, before their request was whole, to make room.", "counter");
+        text_printf(&b, "htsd_metrics_evicted_total %llu\n", (unsigned long long)M.evicted);
+        METRIC(&b, "htsd_metrics_timed_out_total", "Connections closed for taking too long.", "counter");
+        text_printf(&b, "htsd_metrics_timed_out_total %llu\n", (unsigned long long)M.timed_out);
+        METRIC(&b, "htsd_metrics_bad_requests_total", "Requests that were not an HTTP GET.", "counter");
+        text_printf(&b, "htsd_metrics_bad_requests_total %llu\n", (unsigned long long)M.bad);
+    } else {
+head:
+        text_printf(&b, "%s\n", status == 400 ? "bad request: expected GET" : "try again");
+    }
     char head[256];
     int hn = snprintf(head, sizeof head,
-                      "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", body.n);
-    /* MSG_NOSIGNAL: a scraper that hung up must not kill htsd (SIGPIPE) */
-    (void)!send(fd, head, (size_t)hn, MSG_NOSIGNAL);
-    for (size_t off = 0; off < body.n;) {
-        ssize_t w = send(fd, body.p + off, body.n - off, MSG_NOSIGNAL);
+                      "HTTP/1.0 %d %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                      "Content-Length: %zu\r\nConnection: close\r\n\r\n", status,
+                      status == 200 ? "OK" : status == 400 ? "Bad Request" : "Service Unavailable",
+                      b.n);
+    c->out = malloc((size_t)hn + b.n + 1);
+    if (!c->out) {
+        free(b.p);
+        conn_close(c);
+        return;
+    }
+    memcpy(c->out, head, (size_t)hn);
+    if (b.n)
+        memcpy(c->out + hn, b.p, b.n);
+    c->outlen = (size_t)hn + b.n;
+    c->sent = 0;
+    free(b.p);
+}
+
+static void on_readable(struct conn *c)
+{
+    for (;;) {
+        if (c->got == REQ_MAX) { /* no end of headers within REQ_MAX bytes */
+            M.bad++;
+            answer(c, 400);
+            return;
+        }
+        ssize_t r = recv(c->fd, c->req + c->got, REQ_MAX - c->got, MSG_DONTWAIT);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        if (r <= 0) { /* the client went away */
+            conn_close(c);
+            return;
+        }
+        c->got += (size_t)r;
+        if (memmem(c->req, c->got, "\r\n\r\n", 4) || memmem(c->req, c->got, "\n\n", 2)) {
+            bool get = c->got >= 4 && !memcmp(c->req, "GET ", 4);
+            if (get)
+                M.served++;
+            else
+                M.bad++;
+            answer(c, get ? 200 : 400);
+            return;
+        }
+    }
+}
+
+static void on_writable(struct conn *c)
+{
+    while (c->sent < c->outlen) {
+        ssize_t w = send(c->fd, c->out + c->sent, c->outlen - c->sent,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
         if (w <= 0)
             break;
-        off += (size_t)w;
+        c->sent += (size_t)w;
     }
-    free(body.p);
-    close(fd);
+    conn_close(c);
+}
+
+static void on_accept(void)
+{
+    for (;;) {
+        int fd = accept4(M.lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct conn *c = NULL, *oldest = NULL;
+        for (int i = 0; i < MAX_CONNS && !c; i++) {
+            if (M.conns[i].fd < 0)
+                c = &M.conns[i];
+            else if (!M.conns[i].out && (!oldest || M.conns[i].deadline < oldest->deadline))
+                oldest = &M.conns[i];
+        }
+        if (!c && oldest) {
+            /* full: the connection that has waited longest without a whole
+             * request makes room (an idle or slow client cannot lock out a
+             * scraper) */
+            conn_close(oldest);
+            M.evicted++;
+            c = oldest;
+        }
+        if (!c) { /* full of answers being sent: say so without waiting */
+            static const char busy[] = "HTTP/1.0 503 Service Unavailable\r\n"
+                                       "Content-Length: 0\r\nConnection: close\r\n\r\n";
+            (void)!send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+            close(fd);
+            M.refused++;
+            continue;
+        }
+        c->fd = fd;
+        c->got = 0;
+        c->deadline = mono_ns() + CONN_TIMEOUT_MS * 1000000ull;
+    }
+}
+
+static void *serve(void *arg)
+{
+    (void)arg;
+    struct pollfd pf[MAX_CONNS + 2];
+    int who[MAX_CONNS + 2];
+    while (M.running) {
+        int n = 0;
+        pf[n] = (struct pollfd){.fd = M.wake[0], .events = POLLIN};
+        who[n++] = -2;
+        pf[n] = (struct pollfd){.fd = M.lfd, .events = POLLIN};
+        who[n++] = -1;
+        uint64_t now = mono_ns(), next = now + 100000000ull;
+        for (int i = 0; i < MAX_CONNS; i++) {
+            struct conn *c = &M.conns[i];
+            if (c->fd < 0)
+                continue;
+            if (now >= c->deadline) {
+                M.timed_out++;
+                conn_close(c);
+                continue;
+            }
+            if (c->deadline < next)
+                next = c->deadline;
+            pf[n] = (struct pollfd){.fd = c->fd, .events = c->out ? POLLOUT : POLLIN};
+            who[n++] = i;
+        }
+        int timeout = (int)((next - now) / 1000000ull) + 1;
+        if (poll(pf, (nfds_t)n, timeout) <= 0)
+            continue;
+        for (int k = 0; k < n; k++) {
+            if (!pf[k].revents)
+                continue;
+            if (who[k] == -2) {
+                char x[16];
+                (void)!read(M.wake[0], x, sizeof x);
+            } else if (who[k] == -1) {
+                on_accept();
+            } else {
+                struct conn *c = &M.conns[who[k]];
+                if (c->fd < 0)
+                    continue;
+                if (c->out)
+                    on_writable(c);
+                else if (pf[k].revents & (POLLIN | POLLHUP | POLLERR))
+                    on_readable(c);
+            }
+        }
+    }
+    return NULL;
+}
+
+int rt_metrics_open(const struct rt_global *g, const char *hostport, char *err, size_t errlen)
+{
+    M.rt = g;
+    char host[64] = "127.0.0.1"; /* a bare PORT: loopback only */
+    const char *colon = strrchr(hostport, ':'), *port = hostport;
+    if (colon) {
+        if ((size_t)(colon - hostport) >= sizeof host || colon == hostport) {
+            snprintf(err, errlen, "expected PORT or HOST:PORT");
+            return -EINVAL;
+        }
+        memcpy(host, hostport, (size_t)(colon - hostport));
+        host[colon - hostport] = 0;
+        port = colon + 1;
+    }
+    char *end;
+    long pn = strtol(port, &end, 10);
+    if (!*port || *end || pn < 1 || pn > 65535) {
+        snprintf(err, errlen, "'%s' is not a port", port);
+        return -EINVAL;
+    }
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)pn)};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        snprintf(err, errlen, "'%s' is not an IPv4 address", host);
+        return -EINVAL;
+    }
+    M.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (M.lfd < 0 || setsockopt(M.lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        bind(M.lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(M.lfd, 128) < 0 ||
+        pipe2(M.wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s", strerror(e));
+        if (M.lfd >= 0)
+            close(M.lfd);
+        M.lfd = -1;
+        return -e;
+    }
+    for (int i = 0; i < MAX_CONNS; i++)
+        M.conns[i].fd = -1;
+    M.running = true;
+    int e = pthread_create(&M.thread, NULL, serve, NULL);
+    if (e) {
+        snprintf(err, errlen, "cannot start the metrics thread: %s", strerror(e));
+        M.running = false;
+        close(M.lfd);
+        M.lfd = -1;
+        return -e;
+    }
+    return 0;
 }
 
 void rt_metrics_close(void)
 {
-    if (lfd >= 0)
-        close(lfd);
-    lfd = -1;
+    if (M.lfd < 0)
+        return;
+    M.running = false;
+    (void)!write(M.wake[1], "x", 1);
+    pthread_join(M.thread, NULL);
+    for (int i = 0; i < MAX_CONNS; i++)
+        if (M.conns[i].fd >= 0)
+            conn_close(&M.conns[i]);
+    close(M.lfd);
+    close(M.wake[0]);
+    close(M.wake[1]);
+    M.lfd = -1;
+    free(M.page);
+    M.page = NULL;
 }

@@ -33,6 +33,8 @@ struct rt_global {
     uint64_t late_merges;
     int64_t emitted_upto; /* windows ending at or before this are out */
     volatile bool force_quit; /* SIGINT/SIGTERM: workers stop receiving */
+    uint64_t loop_max_ns;     /* the control loop's longest pass (its work, not its sleep) */
+    uint64_t loop_max_cpu_ns; /* the same in the main lcore's CPU time */
 };
 
 /* rt.c */
@@ -42,7 +44,8 @@ uint64_t rt_wallclock_ns(void);
 /* worker.c */
 void rt_msg_fix_strings(struct rt_msg *m);
 
-/* metrics.c: Prometheus text over HTTP, served from the main lcore */
+/* metrics.c: Prometheus text over HTTP: rendered by the main lcore
+ * (rt_metrics_poll, never blocking), served by a thread of its own */
 int rt_metrics_open(const struct rt_global *g, const char *hostport, char *err,
                     size_t errlen);
 void rt_metrics_poll(void);
