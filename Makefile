@@ -4,7 +4,7 @@
 #   make demo         set up, build, run a library query on a bundled capture
 #   make check        set up, build, run every test (unit, golden, e2e, short fuzz)
 #   make check-asan   the same tests with every binary built under ASan + UBSan
-#   make fuzz         long fuzzing runs (clang, libFuzzer)
+#   make fuzz         long fuzzing runs: 10 million executions per target (libFuzzer)
 #
 # Objects go to $(BUILD) (build/ or build/asan/); `make` also links bin/.
 # Sources are found by wildcard: a new module is a new .c in its folder.
@@ -95,7 +95,7 @@ check-asan: deps
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" tests
 
 fuzz: deps
-	@FUZZ_SECONDS=$${FUZZ_SECONDS:-300} tests/fuzz/run.sh
+	@FUZZ_RUNS=$${FUZZ_RUNS:-10000000} tests/fuzz/run.sh
 
 clean:
 	rm -rf build bin

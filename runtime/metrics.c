@@ -208,30 +208,35 @@ static void conn_close(struct conn *c)
     c->out = NULL;
 }
 
+/* The page, with the server's own counters; false before the control loop
+ * has rendered one */
+static bool page(struct text *b)
+{
+    pthread_mutex_lock(&M.mu);
+    if (M.page)
+        text_printf(b, "%s", M.page);
+    bool have = M.page != NULL;
+    pthread_mutex_unlock(&M.mu);
+    if (!have)
+        return false;
+    METRIC(b, "htsd_metrics_refused_total", "Connections refused: too many open.", "counter");
+    text_printf(b, "htsd_metrics_refused_total %llu\n", (unsigned long long)M.refused);
+    METRIC(b, "htsd_metrics_evicted_total", "Connections closed, before their request was whole, to make room.", "counter");
+    text_printf(b, "htsd_metrics_evicted_total %llu\n", (unsigned long long)M.evicted);
+    METRIC(b, "htsd_metrics_timed_out_total", "Connections closed for taking too long.", "counter");
+    text_printf(b, "htsd_metrics_timed_out_total %llu\n", (unsigned long long)M.timed_out);
+    METRIC(b, "htsd_metrics_bad_requests_total", "Requests that were not an HTTP GET.", "counter");
+    text_printf(b, "htsd_metrics_bad_requests_total %llu\n", (unsigned long long)M.bad);
+    return true;
+}
+
 static void answer(struct conn *c, int status)
 {
     struct text b = {0};
-    if (status == 200) {
-        pthread_mutex_lock(&M.mu);
-        if (!M.page) { /* the control loop has not rendered one yet */
-            pthread_mutex_unlock(&M.mu);
-            status = 503;
-            goto head;
-        }
-        text_printf(&b, "%s", M.page ? M.page : "");
-        pthread_mutex_unlock(&M.mu);
-        METRIC(&b, "htsd_metrics_refused_total", "Connections refused: too many open.", "counter");
-        text_printf(&b, "htsd_metrics_refused_total %llu\n", (unsigned long long)M.refused);
-        METRIC(&b, "htsd_metrics_evicted_total", "Connections closed, before their request was whole, to make room.", "counter");
-        text_printf(&b, "htsd_metrics_evicted_total %llu\n", (unsigned long long)M.evicted);
-        METRIC(&b, "htsd_metrics_timed_out_total", "Connections closed for taking too long.", "counter");
-        text_printf(&b, "htsd_metrics_timed_out_total %llu\n", (unsigned long long)M.timed_out);
-        METRIC(&b, "htsd_metrics_bad_requests_total", "Requests that were not an HTTP GET.", "counter");
-        text_printf(&b, "htsd_metrics_bad_requests_total %llu\n", (unsigned long long)M.bad);
-    } else {
-head:
+    if (status == 200 && !page(&b))
+        status = 503; /* starting: no page yet */
+    if (status != 200)
         text_printf(&b, "%s\n", status == 400 ? "bad request: expected GET" : "try again");
-    }
     char head[256];
     int hn = snprintf(head, sizeof head,
                       "HTTP/1.0 %d %s\r\nContent-Type: text/plain; version=0.0.4\r\n"

@@ -1,6 +1,9 @@
 #!/bin/sh
 # run.sh - builds the libFuzzer targets with clang and runs each for a bounded
-# time: FUZZ_SECONDS (default 15, what `make check` uses; `make fuzz` runs 300).
+# time: FUZZ_SECONDS (default 15, what `make check` uses), or for FUZZ_RUNS
+# executions (`make fuzz`: 10 million each; FUZZ_TARGETS="decode report"
+# picks targets). The executions, coverage and features of each run are
+# printed (docs/reliability.md keeps the long runs' figures).
 # Seeds: the query library and golden queries for the query fuzzer; packets of
 # every capture in tests/data for the decoder fuzzer, runs of them for the
 # JIT's differential fuzzer (fuzz_jit: the JIT's rows must equal the
@@ -11,7 +14,9 @@
 set -eu
 cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-15}
-OUT=build/fuzz
+RUNS=${FUZZ_RUNS:-}
+TARGETS=${FUZZ_TARGETS:-query decode jit report plan}
+OUT=${FUZZ_OUT:-build/fuzz}
 command -v clang >/dev/null || { echo "fuzz: clang is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 mkdir -p "$OUT"
 make --no-print-directory -s build/gen/parser.c build/gen/lexer.c >/dev/null
@@ -85,16 +90,27 @@ if [ -x "$OUT/fuzz_plan" ]; then
 fi
 
 status=0
-for t in query decode jit report plan; do
+for t in $TARGETS; do
     [ -x "$OUT/fuzz_$t" ] || continue
-    echo "fuzz: fuzz_$t for ${SECS}s"
-    if ! (cd "$OUT" && ./fuzz_$t -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
+    if [ -n "$RUNS" ]; then
+        limit="-runs=$RUNS"
+        echo "fuzz: fuzz_$t for $RUNS executions"
+    else
+        limit="-max_total_time=$SECS"
+        echo "fuzz: fuzz_$t for ${SECS}s"
+    fi
+    t0=$(date +%s)
+    if ! (cd "$OUT" && ./fuzz_$t "$limit" -timeout=10 -rss_limit_mb=2048 \
             -max_len=65536 -print_final_stats=1 corpus-$t >fuzz_$t.log 2>&1); then
         echo "fuzz: fuzz_$t found a problem:" >&2
         tail -40 "$OUT/fuzz_$t.log" >&2
         status=1
     else
-        grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$OUT/fuzz_$t.log" | sed "s/^/fuzz: fuzz_$t /"
+        grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb" \
+            "$OUT/fuzz_$t.log" | sed "s/^/fuzz: fuzz_$t /"
+        # coverage: the last status line (cov: edges, ft: features, corp: inputs)
+        grep -E "^#[0-9]+" "$OUT/fuzz_$t.log" | tail -1 | sed "s/^/fuzz: fuzz_$t final: /"
+        echo "fuzz: fuzz_$t took $(( $(date +%s) - t0 )) s"
     fi
 done
 exit $status
