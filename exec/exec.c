@@ -721,6 +721,7 @@ struct exec {
     int64_t watermark;    /* the latest packet time seen: windows ending at
                            * or before it are closed */
     bool by_watermark;    /* only exec_advance moves event time */
+    uint64_t *late_q;     /* per query: packets or rows that came late */
     struct arena scratch; /* per-packet rows of the streaming region */
 };
 
@@ -746,7 +747,10 @@ struct exec *exec_new(const struct ir_program *p, exec_row_fn fn, void *ctx)
     x->fn = fn;
     x->ctx = ctx;
     x->qs = calloc((size_t)p->nqueries + 1, sizeof *x->qs);
-    if (!x->qs) {
+    x->late_q = calloc((size_t)p->nqueries + 1, sizeof *x->late_q);
+    if (!x->qs || !x->late_q) {
+        free(x->qs);
+        free(x->late_q);
         free(x);
         return NULL;
     }
@@ -1188,6 +1192,7 @@ static void route(struct exec *x, struct xquery *xq,
         window_add(x, xq, window_get(xq, s), pkt);
     }
     x->st.late += late;
+    x->late_q[q->index] += late;
 }
 
 void exec_packet(struct exec *x, const struct hts_pkt *pkt)
@@ -1226,6 +1231,7 @@ void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
     assert(node >= 0 && node < q->nnodes && !xq->streaming[node]);
     if (window_start + q->window_ns <= x->watermark) {
         x->st.late++;
+        x->late_q[query]++;
         return;
     }
     struct winst *w = window_get(xq, window_start);
@@ -1273,6 +1279,7 @@ void exec_merge(struct exec *x, int query, int node, int64_t window_start,
     assert(query >= 0 && query < x->p->nqueries);
     if (window_start + xq->q->window_ns <= x->watermark) {
         x->st.late++;
+        x->late_q[query]++;
         return;
     }
     struct winst *w = window_get(xq, window_start);
@@ -1298,6 +1305,7 @@ void exec_fold_state(struct exec *x, int query, int node, int64_t window_start,
     assert(query >= 0 && query < x->p->nqueries && xq->frontier[node] && n->kind == IR_FOLD);
     if (window_start + xq->q->window_ns <= x->watermark) {
         x->st.late++;
+        x->late_q[query]++;
         return;
     }
     struct winst *w = window_get(xq, window_start);
@@ -1315,6 +1323,7 @@ bool exec_window_external(struct exec *x, int query, int64_t window_start,
     assert(query >= 0 && query < x->p->nqueries);
     if (window_start + xq->q->window_ns <= x->watermark) {
         x->st.late++;
+        x->late_q[query]++;
         return false;
     }
     struct winst *w = window_find(xq, window_start, true);
@@ -1355,6 +1364,11 @@ void exec_finish(struct exec *x)
     close_until(x, INT64_MAX);
 }
 
+uint64_t exec_late(const struct exec *x, int query)
+{
+    return x->late_q[query];
+}
+
 const struct exec_stats *exec_stats(const struct exec *x)
 {
     return &x->st;
@@ -1380,6 +1394,7 @@ void exec_free(struct exec *x)
         free(xq->rows);
     }
     free(x->qs);
+    free(x->late_q);
     arena_free(&x->scratch);
     free(x);
 }

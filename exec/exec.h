@@ -45,6 +45,9 @@ void exec_packet(struct exec *x, const struct hts_pkt *pkt);
 void exec_finish(struct exec *x);
 
 const struct exec_stats *exec_stats(const struct exec *x);
+/* Packets (or handed-over rows) that came after their window of query
+ * `query` had closed: the per-query part of exec_stats' late. */
+uint64_t exec_late(const struct exec *x, int query);
 
 /* Bounds every keyed table (per stateful operator and window) to max_keys
  * keys; 0 (the default) leaves them unbounded. A tuple with a new key that

@@ -8,6 +8,7 @@
 #include "driver.h"
 
 #include "fields.h"
+#include "units.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ int htsc_parse_args(int argc, char **argv, struct htsc_opts *o)
     memset(o, 0, sizeof *o);
     o->format = "json";
     o->progress = -1;
+    o->max_delay = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -84,6 +86,18 @@ int htsc_parse_args(int argc, char **argv, struct htsc_opts *o)
             o->plan_only = 1;
         } else if (!strcmp(a, "--emit-llvm")) {
             o->emit_llvm = 1;
+        } else if (!strcmp(a, "--max-delay")) {
+            NEED_VALUE;
+            if (hts_parse_duration(val, &o->max_delay) < 0) {
+                fprintf(stderr, "htsc: --max-delay: '%s' is not a duration (such as 500ms, 2s)\n", val);
+                return -EINVAL;
+            }
+        } else if (!strcmp(a, "--sort-memory")) {
+            NEED_VALUE;
+            if (hts_parse_size(val, &o->sort_mem) < 0 || o->sort_mem < 4096) {
+                fprintf(stderr, "htsc: --sort-memory: '%s' is not a size of 4KiB or more (such as 256MiB)\n", val);
+                return -EINVAL;
+            }
         } else if (!strcmp(a, "--stats")) {
             o->stats = 1;
         } else if (!strcmp(a, "--progress")) {

@@ -26,6 +26,10 @@ struct htsc_opts {
     int dot;
     int progress; /* -1 auto (a terminal), 0 off, 1 on */
     int stats;    /* print packet, row and decode counters on stderr */
+    int64_t max_delay;  /* --max-delay: run streaming, windows closing this
+                         * long after the latest time seen; -1: sort first */
+    uint64_t sort_mem;  /* --sort-memory: bytes for sorting (and --max-delay's
+                         * buffer); 0: the default, 512 MiB */
     /* partitioning (htsc/partition.c) */
     const char *target;  /* --target none|v1model|tofino|smartnic */
     const char *train;   /* --train CAPTURE: selectivities for the planner */

@@ -31,6 +31,7 @@ static void usage(FILE *out)
           "       htsc explain [--dot] [--set [Q.]NAME=VALUE]... FILE...\n"
           "       htsc run FILE... --pcap CAPTURE [--set [Q.]NAME=VALUE]...\n"
           "                [--format json|table] [--query NAME] [--stats]\n"
+          "                [--max-delay DUR] [--sort-memory SIZE]\n"
           "       htsc explain --target T [--train CAPTURE] [--dot] FILE...\n"
           "       htsc compile FILE... --target none|v1model|tofino|smartnic -o DIR\n"
           "                [--train CAPTURE] [--registers N] [--force-dp] [--force-refine] [--plan-only]\n"
@@ -38,7 +39,11 @@ static void usage(FILE *out)
           "       htsc compile FILE... --emit-llvm -o DIR   DIR/NAME.ll: the JIT's LLVM IR\n"
           "       htsc emulate DIR/NAME.plan.json --pcap CAPTURE -o REPORTS.pcap [--stats]\n"
           "       htsc host DIR/NAME.plan.json --reports REPORTS.pcap [--stats]\n"
-          "       htsc fields      list the packet fields queries can use\n",
+          "       htsc fields      list the packet fields queries can use\n"
+          "run reads the capture in time order: a file out of order is sorted first, in\n"
+          "--sort-memory bytes (default 512MiB; larger captures through temporary files\n"
+          "in $TMPDIR). --max-delay DUR reads it as a stream instead: windows close DUR\n"
+          "after the latest time seen, and packets later still are counted late.\n",
           out);
 }
 

@@ -10,6 +10,8 @@
 #include "driver.h"
 #include "exec.h"
 #include "pcapin.h"
+#include "pcapsort.h"
+#include "reorder.h"
 #include "rowfmt.h"
 
 #include <errno.h>
@@ -132,6 +134,55 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Late packets are never lost without a word: a warning on stderr, with
+ * the count per query, whether or not --stats was given. */
+static void report_late(const struct exec *x, const struct ir_program *p, const char *pcap,
+                        uint64_t forced)
+{
+    if (forced)
+        fprintf(stderr, "htsc: warning: %s: the --max-delay buffer was full (--sort-memory): "
+                "%llu packets left it before their delay had passed\n", pcap,
+                (unsigned long long)forced);
+    if (!exec_stats(x)->late)
+        return;
+    fprintf(stderr, "htsc: warning: %s: packets came after their window had closed "
+            "(late, not counted in it):", pcap);
+    for (int i = 0; i < p->nqueries; i++)
+        if (exec_late(x, i))
+            fprintf(stderr, " %s %llu", p->queries[i]->name,
+                    (unsigned long long)exec_late(x, i));
+    fputc('\n', stderr);
+}
+
+struct feed { /* what each packet goes through */
+    struct exec *x;
+    struct hts_decode_stats *ds;
+    struct hts_pkt pkt;
+    int linktype;
+    bool progress, shown;
+    double t0, last;
+};
+
+/* Decodes and executes one packet; -1 for a link type we cannot decode. */
+static int feed(struct feed *f, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                uint64_t ts)
+{
+    if (hts_decode(&f->pkt, data, caplen, wirelen, ts, 0, f->linktype, f->ds) < 0)
+        return -1;
+    exec_packet(f->x, &f->pkt);
+    if (f->progress && (f->ds->packets & 1023) == 0) {
+        double t = now_s();
+        if (t - f->t0 > 1.0 && t - f->last > 0.25) {
+            fprintf(stderr, "\rhtsc: %llu packets, %llu rows",
+                    (unsigned long long)f->ds->packets,
+                    (unsigned long long)exec_stats(f->x)->rows);
+            f->last = t;
+            f->shown = true;
+        }
+    }
+    return 0;
+}
+
 int htsc_cmd_run(const struct htsc_opts *o)
 {
     if (!o->pcap) {
@@ -143,6 +194,9 @@ int htsc_cmd_run(const struct htsc_opts *o)
     struct ir_program *p = htsc_load(o, &arena, srcs, stderr);
     int rc = 0;
     struct hts_pcap *pc = NULL;
+    struct hts_sorted *sorted = NULL;
+    struct hts_reorder *ro = NULL;
+    uint64_t forced = 0;
     struct exec *x = NULL;
     struct run_ctx ctx = {.out = stdout, .table = !strcmp(o->format, "table"),
                           .only = o->only};
@@ -161,59 +215,95 @@ int htsc_cmd_run(const struct htsc_opts *o)
         }
     }
     char err[512];
-    pc = hts_pcap_open(o->pcap, err, sizeof err);
-    if (!pc) {
+    if (o->max_delay >= 0) {
+        pc = hts_pcap_open(o->pcap, err, sizeof err);
+        ro = hts_reorder_new(o->sort_mem ? o->sort_mem : (size_t)512 << 20);
+    } else {
+        sorted = hts_sorted_open(o->pcap, o->sort_mem, err, sizeof err);
+    }
+    if (!pc && !sorted) {
         fprintf(stderr, "htsc: %s\n", err);
         rc = 1;
         goto out;
     }
     ctx.tables = calloc((size_t)p->nqueries + 1, sizeof *ctx.tables);
     x = exec_new(p, on_row, &ctx);
-    if (!x || !ctx.tables) {
+    if (!x || !ctx.tables || (pc && !ro)) {
         fprintf(stderr, "htsc: out of memory\n");
         rc = 2;
         goto out;
     }
     struct hts_decode_stats ds = {0};
-    struct hts_pkt pkt;
+    struct feed f = {.x = x, .ds = &ds,
+                     .linktype = pc ? hts_pcap_linktype(pc) : hts_sorted_linktype(sorted),
+                     .progress = o->progress == 1 || (o->progress == -1 && isatty(2)),
+                     .t0 = now_s()};
+    f.last = f.t0;
     const uint8_t *data;
     uint32_t caplen, wirelen;
-    uint64_t ts;
-    int linktype = hts_pcap_linktype(pc);
-    bool progress = o->progress == 1 || (o->progress == -1 && isatty(2));
-    double t0 = now_s(), last = t0;
-    bool shown = false;
+    uint64_t ts, latest = 0;
     int r;
-    while ((r = hts_pcap_next(pc, &data, &caplen, &wirelen, &ts)) == 1) {
-        if (hts_decode(&pkt, data, caplen, wirelen, ts, 0, linktype, &ds) < 0) {
-            fprintf(stderr, "htsc: %s: link type %d is not supported\n",
-                    o->pcap, linktype);
-            rc = 1;
-            goto out;
+    for (;;) {
+        r = pc ? hts_pcap_next(pc, &data, &caplen, &wirelen, &ts)
+               : hts_sorted_next(sorted, &data, &caplen, &wirelen, &ts);
+        if (r < 0)
+            break;
+        int64_t wm = INT64_MAX; /* at the end, everything leaves the buffer */
+        if (r == 1 && !ro) {
+            if (feed(&f, data, caplen, wirelen, ts) < 0)
+                goto bad_link;
+            continue;
         }
-        exec_packet(x, &pkt);
-        if (progress && (ds.packets & 1023) == 0) {
-            double t = now_s();
-            if (t - t0 > 1.0 && t - last > 0.25) {
-                fprintf(stderr, "\rhtsc: %llu packets, %llu rows",
-                        (unsigned long long)ds.packets,
-                        (unsigned long long)exec_stats(x)->rows);
-                last = t;
-                shown = true;
+        if (r == 1) {
+            if (hts_reorder_push(ro, data, caplen, wirelen, ts, 0) < 0) {
+                fprintf(stderr, "htsc: out of memory\n");
+                rc = 2;
+                goto out;
             }
+            if (ts > latest)
+                latest = ts;
+            wm = (int64_t)latest - o->max_delay;
         }
+        /* out of the buffer: what the watermark passed, in time order, and
+         * the oldest while the buffer is over its size (counted) */
+        const struct hts_rpkt *top;
+        while (ro && (top = hts_reorder_peek(ro)) &&
+               ((int64_t)top->ts <= wm || hts_reorder_over(ro))) {
+            forced += (int64_t)top->ts > wm;
+            struct hts_rpkt *held = hts_reorder_pop(ro);
+            int d = feed(&f, held->data, held->caplen, held->wirelen, held->ts);
+            hts_reorder_done(ro, held);
+            if (d < 0)
+                goto bad_link;
+        }
+        if (r == 0)
+            break;
+        if (wm >= 0) /* windows close at the watermark */
+            exec_advance(x, wm);
     }
-    if (shown)
+    if (f.shown)
         fputs("\r\033[K", stderr);
     if (r < 0) {
-        fprintf(stderr, "htsc: %s: %s\n", o->pcap, hts_pcap_error(pc));
+        fprintf(stderr, "htsc: %s: %s\n", o->pcap,
+                pc ? hts_pcap_error(pc) : hts_sorted_error(sorted));
         rc = 1;
     }
     exec_finish(x);
     if (ctx.table)
         print_tables(&ctx, p);
+    report_late(x, p, o->pcap, forced);
     if (o->stats) {
         const struct exec_stats *st = exec_stats(x);
+        if (sorted && hts_sorted_stats(sorted)->out_of_order) {
+            const struct hts_sorted_stats *ss = hts_sorted_stats(sorted);
+            fprintf(stderr, "htsc: capture out of time order: %llu of %llu packets older "
+                    "than one before them (at most %.6f s); sorted %s\n",
+                    (unsigned long long)ss->out_of_order, (unsigned long long)ss->packets,
+                    (double)ss->max_back_ns / 1e9,
+                    ss->runs ? "through temporary files" : "in memory");
+            if (ss->runs)
+                fprintf(stderr, "htsc: %d sorted runs merged\n", ss->runs);
+        }
         fprintf(stderr, "htsc: %llu packets, %llu rows, %llu windows, %llu late, "
                 "%llu tuples with an absent key\n",
                 (unsigned long long)st->packets, (unsigned long long)st->rows,
@@ -228,12 +318,18 @@ int htsc_cmd_run(const struct htsc_opts *o)
         fprintf(stderr, "htsc: writing rows: %s\n", strerror(errno));
         rc = 1;
     }
+    goto out;
+bad_link:
+    fprintf(stderr, "htsc: %s: link type %d is not supported\n", o->pcap, f.linktype);
+    rc = 1;
 out:
     exec_free(x);
     rowbuf_free(&ctx.line);
     free(ctx.tables);
     if (pc)
         hts_pcap_close(pc);
+    hts_sorted_close(sorted);
+    hts_reorder_free(ro);
     for (int i = 0; i < o->nfiles; i++)
         src_free(srcs[i]);
     arena_free(&arena);

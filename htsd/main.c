@@ -19,6 +19,7 @@
 #include "plan.h"
 #include "rowfmt.h"
 #include "rt.h"
+#include "units.h"
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -82,7 +83,26 @@ static void usage(FILE *out)
           "  --engine interp|jit    run the queries in the interpreter (default) or as\n"
           "                         native code compiled by LLVM; the log names what each\n"
           "                         query runs in (docs/jit.md)\n"
-          "  -q, --quiet            no summary on stderr\n"
+          "  --max-delay DUR        out-of-order input: packets wait up to DUR (such as\n"
+          "                         200ms) for older ones, in a time-order buffer per\n"
+          "                         worker; windows close when the watermark (per port\n"
+          "                         the latest time seen minus DUR, the smallest over\n"
+          "                         ports and workers) passes them. Default 0: packets\n"
+          "                         count in arrival order; those whose window has\n"
+          "                         closed are late (counted per query, always reported)\n"
+          "  --idle-timeout DUR     a port silent this long stops holding the watermark\n"
+          "                         back (default 1s)\n"
+          "  --reorder-memory SIZE  the buffer's limit per worker (default 256MiB); past\n"
+          "                         it the oldest packets leave early, counted\n"
+          "  --message-time event|produce\n"
+          "                         Kafka message timestamps: the window's end in event\n"
+          "                         time (default; per-packet rows: the packet's time) or\n"
+          "                         the time of producing. Brokers apply time-based\n"
+          "                         retention to message timestamps: rows of an old\n"
+          "                         capture replayed with event time can be deleted at\n"
+          "                         once (docs/kafka.md)\n"
+          "  -q, --quiet            no summary on stderr (warnings of lost or late\n"
+          "                         packets still)\n"
           "EAL example: -- --no-huge --no-pci -m 512 -l 0,1 --vdev net_pcap0,rx_pcap=FILE\n",
           out);
 }
@@ -107,6 +127,10 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"exactly-once", optional_argument, 0, 'x'},
         {"commit-interval", required_argument, 0, 'C'},
         {"test-slow-worker", required_argument, 0, 'W'},
+        {"max-delay", required_argument, 0, 'D'},
+        {"idle-timeout", required_argument, 0, 'I'},
+        {"reorder-memory", required_argument, 0, 'G'},
+        {"message-time", required_argument, 0, 'T'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -115,6 +139,9 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
     o->flush_ms = 10000;
     o->max_keys = 4000000;
     o->engine = "interp";
+    o->idle_timeout_ns = 1000000000;
+    o->reorder_mem = (uint64_t)256 << 20;
+    o->message_time = "event";
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:qh", longs, NULL)) != -1) {
@@ -146,6 +173,31 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
             break;
         case 'C': o->commit_ms = atoi(optarg); break;
         case 'W': o->test_worker_delay_us = atoi(optarg); break;
+        case 'D':
+            if (hts_parse_duration(optarg, &o->max_delay_ns) < 0) {
+                fprintf(stderr, "htsd: --max-delay: '%s' is not a duration (such as 200ms)\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'I':
+            if (hts_parse_duration(optarg, &o->idle_timeout_ns) < 0) {
+                fprintf(stderr, "htsd: --idle-timeout: '%s' is not a duration (such as 1s)\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'G':
+            if (hts_parse_size(optarg, &o->reorder_mem) < 0 || o->reorder_mem < 65536) {
+                fprintf(stderr, "htsd: --reorder-memory: '%s' is not a size of 64KiB or more\n", optarg);
+                return -EINVAL;
+            }
+            break;
+        case 'T':
+            if (strcmp(optarg, "event") != 0 && strcmp(optarg, "produce") != 0) {
+                fprintf(stderr, "htsd: --message-time is event or produce\n");
+                return -EINVAL;
+            }
+            o->message_time = optarg;
+            break;
         case 'E':
             if (strcmp(optarg, "interp") != 0 && strcmp(optarg, "jit") != 0) {
                 fprintf(stderr, "htsd: --engine is interp or jit\n");
@@ -185,6 +237,11 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         fprintf(stderr, "htsd: --exactly-once needs --brokers\n");
         return -EINVAL;
     }
+    if (o->max_delay_ns > 0 && o->mode && !strcmp(o->mode, "report")) {
+        fprintf(stderr, "htsd: --max-delay applies to raw packets; in report mode the data "
+                "plane's windows close on its own time (docs/semantics.md)\n");
+        return -EINVAL;
+    }
     if (o->mode && !strcmp(o->mode, "report") && !o->plan) {
         fprintf(stderr, "htsd: --mode report needs --plan (the report layouts)\n");
         return -EINVAL;
@@ -195,6 +252,13 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
 /* ---- output: rows to the sink ---- */
 
 static struct rowbuf line, key;
+
+/* The Kafka message timestamp of a row of event time t (ns): t, or 0 (the
+ * sink's "now") with --message-time produce. */
+static int64_t msg_time(int64_t t)
+{
+    return rt.opt.message_time[0] == 'p' ? 0 : t;
+}
 
 static void emit_row(const struct ir_query *q, int64_t ws, int64_t we,
                      const hts_value *cols, int ncols)
@@ -207,7 +271,7 @@ static void emit_row(const struct ir_query *q, int64_t ws, int64_t we,
     }
     rt.rows_per_query[q->index]++;
     rt.sink->ops->produce(rt.sink->self, q->name, key.n ? key.p : NULL, key.n,
-                          line.p, line.n, we);
+                          line.p, line.n, msg_time(we));
 }
 
 static void on_main_row(void *ctx, const struct ir_query *q, int64_t ws,
@@ -235,7 +299,7 @@ static bool handle_msg(struct rt_msg *m, int *row, uint64_t until)
         } else {
             rt.rows_per_query[q->index] += (uint64_t)m->nrows;
             rt.sink->ops->produce(rt.sink->self, q->name, NULL, 0, batch.p,
-                                  batch.n, m->ws[0]);
+                                  batch.n, msg_time(m->ws[0]));
         }
         rt_msg_free(m);
         return true;
@@ -363,6 +427,30 @@ static uint64_t ports_missed(void)
     return missed;
 }
 
+/* Late packets are never lost without a word: per query, on stderr, also
+ * with --quiet. */
+static void report_late(void)
+{
+    uint64_t forced = 0, late = 0;
+    for (int i = 0; i < rt.nworkers; i++)
+        forced += atomic_load(&rt.workers[i].forced_pub);
+    for (int q = 0; q < rt.prog->nqueries; q++)
+        late += rt_late(&rt, q);
+    if (forced)
+        fprintf(stderr, "htsd: warning: the --max-delay buffer was full (--reorder-memory "
+                "%llu): %llu packets left it before their delay had passed\n",
+                (unsigned long long)rt.opt.reorder_mem, (unsigned long long)forced);
+    if (!late)
+        return;
+    fprintf(stderr, "htsd: warning: packets came after their window had closed (late, "
+            "not counted in it):");
+    for (int q = 0; q < rt.prog->nqueries; q++)
+        if (rt_late(&rt, q))
+            fprintf(stderr, " %s %llu", rt.prog->queries[q]->name,
+                    (unsigned long long)rt_late(&rt, q));
+    fputc('\n', stderr);
+}
+
 static void summary(int undelivered, uint64_t missed)
 {
     struct rt_sink_counters c;
@@ -384,15 +472,17 @@ static void summary(int undelivered, uint64_t missed)
                 "refused by full tables (--max-keys %llu): those windows are incomplete\n",
                 (unsigned long long)missed, (unsigned long long)refused,
                 (unsigned long long)rt.opt.max_keys);
-    uint64_t rows = 0;
-    for (int q = 0; q < rt.prog->nqueries; q++)
+    uint64_t rows = 0, late = 0;
+    for (int q = 0; q < rt.prog->nqueries; q++) {
         rows += rt.rows_per_query[q];
+        late += rt_late(&rt, q);
+    }
     fprintf(stderr, "htsd: %llu packets, %llu rows in %llu messages; %s: %llu delivered, "
             "%llu failed, %d undelivered at exit; %llu rows dropped, %llu late\n",
             (unsigned long long)pkts, (unsigned long long)rows,
             (unsigned long long)c.produced, rt.sink->name,
             (unsigned long long)c.delivered, (unsigned long long)c.failed, undelivered,
-            (unsigned long long)rt.rows_dropped, (unsigned long long)st->late);
+            (unsigned long long)rt.rows_dropped, (unsigned long long)late);
     if (c.txn_commits || c.txn_aborts)
         fprintf(stderr, "htsd: %s: %llu transactions committed, %llu aborted and sent "
                 "again\n", rt.sink->name, (unsigned long long)c.txn_commits,
@@ -440,6 +530,11 @@ int main(int argc, char **argv)
         rt.prog = (struct ir_program *)rt.plan->prog;
         rt.report_mode = rt.opt.mode ? !strcmp(rt.opt.mode, "report")
                                      : strcmp(rt.plan->target, "none") != 0;
+        if (rt.report_mode && rt.opt.max_delay_ns > 0) {
+            fprintf(stderr, "htsd: --max-delay applies to raw packets; in report mode the "
+                    "data plane's windows close on its own time (docs/semantics.md)\n");
+            return 2;
+        }
         if (rt.report_mode && strcmp(rt.opt.engine, "interp") != 0) {
             fprintf(stderr, "htsd: report mode runs the interpreter (the JIT "
                     "compiles packet decoding, not reports)\n");
@@ -552,7 +647,10 @@ int main(int argc, char **argv)
         exec_set_max_keys(w->x, rt.opt.max_keys);
         w->eng = jp ? eng_new_jit(jp, w->x, rt_worker_row, w, &w->ds)
                     : eng_new_interp(w->x, HTS_DLT_EN10MB, &w->ds);
-        if (!w->eng)
+        w->late_q = calloc((size_t)rt.prog->nqueries + 1, sizeof *w->late_q);
+        if (rt.opt.max_delay_ns > 0)
+            w->ro = hts_reorder_new(rt.opt.reorder_mem);
+        if (!w->eng || !w->late_q || (rt.opt.max_delay_ns > 0 && !w->ro))
             rte_exit(EXIT_FAILURE, "htsd: cannot set up worker %d\n", wi);
         wi++;
     }
@@ -603,6 +701,7 @@ int main(int argc, char **argv)
     uint64_t missed = ports_missed();
     if (!rt.opt.quiet)
         summary(undelivered, missed);
+    report_late();
     int rc = (undelivered == 0 && c.failed == 0 && rt.rows_dropped == 0) ? 0 : 1;
     /* an incomplete answer is an error too: the summary said where */
     for (int i = 0; i < rt.nworkers; i++)
@@ -620,6 +719,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < rt.nworkers; i++) {
         eng_free(rt.workers[i].eng);
         exec_free(rt.workers[i].x);
+        hts_reorder_free(rt.workers[i].ro);
+        free(rt.workers[i].late_q);
         rte_ring_free(rt.workers[i].ring);
     }
     exec_free(rt.main_x);

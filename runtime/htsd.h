@@ -24,6 +24,7 @@
 #include "packet.h"
 #include "plan.h"
 #include "report.h"
+#include "reorder.h"
 
 #include <rte_common.h>
 #include <rte_ring.h>
@@ -59,6 +60,13 @@ struct rt_options {
     const char *txn_id; /* transactional.id; NULL: htsd-HOSTNAME-PREFIX */
     int commit_ms;      /* --commit-interval: ms between transaction commits */
     int test_worker_delay_us; /* --test-slow-worker: fault injection (tests) */
+    int64_t max_delay_ns;     /* --max-delay: > 0, packets wait in a time-order
+                               * buffer per worker (core/reorder.h) until the
+                               * watermark passes them */
+    int64_t idle_timeout_ns;  /* --idle-timeout: a port silent this long no
+                               * longer holds the watermark back */
+    uint64_t reorder_mem;     /* --reorder-memory: bytes per worker's buffer */
+    const char *message_time; /* --message-time event|produce */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per
@@ -93,7 +101,18 @@ struct rt_worker {
     struct host_feeder *feeder; /* report mode */
     struct rep_stats rs;        /* report frames seen, refused by reason */
     uint64_t pace_ts0, pace_tsc0; /* --replay-speed: first packet's time, TSC */
-    _Atomic int64_t seen;   /* latest packet time */
+    /* --max-delay: the time-order buffer, and per port the latest time
+     * and when its last packet came (TSC) */
+    struct hts_reorder *ro;
+    uint64_t port_latest[RT_MAX_PORTS], port_rx_tsc[RT_MAX_PORTS];
+    int64_t advanced;       /* the watermark the engine was last moved to */
+    bool all_idle;          /* every port silent for --idle-timeout */
+    uint64_t loops;
+    uint64_t forced;        /* packets out of a full buffer before their time */
+    _Atomic uint64_t *late_q; /* per query, published for the main lcore */
+    _Atomic uint64_t forced_pub;
+    _Atomic int64_t seen;   /* latest packet time (with --max-delay: the
+                             * worker's watermark) */
     _Atomic int64_t closed; /* every window ending at or before this is handed over */
     _Atomic uint64_t last_rx_tsc;
     _Atomic bool done;

@@ -1105,6 +1105,15 @@ void jit_run_advance(struct jit_run *r, int64_t ts)
     exec_advance(r->x, ts);
 }
 
+uint64_t jit_run_late(const struct jit_run *r, int query)
+{
+    uint64_t n = exec_late(r->x, query);
+    const struct jit_qplan *qp = &r->pl->qs[query];
+    if (qp->covered && qp->nsinks && !r->pl->sinks[qp->first_sink].q->per_packet)
+        n += r->ctx.late[r->pl->sinks[qp->first_sink].late];
+    return n;
+}
+
 int64_t jit_run_watermark(const struct jit_run *r)
 {
     int64_t w = exec_watermark(r->x);

@@ -194,6 +194,9 @@ void jit_run_burst(struct jit_run *r, const struct jit_pkt *pkts, uint32_t n);
 void jit_run_advance(struct jit_run *r, int64_t ts);
 /* Every window ending at or before this has been handed to the executor. */
 int64_t jit_run_watermark(const struct jit_run *r);
+/* Packets of query `query` that came after their window had closed, in
+ * compiled code and in the executor together. */
+uint64_t jit_run_late(const struct jit_run *r, int query);
 /* End of input: hands every open window over, then exec_finish(). */
 void jit_run_finish(struct jit_run *r);
 const struct jit_stats *jit_run_stats(struct jit_run *r);

@@ -41,6 +41,11 @@ static int64_t interp_watermark(const void *self)
     return exec_watermark(((const struct interp *)self)->x);
 }
 
+static uint64_t interp_late(const void *self, int q)
+{
+    return exec_late(((const struct interp *)self)->x, q);
+}
+
 static void interp_finish(void *self)
 {
     exec_finish(((struct interp *)self)->x);
@@ -57,6 +62,7 @@ static const struct eng_ops interp_ops = {
     .advance = interp_advance,
     .watermark = interp_watermark,
     .finish = interp_finish,
+    .late = interp_late,
     .free = interp_free,
 };
 
@@ -94,6 +100,11 @@ static int64_t jit_watermark(const void *self)
     return jit_run_watermark(self);
 }
 
+static uint64_t jit_late(const void *self, int q)
+{
+    return jit_run_late(self, q);
+}
+
 static void jit_finish(void *self)
 {
     jit_run_finish(self);
@@ -110,6 +121,7 @@ static const struct eng_ops jit_ops = {
     .advance = jit_advance,
     .watermark = jit_watermark,
     .finish = jit_finish,
+    .late = jit_late,
     .free = jit_release,
 };
 

@@ -36,6 +36,8 @@ struct eng_ops {
     int64_t (*watermark)(const void *self);
     /* end of input: close every window */
     void (*finish)(void *self);
+    /* packets of query q that came after their window had closed */
+    uint64_t (*late)(const void *self, int q);
     void (*free)(void *self);
 };
 
@@ -76,6 +78,11 @@ static inline void eng_advance(struct eng *e, int64_t ts)
 static inline int64_t eng_watermark(const struct eng *e)
 {
     return e->ops->watermark(e->self);
+}
+
+static inline uint64_t eng_late(const struct eng *e, int q)
+{
+    return e->ops->late(e->self, q);
 }
 
 static inline void eng_finish(struct eng *e)

@@ -159,6 +159,15 @@ static void render(struct text *b)
     text_printf(b, "htsd_worker_ring_full_total %llu\n", (unsigned long long)ring_full);
     METRIC(b, "htsd_late_total", "Partial window state that arrived after its window closed.", "counter");
     text_printf(b, "htsd_late_total %llu\n", (unsigned long long)exec_stats(M.rt->main_x)->late);
+    METRIC(b, "htsd_late_packets_total", "Packets (or worker state) of a query that came after their window had closed.", "counter");
+    for (int q = 0; q < M.rt->prog->nqueries; q++)
+        text_printf(b, "htsd_late_packets_total{query=\"%s\"} %llu\n", M.rt->prog->queries[q]->name,
+                    (unsigned long long)rt_late(M.rt, q));
+    uint64_t forced = 0;
+    for (int i = 0; i < M.rt->nworkers; i++)
+        forced += atomic_load_explicit(&M.rt->workers[i].forced_pub, memory_order_relaxed);
+    METRIC(b, "htsd_reorder_forced_total", "Packets that left a full --max-delay buffer before their delay had passed.", "counter");
+    text_printf(b, "htsd_reorder_forced_total %llu\n", (unsigned long long)forced);
     uint64_t refused = exec_stats(M.rt->main_x)->table_full;
     for (int i = 0; i < M.rt->nworkers; i++)
         refused += exec_stats(M.rt->workers[i].x)->table_full;

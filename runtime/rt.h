@@ -40,6 +40,9 @@ struct rt_global {
 /* rt.c */
 __attribute__((noreturn)) void rt_fatal_oom(void);
 uint64_t rt_wallclock_ns(void);
+/* Packets (and handed-over state) of query q that came after their window
+ * had closed: the workers' published counts and the main lcore's. */
+uint64_t rt_late(const struct rt_global *rt, int q);
 
 /* worker.c */
 void rt_msg_fix_strings(struct rt_msg *m);

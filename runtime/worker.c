@@ -13,6 +13,16 @@
  * the time up to which it has handed over every window. An idle worker (no
  * packets in its queue) follows the other workers' time so that it does not
  * hold back the windows the main lcore can close.
+ *
+ * With --max-delay D, packets are copied into a time-order buffer
+ * (core/reorder.h) and their mbufs freed at once; the worker's watermark is
+ * the smallest, over its ports, of the latest time seen minus D, leaving out
+ * ports silent for --idle-timeout (all silent: everything leaves). Packets
+ * leave in time order once the watermark has passed them, the engine's event
+ * time follows the watermark, and what the worker publishes as its time is
+ * the watermark, so the main lcore closes a window only when every worker's
+ * watermark has passed it. A full buffer lets its oldest packets out early,
+ * counted (htsd_reorder_forced_total).
  */
 #include "htsd.h"
 #include "rt.h"
@@ -190,6 +200,70 @@ static int64_t others_seen(const struct rt_worker *self)
     return t;
 }
 
+/* Per-query late counts and the forced count, for the main lcore. */
+static void publish_late(struct rt_worker *w)
+{
+    for (int q = 0; q < w->rt->prog->nqueries; q++)
+        atomic_store_explicit(&w->late_q[q], eng_late(w->eng, q), memory_order_relaxed);
+    atomic_store_explicit(&w->forced_pub, w->forced, memory_order_relaxed);
+}
+
+/* --max-delay: lets out of the buffer what the watermark has passed (all
+ * of it when `all`), in time order and in bursts, then moves the engine's
+ * event time to the watermark. */
+static void release(struct rt_worker *w, uint64_t now, bool all)
+{
+    const struct rt_global *rt = w->rt;
+    uint64_t idle = (uint64_t)((double)rt->opt.idle_timeout_ns / 1e9 * (double)rte_get_tsc_hz());
+    int64_t wm = INT64_MAX, latest = -1;
+    bool active = false;
+    for (int p = 0; p < rt->nports; p++) {
+        if (!w->port_rx_tsc[p])
+            continue; /* nothing from it yet */
+        if ((int64_t)w->port_latest[p] > latest)
+            latest = (int64_t)w->port_latest[p];
+        if (now - w->port_rx_tsc[p] <= idle) {
+            int64_t pw = (int64_t)w->port_latest[p] - rt->opt.max_delay_ns;
+            if (pw < wm)
+                wm = pw;
+            active = true;
+        }
+    }
+    w->all_idle = !active;
+    if (all)
+        wm = INT64_MAX;
+    else if (!active) /* every port silent: nothing holds the watermark back */
+        wm = latest;
+    struct hts_rpkt *held[RT_BURST];
+    struct jit_pkt pk[RT_BURST];
+    const struct hts_rpkt *top;
+    unsigned k = 0;
+    while ((top = hts_reorder_peek(w->ro)) &&
+           ((int64_t)top->ts <= wm || hts_reorder_over(w->ro))) {
+        w->forced += (int64_t)top->ts > wm;
+        held[k] = hts_reorder_pop(w->ro);
+        pk[k] = (struct jit_pkt){.data = held[k]->data, .caplen = held[k]->caplen,
+                                 .wirelen = held[k]->wirelen, .ts = held[k]->ts,
+                                 .port = held[k]->port};
+        if (++k == RT_BURST || !hts_reorder_peek(w->ro)) {
+            eng_burst(w->eng, pk, k);
+            for (unsigned i = 0; i < k; i++)
+                hts_reorder_done(w->ro, held[i]);
+            k = 0;
+        }
+    }
+    if (k) {
+        eng_burst(w->eng, pk, k);
+        for (unsigned i = 0; i < k; i++)
+            hts_reorder_done(w->ro, held[i]);
+    }
+    if (!all && wm > w->advanced && wm >= 0) {
+        eng_advance(w->eng, wm);
+        w->advanced = wm;
+        atomic_store_explicit(&w->seen, wm, memory_order_release);
+    }
+}
+
 int rt_worker_main(void *arg)
 {
     struct rt_worker *w = arg;
@@ -233,8 +307,15 @@ int rt_worker_main(void *arg)
                                          .port = rt->ports[p]};
                 w->packets++;
                 w->bytes += rte_pktmbuf_pkt_len(m);
-                if ((int64_t)ts > atomic_load_explicit(&w->seen, memory_order_relaxed))
+                if (w->ro) {
+                    if (hts_reorder_push(w->ro, data, len, pk[i].wirelen, ts, pk[i].port) < 0)
+                        rt_fatal_oom();
+                    if (ts > w->port_latest[p])
+                        w->port_latest[p] = ts;
+                    w->port_rx_tsc[p] = rte_get_tsc_cycles();
+                } else if ((int64_t)ts > atomic_load_explicit(&w->seen, memory_order_relaxed)) {
                     atomic_store_explicit(&w->seen, (int64_t)ts, memory_order_release);
+                }
             }
             if (n && rt->report_mode) { /* the data plane's report frames */
                 for (uint16_t i = 0; i < n; i++)
@@ -243,11 +324,14 @@ int rt_worker_main(void *arg)
                         rt_fatal_oom();
                 rte_pktmbuf_free_bulk(bufs, n);
             } else if (n) {
-                eng_burst(w->eng, pk, n); /* decode and execute */
+                if (!w->ro)
+                    eng_burst(w->eng, pk, n); /* decode and execute */
                 rte_pktmbuf_free_bulk(bufs, n);
             }
         }
         uint64_t now = rte_get_tsc_cycles();
+        if (w->ro)
+            release(w, now, false);
         /* rows wait in a batch at most a millisecond (windowed rows not at
          * all): batching must not hold results back */
         if (w->batch && (!rt->prog->queries[w->batch->query]->per_packet ||
@@ -260,15 +344,22 @@ int rt_worker_main(void *arg)
             if (unlikely(rt->opt.test_worker_delay_us > 0))
                 rte_delay_us_block((unsigned)rt->opt.test_worker_delay_us);
         } else {
-            /* nothing queued here: follow the others' event time */
-            eng_advance(w->eng, others_seen(w));
+            /* nothing queued here: follow the others' event time (with a
+             * buffer, once it is empty and every port silent) */
+            if (!w->ro || (w->all_idle && !hts_reorder_count(w->ro)))
+                eng_advance(w->eng, others_seen(w));
             flush_batch(w);
             if (idle_limit && now - idle_since > idle_limit)
                 break;
         }
+        if (!got || (++w->loops & 1023) == 0)
+            publish_late(w);
         atomic_store_explicit(&w->closed, eng_watermark(w->eng), memory_order_release);
     }
+    if (w->ro)
+        release(w, rte_get_tsc_cycles(), true);
     eng_finish(w->eng);
+    publish_late(w);
     flush_batch(w);
     atomic_store_explicit(&w->closed, INT64_MAX, memory_order_release);
     atomic_store_explicit(&w->done, true, memory_order_release);

@@ -210,7 +210,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="abuse_")
     cap = os.path.join(tmp, "big.pcap")
     npk = big_capture(cap)
-    want = subprocess.run([HTSC, "run", Q, "--pcap", cap], capture_output=True,
+    want = subprocess.run([HTSC, "run", "--max-delay", "0", Q, "--pcap", cap], capture_output=True,
                           text=True).stdout
     port = free_port()
     problems = []

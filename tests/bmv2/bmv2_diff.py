@@ -305,7 +305,7 @@ def by_query(text):
 
 def finish(label, work, queries, src, sets, plan, reports, npackets, cprc, cpout):
     setargs = [a for s in sets for a in ("--set", s)]
-    want = run([HTSC, "run", *queries, "--pcap", src, *setargs]).stdout
+    want = run([HTSC, "run", "--max-delay", "0", *queries, "--pcap", src, *setargs]).stdout
     r = run(["timeout", "120", HTSD, "--plan", plan, "--idle-exit", "400", "--",
              *EAL, "--file-prefix", f"bmv2_{os.getpid()}_{os.path.basename(work)}",
              "--vdev", f"net_pcap0,rx_pcap={reports}"])

@@ -67,6 +67,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import sys
 import time
 import zlib
@@ -263,20 +264,33 @@ def tshark_packets(path):
 # Windows (docs/semantics.md, "Windows")
 
 
-def tumbling(pkts, width):
-    """{window start: [packets in it, arrival order]} for `window width`.
+def tumbling(pkts, width, delay=None):
+    """({window start: [packets in it]}, late) for `window width`.
 
-    Windows are [k*width, (k+1)*width). A window closes when a packet at or
-    past its end arrives; a later packet for it is late and left out."""
+    Windows are [k*width, (k+1)*width). Without a delay (htsc run's default)
+    the packets are taken in time order, ties in file order: a time-ordered
+    copy of the capture, where nothing is late. With --max-delay `delay`
+    they come in file order: a window closes once the latest time seen is
+    `delay` past its end (the watermark), and a packet whose window has
+    closed is late: counted, left out. A window's packets are then used in
+    time order (they leave htsc's buffer so), ties in file order."""
     wins = defaultdict(list)
-    latest = None
+    if delay is None:
+        for p in sorted(pkts, key=lambda p: p.ts):
+            wins[p.ts // width * width].append(p)
+        return wins, 0
+    late, latest = 0, None
     for p in pkts:
         start = p.ts // width * width
-        if latest is None or latest < start + width:
-            wins[start].append(p)
         if latest is None or p.ts > latest:
             latest = p.ts
-    return wins
+        if start + width <= latest - delay and p.ts < latest - delay:
+            late += 1  # its window closed before it came
+        else:
+            wins[start].append(p)
+    for start in wins:
+        wins[start].sort(key=lambda p: p.ts)
+    return wins, late
 
 
 def count_by(rows, key):
@@ -634,10 +648,58 @@ CASES = [
     ("export_headers", "ip_fragmented_garbage.pcap", {}),
     ("export_headers", "fuzz-2006-06-26-2594.pcap", {}),
     # ftp_brute_force.pcap holds its 9865 packets twice (frame 9866 starts
-    # again 44 s earlier): in event time the second copy is late, except
-    # for the window still open at the end. 1 ms windows: lateness galore.
+    # again 44 s earlier). htsc run windows a time-ordered copy: each packet
+    # counts twice, as tshark's timestamps say (15 rows at threshold 40).
     ("microbursts", "ftp_brute_force.pcap", {"rate_bps": "1000000"}),
+    ("new_tcp_conns", "ftp_brute_force.pcap", {}),
+    ("port_scan", "ftp_brute_force.pcap", {}),
+    # the same through sorted runs on disk (30 of them), merged
+    ("tcp_handshake_rtt", "ftp_brute_force.pcap", {"@sort_memory": "64KiB"}),
+    # Streaming (--max-delay): the second copy is late except where its
+    # window is still open; every late packet counted, per query.
+    ("new_tcp_conns", "ftp_brute_force.pcap", {"@max_delay": "0"}),
+    ("new_tcp_conns", "ftp_brute_force.pcap", {"@max_delay": "20s"}),
+    ("microbursts", "ftp_brute_force.pcap",
+     {"rate_bps": "1000000", "@max_delay": "5ms"}),
+    # Two captures whose times overlap, one after the other in the file
+    # (GENERATED): sorted by default; with a delay shorter than the overlap,
+    # the second one's packets whose window closed are late.
+    ("new_tcp_conns", "concat_synscan_masscan.pcap", {"threshold": "5"}),
+    ("port_scan", "concat_synscan_masscan.pcap", {"threshold": "5"}),
+    ("superspreader", "concat_synscan_masscan.pcap", {"threshold": "1"}),
+    ("port_scan", "concat_synscan_masscan.pcap",
+     {"threshold": "5", "@max_delay": "4s"}),
+    ("new_tcp_conns", "concat_netflix_ftp.pcap", {"threshold": "5"}),
+    ("completed_flow", "concat_netflix_ftp.pcap", {}),
+    ("tcp_handshake_rtt", "concat_netflix_ftp.pcap", {}),
+    ("heavy_hitter", "concat_netflix_ftp.pcap", {"threshold": "10KB"}),
+    # Bounded disorder (each packet at most 200 ms of time out of place)
+    # and 7 packets moved to the end of the file: with --max-delay 200ms
+    # the rows of the time-ordered capture without those 7, which are late.
+    ("new_tcp_conns", "jitter_synscan.pcap", {"@max_delay": "200ms"}),
+    ("port_scan", "jitter_synscan.pcap", {"@max_delay": "200ms"}),
+    ("superspreader", "jitter_synscan.pcap", {"threshold": "1", "@max_delay": "200ms"}),
+    ("new_tcp_conns", "jitter_synscan.pcap", {}),
+    ("syn_flood", "jitter_netflix.pcap", {"threshold": "-5", "@max_delay": "300ms"}),
+    ("completed_flow", "jitter_netflix.pcap", {"@max_delay": "300ms"}),
+    ("heavy_hitter", "jitter_netflix.pcap",
+     {"threshold": "10KB", "@max_delay": "300ms"}),
 ]
+
+# Captures made out of time order by tests/tools/disorder.py (in a
+# temporary folder, at each run): name -> its arguments.
+GENERATED = {
+    "concat_synscan_masscan.pcap":
+        ("concat", "synscan_1000_ports.pcap", "masscan_tcp_0_1000.pcap"),
+    "concat_netflix_ftp.pcap":
+        ("concat", "netflix.pcap", "ftp_brute_force.pcap"),
+    "jitter_synscan.pcap":
+        ("jitter", "synscan_1000_ports.pcap", "--max-ms", "200", "--seed", "7",
+         "--late", "7"),
+    "jitter_netflix.pcap":
+        ("jitter", "netflix.pcap", "--max-ms", "300", "--seed", "3",
+         "--late", "11"),
+}
 
 # The sweep: every query over every capture where, with permissive
 # parameters (thresholds that let every group through), it finds something:
@@ -756,34 +818,46 @@ def sort_key(row):
     return key
 
 
-def expected_rows(query, pkts, P):
+def expected_rows(query, pkts, P, delay=None):
+    """(rows, late packets) that `htsc run` must print and count."""
     fn, width, _ = QUERIES[query]
+    late = 0
     if width is None:
-        rows = fn(pkts, P)
+        rows = fn(sorted(pkts, key=lambda p: p.ts), P)
     else:
         if isinstance(width, str):
             width = P[width]
         rows = []
-        wins = tumbling(pkts, width)
+        wins, late = tumbling(pkts, width, delay)
         for start in sorted(wins):  # tumbling: order of end = order of start
             for r in sorted(fn(wins[start], P), key=sort_key):
                 rows.append((start, start + width, r))
     return [[("query", query), ("window_start", s), ("window_end", e)]
-            + [(c, json_value(v)) for c, v in r] for s, e, r in rows]
+            + [(c, json_value(v)) for c, v in r] for s, e, r in rows], late
 
 
-def htsc_rows(htsc, query, capture, sets):
+def htsc_rows(htsc, query, capture, sets, delay_text=None, extra=()):
+    """(rows, late packets htsc counted for the query, error)"""
     cmd = [htsc, "run", os.path.join("queries", query + ".htq"),
            "--pcap", capture]
     for k, v in sets.items():
         cmd += ["--set", "%s=%s" % (k, v)]
+    if delay_text is not None:
+        cmd += ["--max-delay", delay_text]
+    cmd += list(extra)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True)
     if r.returncode != 0:
-        return None, "htsc exited %d: %s" % (r.returncode, r.stderr.strip())
+        return None, 0, "htsc exited %d: %s" % (r.returncode, r.stderr.strip())
     rows = [json.loads(l, object_pairs_hook=list)
             for l in r.stdout.splitlines() if l.strip()]
-    return rows, None
+    late = 0  # "htsc: warning: CAPTURE: packets came ... in it): Q N Q N"
+    for line in r.stderr.splitlines():
+        if "came after their window had closed" in line:
+            words = line.split("):", 1)[1].split()
+            late += sum(int(n) for q, n in zip(words[::2], words[1::2])
+                        if q == query)
+    return rows, late, None
 
 
 def show(row):
@@ -817,22 +891,43 @@ def known_difference(want, got, known):
     return None
 
 
+def capture_path(args, capture):
+    """tests/data/NAME, or a capture disorder.py made (GENERATED)."""
+    if capture in GENERATED:
+        return os.path.join(args.gen, capture)
+    return os.path.join(args.data, capture)
+
+
 def run_case(args, case):
     """(passed, text, expected rows, rows htsc printed)"""
     query, capture, sets = case[:3]
     known = case[3] if len(case) > 3 else None
-    path = os.path.join(args.data, capture)
+    sets = dict(sets)
+    delay_text = sets.pop("@max_delay", None)
+    extra = ["--sort-memory", sets.pop("@sort_memory")] \
+        if "@sort_memory" in sets else []
+    path = capture_path(args, capture)
     P = dict(QUERIES[query][2])
     P.update({k: parse_value(v) for k, v in sets.items()})
-    want = expected_rows(query, tshark_packets(path), P)
-    got, err = htsc_rows(args.htsc, query, path, sets)
+    delay = parse_value(delay_text) if delay_text is not None else None
+    want, want_late = expected_rows(query, tshark_packets(path), P, delay)
+    got, got_late, err = htsc_rows(args.htsc, query, path, sets, delay_text,
+                                   extra)
     setdesc = " ".join("%s=%s" % kv for kv in sets.items()) or "-"
+    if delay_text is not None:
+        setdesc += " --max-delay %s" % delay_text
+    setdesc += "".join(" " + a for a in extra)
     head = "%-22s %-28s %-34s rows %5d" % (query, capture, setdesc, len(want))
+    if want_late or got_late:
+        head += " late %d" % want_late
     if err:
         return False, head + "  FAIL: " + err, len(want), 0
     if not want:
         return False, head + "  FAIL: the oracle expects no row (a case " \
             "must find something)", 0, len(got)
+    if got_late != want_late:
+        return False, "%s  FAIL: htsc counted %d late packets, the oracle " \
+            "%d" % (head, got_late, want_late), len(want), len(got)
     if known:
         why_not = known_difference(want, got, known)
         if why_not:
@@ -877,11 +972,23 @@ def main():
     for c in cases:
         if c[1] not in QUERIES:
             die("case names unknown query %s" % c[1])
-        if not os.path.exists(os.path.join(args.data, c[2])):
+        if c[2] not in GENERATED and not os.path.exists(os.path.join(args.data, c[2])):
             die("capture %s missing" % c[2])
 
     t0 = time.time()
-    caps = sorted({os.path.join(args.data, c[2]) for c in cases})
+    gen_dir = tempfile.TemporaryDirectory(prefix="hts-oracle-")
+    args.gen = gen_dir.name
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "tools", "disorder.py")
+    for name in sorted({c[2] for c in cases if c[2] in GENERATED}):
+        how, *rest = GENERATED[name]
+        argv = [sys.executable, tool, how] + [
+            os.path.join(args.data, a) if a.endswith(".pcap") else a
+            for a in rest] + ["-o", os.path.join(args.gen, name)]
+        r = subprocess.run(argv, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            die("making %s: %s" % (name, r.stderr.strip()))
+    caps = sorted({capture_path(args, c[2]) for c in cases})
 
     def dissect(path):
         try:

@@ -145,7 +145,7 @@ def main():
 
     def run_one(key):
         q, sets, c = key
-        args = [HTSC, "run"] + qfiles(q) + ["--pcap", c]
+        args = [HTSC, "run", "--max-delay", "0"] + qfiles(q) + ["--pcap", c]
         for s in sets:
             args += ["--set", s]
         return key, sh(args).stdout

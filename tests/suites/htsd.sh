@@ -26,7 +26,7 @@ case_() {
     shift 3
     n=$((n + 1))
     name="$(basename "$q" .htq) on $(basename "$cap") with $workers worker(s)"
-    "$HTSC" run "$q" --pcap "$cap" "$@" >"$tmp/want" 2>"$tmp/err" || {
+    "$HTSC" run --max-delay 0 "$q" --pcap "$cap" "$@" >"$tmp/want" 2>"$tmp/err" || {
         echo "FAIL $name: htsc run failed"; cat "$tmp/err"; fail=1; return; }
     if [ "$workers" = 1 ]; then
         vdev="net_pcap0,rx_pcap=$cap"

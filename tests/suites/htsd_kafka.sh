@@ -57,7 +57,7 @@ rows_case() {
     shift 3
     name=$(basename "$q" .htq)
     prefix="e2e$n."
-    "$HTSC" run "$q" --pcap "$cap" "$@" >"$tmp/want"
+    "$HTSC" run --max-delay 0 "$q" --pcap "$cap" "$@" >"$tmp/want"
     if ! run_htsd "$prefix" "$cap" "$w" --query "$q" "$@"; then
         echo "FAIL $name: htsd failed"; tail -5 "$tmp/err"; fail=1; return
     fi
@@ -92,7 +92,7 @@ rows_case queries/dns_reflection.htq $D/dnssec_rrsig.pcap 1 --set threshold=1
 
 # per-packet export of a whole capture, HTX1 batches
 cap=$D/ftp_brute_force.pcap
-"$HTSC" run queries/export_headers.htq --pcap $cap >"$tmp/want"
+"$HTSC" run --max-delay 0 queries/export_headers.htq --pcap $cap >"$tmp/want"
 if run_htsd "x$n." $cap 2 --query queries/export_headers.htq; then
     consume "x$((n - 1)).export_headers" '%R%s' >"$tmp/batches"
     python3 tests/tools/htx_decode.py --kcat "$tmp/batches" >"$tmp/got"
@@ -104,6 +104,23 @@ if run_htsd "x$n." $cap 2 --query queries/export_headers.htq; then
     fi
 else
     echo "FAIL export_headers: htsd failed"; tail -5 "$tmp/err"; fail=1
+fi
+
+# --message-time produce: message timestamps are the time of producing
+# (within this run), not the capture's 2010 event time; rows unchanged
+before=$(date +%s%3N)
+if run_htsd "mt$n." $D/synscan_1000_ports.pcap 1 --query queries/port_scan.htq --message-time produce; then
+    after=$(date +%s%3N)
+    consume "mt$((n - 1)).port_scan" '%T\n' >"$tmp/ts"
+    "$HTSC" run queries/port_scan.htq --pcap $D/synscan_1000_ports.pcap >"$tmp/want"
+    if [ -s "$tmp/ts" ] && [ "$(wc -l <"$tmp/ts")" = "$(wc -l <"$tmp/want")" ] &&
+        awk -v lo="$before" -v hi="$after" '$1 < lo || $1 > hi { bad = 1 } END { exit bad }' "$tmp/ts"; then
+        echo "ok   --message-time produce: $(wc -l <"$tmp/ts") messages stamped between $before and $after ms, not at the window ends"
+    else
+        echo "FAIL --message-time produce: timestamps $(head -3 "$tmp/ts" | tr '\n' ' ') not in [$before, $after]"; fail=1
+    fi
+else
+    echo "FAIL --message-time produce: htsd failed"; tail -5 "$tmp/err"; fail=1
 fi
 
 # a broker that is never reachable: clear message, no hang, non-zero exit

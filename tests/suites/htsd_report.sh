@@ -36,7 +36,7 @@ case_() {
         grep -q '"refine"' "$plan" || { echo "FAIL $plan: nothing refined"; fail=1; return; } ;;
     esac
     # shellcheck disable=SC2086
-    "$HTSC" run $qs --pcap "$cap" $sets >"$tmp/want"
+    "$HTSC" run --max-delay 0 $qs --pcap "$cap" $sets >"$tmp/want"
     if [ "$target" = none ]; then
         input=$cap
     else

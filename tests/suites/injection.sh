@@ -37,7 +37,7 @@ for q in tests/injection/names.htq tests/injection/strings.htq; do
     fi
     total=0
     for cap in $D/http_espn.pcap $D/ftp_brute_force.pcap $D/dns_exfiltration.pcap; do
-        "$HTSC" run "$q" --pcap "$cap" >"$tmp/want"
+        "$HTSC" run --max-delay 0 "$q" --pcap "$cap" >"$tmp/want"
         total=$((total + $(wc -l <"$tmp/want")))
         "$HTSC" emulate "$out"/*.plan.json --pcap "$cap" -o "$tmp/r.pcap" >/dev/null 2>&1 &&
             "$HTSC" host "$out"/*.plan.json --reports "$tmp/r.pcap" >"$tmp/got" 2>/dev/null
