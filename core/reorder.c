@@ -108,6 +108,27 @@ void hts_reorder_done(struct hts_reorder *r, struct hts_rpkt *p)
     free(p);
 }
 
+int64_t hts_watermark(const uint64_t *latest, const uint64_t *last_rx, int n, uint64_t now,
+                      uint64_t idle, int64_t delay, bool *all_idle)
+{
+    int64_t wm = INT64_MAX, top = -1;
+    bool active = false;
+    for (int i = 0; i < n; i++) {
+        if (!last_rx[i])
+            continue;
+        if ((int64_t)latest[i] > top)
+            top = (int64_t)latest[i];
+        if (now - last_rx[i] <= idle) {
+            int64_t w = (int64_t)latest[i] - delay;
+            if (w < wm)
+                wm = w;
+            active = true;
+        }
+    }
+    *all_idle = !active;
+    return active ? wm : top;
+}
+
 size_t hts_reorder_count(const struct hts_reorder *r)
 {
     return r->n;

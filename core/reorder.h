@@ -47,6 +47,17 @@ const struct hts_rpkt *hts_reorder_peek(const struct hts_reorder *r);
 struct hts_rpkt *hts_reorder_pop(struct hts_reorder *r);
 void hts_reorder_done(struct hts_reorder *r, struct hts_rpkt *p);
 
+/*
+ * The watermark of n sources (ports): the smallest, over the sources that
+ * have had a packet within `idle` (in the caller's clock units) of `now`, of
+ * their latest time minus `delay`. A source that never had a packet, or has
+ * been silent longer, does not hold it back; when no source is active the
+ * watermark is the latest time of any (everything seen may leave) and
+ * *all_idle is set. -1 when nothing was seen at all. last_rx[i] == 0: never.
+ */
+int64_t hts_watermark(const uint64_t *latest, const uint64_t *last_rx, int n, uint64_t now,
+                      uint64_t idle, int64_t delay, bool *all_idle);
+
 /* Packets and bytes held, and whether the limit is exceeded. */
 size_t hts_reorder_count(const struct hts_reorder *r);
 size_t hts_reorder_bytes(const struct hts_reorder *r);

@@ -1195,6 +1195,13 @@ static void route(struct exec *x, struct xquery *xq,
     x->late_q[q->index] += late;
 }
 
+bool exec_late_for(const struct ir_query *q, int64_t ts, int64_t watermark)
+{
+    if (q->per_packet || !q->window_ns)
+        return false;
+    return first_window(ts, q->window_ns, q->hop_ns) + q->window_ns <= watermark;
+}
+
 void exec_packet(struct exec *x, const struct hts_pkt *pkt)
 {
     int64_t ts = (int64_t)pkt->f[FLD_META_TS].u;

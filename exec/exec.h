@@ -48,6 +48,10 @@ const struct exec_stats *exec_stats(const struct exec *x);
 /* Packets (or handed-over rows) that came after their window of query
  * `query` had closed: the per-query part of exec_stats' late. */
 uint64_t exec_late(const struct exec *x, int query);
+/* Whether a packet of time ts is late for query q once event time has
+ * reached watermark: a window of it has closed (route()'s rule), for the
+ * callers that must pick late packets out (htsd --late-topic). */
+bool exec_late_for(const struct ir_query *q, int64_t ts, int64_t watermark);
 
 /* Bounds every keyed table (per stateful operator and window) to max_keys
  * keys; 0 (the default) leaves them unbounded. A tuple with a new key that

@@ -94,6 +94,9 @@ static void usage(FILE *out)
           "                         back (default 1s)\n"
           "  --reorder-memory SIZE  the buffer's limit per worker (default 256MiB); past\n"
           "                         it the oldest packets leave early, counted\n"
+          "  --late-topic           late packets to topic PREFIX" RT_LATE_TOPIC ", one message\n"
+          "                         per packet: a pcap record (docs/kafka.md), so that\n"
+          "                         they can be kept\n"
           "  --message-time event|produce\n"
           "                         Kafka message timestamps: the window's end in event\n"
           "                         time (default; per-packet rows: the packet's time) or\n"
@@ -131,6 +134,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"idle-timeout", required_argument, 0, 'I'},
         {"reorder-memory", required_argument, 0, 'G'},
         {"message-time", required_argument, 0, 'T'},
+        {"late-topic", no_argument, 0, 'L'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -191,6 +195,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
                 return -EINVAL;
             }
             break;
+        case 'L': o->late_topic = true; break;
         case 'T':
             if (strcmp(optarg, "event") != 0 && strcmp(optarg, "produce") != 0) {
                 fprintf(stderr, "htsd: --message-time is event or produce\n");
@@ -231,6 +236,10 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
     }
     if (o->mode && strcmp(o->mode, "raw") && strcmp(o->mode, "report")) {
         fprintf(stderr, "htsd: --mode must be raw or report\n");
+        return -EINVAL;
+    }
+    if (o->late_topic && !o->brokers) {
+        fprintf(stderr, "htsd: --late-topic needs --brokers\n");
         return -EINVAL;
     }
     if (o->exactly_once && !o->brokers) {
@@ -288,6 +297,19 @@ static struct rowbuf batch;
  * to go on. True when m is done (and freed). */
 static bool handle_msg(struct rt_msg *m, int *row, uint64_t until)
 {
+    if (m->kind == MSG_LATE) { /* --late-topic: one message per packet */
+        for (size_t off = 0; off < m->nbytes;) {
+            struct rt_late_record r;
+            memcpy(&r, m->bytes + off, sizeof r);
+            size_t len = sizeof r + r.caplen;
+            rt.sink->ops->produce(rt.sink->self, RT_LATE_TOPIC, NULL, 0, m->bytes + off, len,
+                                  msg_time((int64_t)r.sec * 1000000000 + r.nsec));
+            rt.late_produced++;
+            off += len;
+        }
+        rt_msg_free(m);
+        return true;
+    }
     if (*row == 0)
         rt_msg_fix_strings(m);
     const struct ir_query *q = rt.prog->queries[m->query];
@@ -440,6 +462,9 @@ static void report_late(void)
         fprintf(stderr, "htsd: warning: the --max-delay buffer was full (--reorder-memory "
                 "%llu): %llu packets left it before their delay had passed\n",
                 (unsigned long long)rt.opt.reorder_mem, (unsigned long long)forced);
+    if (rt.opt.late_topic)
+        fprintf(stderr, "htsd: %llu late packets produced to %s%s\n",
+                (unsigned long long)rt.late_produced, rt.opt.topic_prefix, RT_LATE_TOPIC);
     if (!late)
         return;
     fprintf(stderr, "htsd: warning: packets came after their window had closed (late, "

@@ -66,12 +66,13 @@ struct rt_options {
     int64_t idle_timeout_ns;  /* --idle-timeout: a port silent this long no
                                * longer holds the watermark back */
     uint64_t reorder_mem;     /* --reorder-memory: bytes per worker's buffer */
+    bool late_topic;          /* --late-topic: late packets to PREFIX + late-packets */
     const char *message_time; /* --message-time event|produce */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per
  * stateful node, or per batch of per-packet rows: never per packet). */
-enum rt_msg_kind { MSG_PARTIAL, MSG_ROWS };
+enum rt_msg_kind { MSG_PARTIAL, MSG_ROWS, MSG_LATE };
 
 struct rt_msg {
     enum rt_msg_kind kind;
@@ -80,9 +81,17 @@ struct rt_msg {
     int ncols, nrows;
     hts_value *vals; /* nrows * ncols values; string bytes in `bytes` */
     int64_t *ws, *we; /* MSG_ROWS: window bounds per row */
-    uint8_t *bytes;
+    uint8_t *bytes; /* MSG_LATE: packets as pcap records (rt_late_record) */
     size_t nbytes, capbytes;
     int caprows;
+};
+
+/* --late-topic: a late packet as a nanosecond pcap record, little-endian:
+ * seconds, nanoseconds, captured length, wire length, then the frame. A
+ * consumer writes a pcap file by putting a nanosecond pcap header (magic
+ * 0xa1b23c4d, link type 1) in front of the messages' values. */
+struct rt_late_record {
+    uint32_t sec, nsec, caplen, wirelen;
 };
 
 /* per-worker counters and progress, written by the worker only */
@@ -110,6 +119,9 @@ struct rt_worker {
     uint64_t loops;
     uint64_t forced;        /* packets out of a full buffer before their time */
     _Atomic uint64_t *late_q; /* per query, published for the main lcore */
+    int64_t late_thr;       /* --late-topic: the engine's event time, as its
+                             * late rule sees it */
+    struct rt_msg *late_msg; /* --late-topic: late packets being batched */
     _Atomic uint64_t forced_pub;
     _Atomic int64_t seen;   /* latest packet time (with --max-delay: the
                              * worker's watermark) */

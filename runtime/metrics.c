@@ -166,6 +166,8 @@ static void render(struct text *b)
     uint64_t forced = 0;
     for (int i = 0; i < M.rt->nworkers; i++)
         forced += atomic_load_explicit(&M.rt->workers[i].forced_pub, memory_order_relaxed);
+    METRIC(b, "htsd_late_produced_total", "Late packets handed to the sink (--late-topic).", "counter");
+    text_printf(b, "htsd_late_produced_total %llu\n", (unsigned long long)M.rt->late_produced);
     METRIC(b, "htsd_reorder_forced_total", "Packets that left a full --max-delay buffer before their delay had passed.", "counter");
     text_printf(b, "htsd_reorder_forced_total %llu\n", (unsigned long long)forced);
     uint64_t refused = exec_stats(M.rt->main_x)->table_full;

@@ -13,6 +13,10 @@
 #include "htsd.h"
 #include "sink.h"
 
+/* --late-topic: the topic's name after the prefix; no query can have it
+ * (a query name is an identifier) */
+#define RT_LATE_TOPIC "late-packets"
+
 struct rt_global {
     struct rt_options opt;
     uint16_t ports[RT_MAX_PORTS];
@@ -31,6 +35,7 @@ struct rt_global {
     uint64_t *rows_per_query;
     uint64_t rows_dropped; /* could not be handed to the sink */
     uint64_t late_merges;
+    uint64_t late_produced; /* --late-topic: packets handed to the sink */
     int64_t emitted_upto; /* windows ending at or before this are out */
     volatile bool force_quit; /* SIGINT/SIGTERM: workers stop receiving */
     uint64_t loop_max_ns;     /* the control loop's longest pass (its work, not its sleep) */

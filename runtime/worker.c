@@ -200,6 +200,60 @@ static int64_t others_seen(const struct rt_worker *self)
     return t;
 }
 
+static void flush_late(struct rt_worker *w)
+{
+    if (w->late_msg) {
+        send_msg(w, w->late_msg);
+        w->late_msg = NULL;
+    }
+}
+
+/* --late-topic: before the engine sees packet p, whether it is late for a
+ * query at the engine's event time (the rule exec.c's route() applies);
+ * if so it joins the batch of late packets for the main lcore. Then event
+ * time moves to the packet's. */
+static void pick_late(struct rt_worker *w, const struct jit_pkt *p)
+{
+    const struct ir_program *prog = w->rt->prog;
+    int64_t ts = (int64_t)p->ts;
+    if (ts < w->late_thr) {
+        bool late = false;
+        for (int q = 0; q < prog->nqueries && !late; q++)
+            late = exec_late_for(prog->queries[q], ts, w->late_thr);
+        if (late) {
+            struct rt_msg *m = w->late_msg;
+            if (!m) {
+                m = w->late_msg = calloc(1, sizeof *m);
+                if (!m)
+                    rt_fatal_oom();
+                m->kind = MSG_LATE;
+            }
+            size_t need = m->nbytes + sizeof(struct rt_late_record) + p->caplen;
+            if (need > m->capbytes) {
+                size_t cap = m->capbytes ? m->capbytes * 2 : 65536;
+                while (cap < need)
+                    cap *= 2;
+                uint8_t *b = realloc(m->bytes, cap);
+                if (!b)
+                    rt_fatal_oom();
+                m->bytes = b;
+                m->capbytes = cap;
+            }
+            struct rt_late_record r = {(uint32_t)(p->ts / 1000000000u),
+                                       (uint32_t)(p->ts % 1000000000u), p->caplen,
+                                       p->wirelen};
+            memcpy(m->bytes + m->nbytes, &r, sizeof r);
+            memcpy(m->bytes + m->nbytes + sizeof r, p->data, p->caplen);
+            m->nbytes = need;
+            m->nrows++;
+            if (m->nbytes >= 65536)
+                flush_late(w);
+        }
+    }
+    if (ts > w->late_thr)
+        w->late_thr = ts;
+}
+
 /* Per-query late counts and the forced count, for the main lcore. */
 static void publish_late(struct rt_worker *w)
 {
@@ -215,25 +269,10 @@ static void release(struct rt_worker *w, uint64_t now, bool all)
 {
     const struct rt_global *rt = w->rt;
     uint64_t idle = (uint64_t)((double)rt->opt.idle_timeout_ns / 1e9 * (double)rte_get_tsc_hz());
-    int64_t wm = INT64_MAX, latest = -1;
-    bool active = false;
-    for (int p = 0; p < rt->nports; p++) {
-        if (!w->port_rx_tsc[p])
-            continue; /* nothing from it yet */
-        if ((int64_t)w->port_latest[p] > latest)
-            latest = (int64_t)w->port_latest[p];
-        if (now - w->port_rx_tsc[p] <= idle) {
-            int64_t pw = (int64_t)w->port_latest[p] - rt->opt.max_delay_ns;
-            if (pw < wm)
-                wm = pw;
-            active = true;
-        }
-    }
-    w->all_idle = !active;
+    int64_t wm = hts_watermark(w->port_latest, w->port_rx_tsc, rt->nports, now, idle,
+                               rt->opt.max_delay_ns, &w->all_idle);
     if (all)
         wm = INT64_MAX;
-    else if (!active) /* every port silent: nothing holds the watermark back */
-        wm = latest;
     struct hts_rpkt *held[RT_BURST];
     struct jit_pkt pk[RT_BURST];
     const struct hts_rpkt *top;
@@ -245,6 +284,8 @@ static void release(struct rt_worker *w, uint64_t now, bool all)
         pk[k] = (struct jit_pkt){.data = held[k]->data, .caplen = held[k]->caplen,
                                  .wirelen = held[k]->wirelen, .ts = held[k]->ts,
                                  .port = held[k]->port};
+        if (unlikely(rt->opt.late_topic))
+            pick_late(w, &pk[k]);
         if (++k == RT_BURST || !hts_reorder_peek(w->ro)) {
             eng_burst(w->eng, pk, k);
             for (unsigned i = 0; i < k; i++)
@@ -260,6 +301,8 @@ static void release(struct rt_worker *w, uint64_t now, bool all)
     if (!all && wm > w->advanced && wm >= 0) {
         eng_advance(w->eng, wm);
         w->advanced = wm;
+        if (wm > w->late_thr)
+            w->late_thr = wm;
         atomic_store_explicit(&w->seen, wm, memory_order_release);
     }
 }
@@ -324,6 +367,9 @@ int rt_worker_main(void *arg)
                         rt_fatal_oom();
                 rte_pktmbuf_free_bulk(bufs, n);
             } else if (n) {
+                if (unlikely(rt->opt.late_topic) && !w->ro)
+                    for (uint16_t i = 0; i < n; i++)
+                        pick_late(w, &pk[i]);
                 if (!w->ro)
                     eng_burst(w->eng, pk, n); /* decode and execute */
                 rte_pktmbuf_free_bulk(bufs, n);
@@ -346,9 +392,14 @@ int rt_worker_main(void *arg)
         } else {
             /* nothing queued here: follow the others' event time (with a
              * buffer, once it is empty and every port silent) */
-            if (!w->ro || (w->all_idle && !hts_reorder_count(w->ro)))
-                eng_advance(w->eng, others_seen(w));
+            if (!w->ro || (w->all_idle && !hts_reorder_count(w->ro))) {
+                int64_t t = others_seen(w);
+                eng_advance(w->eng, t);
+                if (t > w->late_thr)
+                    w->late_thr = t;
+            }
             flush_batch(w);
+            flush_late(w);
             if (idle_limit && now - idle_since > idle_limit)
                 break;
         }
@@ -359,6 +410,7 @@ int rt_worker_main(void *arg)
     if (w->ro)
         release(w, rte_get_tsc_cycles(), true);
     eng_finish(w->eng);
+    flush_late(w);
     publish_late(w);
     flush_batch(w);
     atomic_store_explicit(&w->closed, INT64_MAX, memory_order_release);

@@ -123,6 +123,49 @@ else
     echo "FAIL --message-time produce: htsd failed"; tail -5 "$tmp/err"; fail=1
 fi
 
+# --late-topic: the late packets themselves, one pcap record per message.
+# (a) bounded disorder, --max-delay 300ms: exactly the 11 packets disorder.py
+# moved to the end, byte for byte; (b) ftp_brute_force without a delay: as
+# many as htsd's warning counts late.
+python3 tests/tools/disorder.py jitter $D/netflix.pcap --max-ms 300 --seed 3 --late 11 -o "$tmp/jitter.pcap"
+late_case() { # late_case NAME CAPTURE WANT-COUNT|warning REFERENCE|- HTSD-ARGS...
+    name=$1 cap=$2 want=$3 ref=$4
+    shift 4
+    pre="lt$n."
+    if ! run_htsd "$pre" "$cap" 1 --late-topic "$@"; then
+        echo "FAIL late topic $name: htsd failed"; tail -5 "$tmp/err"; fail=1; return
+    fi
+    [ "$want" = warning ] && want=$(sed -n 's/.*(late, not counted in it): [a-z_]* \([0-9]*\).*/\1/p' "$tmp/err")
+    consume "${pre}late-packets" '%s' >"$tmp/late.bin"
+    if python3 - "$tmp/late.bin" "$want" "$ref" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+got, off = [], 0
+while off < len(data):
+    sec, nsec, cap, wire = struct.unpack_from("<IIII", data, off)
+    got.append((sec * 10**9 + nsec, data[off + 16:off + 16 + cap]))
+    off += 16 + cap
+assert off == len(data), "a record runs past the end"
+assert len(got) == int(sys.argv[2]), (len(got), sys.argv[2])
+if sys.argv[3] != "-":  # the K oldest packets of the reference, in time order
+    raw = open(sys.argv[3], "rb").read()
+    pk, o = [], 24
+    while o + 16 <= len(raw):
+        s, us, incl, orig = struct.unpack_from("<IIII", raw, o)
+        pk.append((s * 10**9 + us * 1000, raw[o + 16:o + 16 + incl]))
+        o += 16 + incl
+    pk.sort(key=lambda p: p[0])
+    assert sorted(got) == sorted(pk[:len(got)]), "not the packets moved"
+PY
+    then
+        [ "$ref" = - ] && how="" || how=", byte for byte the packets moved"; echo "ok   --late-topic $name: $want late packets read back from ${pre}late-packets as pcap records$how"
+    else
+        echo "FAIL --late-topic $name"; fail=1
+    fi
+}
+late_case "bounded disorder" "$tmp/jitter.pcap" 11 $D/netflix.pcap --query queries/new_tcp_conns.htq --max-delay 300ms
+late_case "ftp_brute_force" $D/ftp_brute_force.pcap warning - --query queries/port_scan.htq
+
 # a broker that is never reachable: clear message, no hang, non-zero exit
 n=$((n + 1))
 start=$(date +%s)

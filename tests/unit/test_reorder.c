@@ -81,6 +81,26 @@ static void test_limit(void **state)
     hts_reorder_free(r);
 }
 
+static void test_watermark(void **state)
+{
+    (void)state;
+    uint64_t latest[3] = {5000, 9000, 0}, rx[3] = {100, 190, 0};
+    bool idle;
+    /* both seen ports active (port 2 never had a packet): the smaller */
+    assert_int_equal(hts_watermark(latest, rx, 3, 200, 150, 1000, &idle), 4000);
+    assert_false(idle);
+    /* port 0 silent longer than the idle time: port 1 alone */
+    assert_int_equal(hts_watermark(latest, rx, 3, 200, 50, 1000, &idle), 8000);
+    assert_false(idle);
+    /* every port silent: the latest of all, nothing held back */
+    assert_int_equal(hts_watermark(latest, rx, 3, 1000, 50, 1000, &idle), 9000);
+    assert_true(idle);
+    /* nothing seen yet */
+    uint64_t none[3] = {0};
+    assert_int_equal(hts_watermark(none, none, 3, 10, 50, 1000, &idle), -1);
+    assert_true(idle);
+}
+
 /* A nanosecond pcap of records with the given times; each frame's first
  * four bytes hold its index in the file. */
 static void write_pcap(const char *path, const uint64_t *ts, int n)
@@ -188,6 +208,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_ties),
         cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_watermark),
         cmocka_unit_test(test_sorted_reader),
         cmocka_unit_test(test_units),
     };
