@@ -12,7 +12,7 @@
  *   copy      the worker's copy of the row into its hand-over batch
  *             (msg_add_row: the row's hts_values, 24 bytes each)
  *   htx       the main lcore's HTX1 encoding, 256 records per batch
- *             (runtime/exportfmt.c, compiled in here unchanged)
+ *             (exec/htx.c)
  *   json      what --export-json (and every windowed row) costs instead:
  *             rowfmt_json + rowfmt_key per row
  *
@@ -26,10 +26,7 @@
 #include "pcapin.h"
 #include "rowfmt.h"
 
-/* the encoder htsd runs, compiled in unchanged under another name (the build
- * may also link runtime/exportfmt.c itself, which then does not clash) */
-#define htx_encode bench_htx_encode
-#include "../runtime/exportfmt.c"
+#include "htx.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -190,13 +187,16 @@ int main(int argc, char **argv)
 
     /* json: one JSON object (and key) per record */
     struct rowbuf line = {0}, key = {0};
+    struct rowfmt *fmt = rowfmt_new(p);
+    if (!fmt)
+        return 1;
     for (int run = 0; run < RUNS; run++) {
         bytes = 0;
         double t0 = now_s();
         for (size_t r = 0; r < n; r++) {
             line.n = key.n = 0;
-            if (rowfmt_json(&line, rows.q, rows.ts[r], rows.ts[r], &rows.v[r * (size_t)nc], nc) < 0 ||
-                rowfmt_key(&key, rows.q, &rows.v[r * (size_t)nc], nc) < 0)
+            if (rowfmt_json(fmt, &line, rows.q, rows.ts[r], rows.ts[r], &rows.v[r * (size_t)nc], nc) < 0 ||
+                rowfmt_key(fmt, &key, rows.q, &rows.v[r * (size_t)nc], nc) < 0)
                 return 1;
             bytes += line.n;
         }
@@ -208,6 +208,7 @@ int main(int argc, char **argv)
     rowbuf_free(&b);
     rowbuf_free(&line);
     rowbuf_free(&key);
+    rowfmt_free(fmt);
     free(batch);
     free(bws);
     free(rows.v);

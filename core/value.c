@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const type_names[TY__COUNT] = {
@@ -117,73 +118,197 @@ uint64_t hts_value_hash(const hts_value *v, uint64_t seed)
     }
 }
 
-/* Appends to buf as snprintf would; `len` is the running length needed. */
-#define APPEND(...)                                                            \
-    do {                                                                       \
-        int n_ = snprintf(buf + (len < cap ? len : cap),                       \
-                          len < cap ? cap - len : 0, __VA_ARGS__);             \
-        if (n_ > 0)                                                            \
-            len += (size_t)n_;                                                 \
-    } while (0)
-
-static int format(const hts_value *v, char *buf, size_t cap, bool json)
+size_t hts_value_max_len(const hts_value *v)
 {
-    size_t len = 0;
-    char a[INET6_ADDRSTRLEN];
-    const char *q = json ? "\"" : "";
-    if (cap)
-        buf[0] = 0;
+    if (!v->present)
+        return 4;
+    switch ((enum hts_type)v->type) {
+    case TY_STR:
+        return 2 + 6 * (size_t)v->u.s.n;
+    case TY_IPV6:
+    case TY_PREFIX6:
+        return 2 + 46 + 4;
+    default:
+        return 32; /* an int (20), an IPv4 prefix (20), a MAC (19), quotes */
+    }
+}
+
+/* The decimal digits of 0..255, for addresses: three characters and a
+ * length each. */
+static const char octet_text[256][4] = {
+#define D1(n) {(char)('0' + (n)), 0, 0, 1}
+#define D2(n) {(char)('0' + (n) / 10), (char)('0' + (n) % 10), 0, 2}
+#define D3(n) {(char)('0' + (n) / 100), (char)('0' + (n) / 10 % 10), (char)('0' + (n) % 10), 3}
+#define R10(M, b) M(b), M(b + 1), M(b + 2), M(b + 3), M(b + 4), M(b + 5), M(b + 6), M(b + 7), M(b + 8), M(b + 9)
+    R10(D1, 0), R10(D2, 10), R10(D2, 20), R10(D2, 30), R10(D2, 40), R10(D2, 50),
+    R10(D2, 60), R10(D2, 70), R10(D2, 80), R10(D2, 90), R10(D3, 100), R10(D3, 110),
+    R10(D3, 120), R10(D3, 130), R10(D3, 140), R10(D3, 150), R10(D3, 160), R10(D3, 170),
+    R10(D3, 180), R10(D3, 190), R10(D3, 200), R10(D3, 210), R10(D3, 220), R10(D3, 230),
+    R10(D3, 240), D3(250), D3(251), D3(252), D3(253), D3(254), D3(255),
+#undef R10
+#undef D3
+#undef D2
+#undef D1
+};
+
+static char *put_octet(char *d, unsigned o)
+{
+    memcpy(d, octet_text[o], 3);
+    return d + octet_text[o][3];
+}
+
+static const char digits2[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+char *hts_put_uint(char *d, uint64_t u)
+{
+    char tmp[20], *e = tmp + sizeof tmp, *p = e;
+    while (u >= 100) { /* two digits a step */
+        unsigned r = (unsigned)(u % 100);
+        u /= 100;
+        p -= 2;
+        memcpy(p, digits2 + 2 * r, 2);
+    }
+    if (u >= 10) {
+        p -= 2;
+        memcpy(p, digits2 + 2 * u, 2);
+    } else {
+        *--p = (char)('0' + u);
+    }
+    memcpy(d, p, (size_t)(e - p));
+    return d + (e - p);
+}
+
+char *hts_put_int(char *d, int64_t i)
+{
+    if (i < 0) {
+        *d++ = '-';
+        return hts_put_uint(d, (uint64_t)0 - (uint64_t)i);
+    }
+    return hts_put_uint(d, (uint64_t)i);
+}
+
+char *hts_value_put(char *d, const hts_value *v, bool json)
+{
+    static const char hex[] = "0123456789abcdef";
     if (!v->present) {
-        APPEND("%s", json ? "null" : "-");
-        return (int)len;
+        if (json) {
+            memcpy(d, "null", 4);
+            return d + 4;
+        }
+        *d = '-';
+        return d + 1;
     }
     switch ((enum hts_type)v->type) {
     case TY_BOOL:
-        APPEND("%s", v->u.i ? "true" : "false");
-        break;
+        if (v->u.i) {
+            memcpy(d, "true", 4);
+            return d + 4;
+        }
+        memcpy(d, "false", 5);
+        return d + 5;
     case TY_INT:
-        APPEND("%lld", (long long)v->u.i);
-        break;
+        return hts_put_int(d, v->u.i);
     case TY_IPV4:
     case TY_PREFIX4: {
         uint32_t x = v->u.ip4;
-        APPEND("%s%u.%u.%u.%u", q, x >> 24, (x >> 16) & 255, (x >> 8) & 255,
-               x & 255);
-        if (v->type == TY_PREFIX4)
-            APPEND("/%u", v->plen);
-        APPEND("%s", q);
-        break;
+        if (json)
+            *d++ = '"';
+        d = put_octet(d, x >> 24);
+        *d++ = '.';
+        d = put_octet(d, (x >> 16) & 255);
+        *d++ = '.';
+        d = put_octet(d, (x >> 8) & 255);
+        *d++ = '.';
+        d = put_octet(d, x & 255);
+        if (v->type == TY_PREFIX4) {
+            *d++ = '/';
+            d = hts_put_uint(d, v->plen);
+        }
+        if (json)
+            *d++ = '"';
+        return d;
     }
     case TY_IPV6:
-    case TY_PREFIX6:
+    case TY_PREFIX6: {
+        char a[INET6_ADDRSTRLEN];
         inet_ntop(AF_INET6, v->u.ip6, a, sizeof a);
-        APPEND("%s%s", q, a);
-        if (v->type == TY_PREFIX6)
-            APPEND("/%u", v->plen);
-        APPEND("%s", q);
-        break;
+        size_t n = strlen(a);
+        if (json)
+            *d++ = '"';
+        memcpy(d, a, n);
+        d += n;
+        if (v->type == TY_PREFIX6) {
+            *d++ = '/';
+            d = hts_put_uint(d, v->plen);
+        }
+        if (json)
+            *d++ = '"';
+        return d;
+    }
     case TY_MAC:
-        APPEND("%s%02x:%02x:%02x:%02x:%02x:%02x%s", q, v->u.mac[0],
-               v->u.mac[1], v->u.mac[2], v->u.mac[3], v->u.mac[4],
-               v->u.mac[5], q);
-        break;
-    case TY_STR:
-        APPEND("\"");
+        if (json)
+            *d++ = '"';
+        for (int i = 0; i < 6; i++) {
+            if (i)
+                *d++ = ':';
+            *d++ = hex[v->u.mac[i] >> 4];
+            *d++ = hex[v->u.mac[i] & 15];
+        }
+        if (json)
+            *d++ = '"';
+        return d;
+    case TY_STR: /* always escaped and quoted, also as text */
+        *d++ = '"';
         for (uint32_t i = 0; i < v->u.s.n; i++) {
             uint8_t c = v->u.s.p[i];
-            if (c == '"' || c == '\\')
-                APPEND("\\%c", c);
-            else if (c >= 0x20 && c < 0x7f)
-                APPEND("%c", c);
-            else
-                APPEND("\\u%04x", c);
+            if (c == '"' || c == '\\') {
+                *d++ = '\\';
+                *d++ = (char)c;
+            } else if (c >= 0x20 && c < 0x7f) {
+                *d++ = (char)c;
+            } else {
+                memcpy(d, "\\u00", 4);
+                d[4] = hex[c >> 4];
+                d[5] = hex[c & 15];
+                d += 6;
+            }
         }
-        APPEND("\"");
-        break;
+        *d++ = '"';
+        return d;
     default:
-        APPEND("%s", json ? "null" : "?");
-        break;
+        if (json) {
+            memcpy(d, "null", 4);
+            return d + 4;
+        }
+        *d = '?';
+        return d + 1;
     }
+}
+
+/* snprintf's contract over hts_value_put */
+static int format(const hts_value *v, char *buf, size_t cap, bool json)
+{
+    char small[64];
+    size_t max = hts_value_max_len(v);
+    char *tmp = max <= sizeof small ? small : malloc(max);
+    if (!tmp) {
+        if (cap)
+            buf[0] = 0;
+        return -1;
+    }
+    size_t len = (size_t)(hts_value_put(tmp, v, json) - tmp);
+    if (cap) {
+        size_t k = len < cap ? len : cap - 1;
+        memcpy(buf, tmp, k);
+        buf[k] = 0;
+    }
+    if (tmp != small)
+        free(tmp);
     return (int)len;
 }
 

@@ -100,4 +100,13 @@ int hts_value_json(const hts_value *v, char *buf, size_t cap);
 /* Text for people and IR dumps (no quotes around addresses). */
 int hts_value_text(const hts_value *v, char *buf, size_t cap);
 
+/* The fast path of both: writes the value (as JSON, or as text) at d, which
+ * has room for hts_value_max_len(v) bytes, and returns the end. No NUL, no
+ * printf: the row writers call it per column. */
+char *hts_value_put(char *d, const hts_value *v, bool json);
+size_t hts_value_max_len(const hts_value *v);
+/* Decimal integers at d; return the end (at most 20 bytes). */
+char *hts_put_int(char *d, int64_t i);
+char *hts_put_uint(char *d, uint64_t u);
+
 #endif

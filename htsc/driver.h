@@ -60,6 +60,8 @@ static inline struct ir_program *htsc_load(const struct htsc_opts *o,
 int htsc_cmd_fields(FILE *out);
 int htsc_cmd_check(const struct htsc_opts *o);
 int htsc_cmd_explain(const struct htsc_opts *o); /* without --target */
+/* htsc/decode.c: HTX1 batches (files, or stdin) to JSON Lines */
+int htsc_cmd_decode(int argc, char **argv);
 /* htsc/run.c */
 int htsc_cmd_run(const struct htsc_opts *o);
 /* htsc/partition.c */

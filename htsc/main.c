@@ -40,6 +40,8 @@ static void usage(FILE *out)
           "       htsc emulate DIR/NAME.plan.json --pcap CAPTURE -o REPORTS.pcap [--stats]\n"
           "       htsc host DIR/NAME.plan.json --reports REPORTS.pcap [--stats]\n"
           "       htsc fields      list the packet fields queries can use\n"
+          "       htsc decode [FILE...]   HTX1 batches (htsd's per-packet export; files or\n"
+          "                        stdin, e.g. kcat -C -f '%s') to htsc run's JSON Lines\n"
           "run reads the capture in time order: a file out of order is sorted first, in\n"
           "--sort-memory bytes (default 512MiB; larger captures through temporary files\n"
           "in $TMPDIR). --max-delay DUR reads it as a stream instead: windows close DUR\n"
@@ -94,6 +96,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "fields"))
         return htsc_cmd_fields(stdout);
+    if (!strcmp(cmd, "decode"))
+        return htsc_cmd_decode(argc - 2, argv + 2);
     struct htsc_opts o;
     if (htsc_parse_args(argc - 2, argv + 2, &o) < 0) {
         usage(stderr);

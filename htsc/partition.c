@@ -2,7 +2,8 @@
  * partition.c - the htsc subcommands of the data-plane/host split:
  *
  *   explain --target T   the planner's cut, resources per stage, estimates
- *   compile              DIR/NAME.p4, DIR/NAME.entries, DIR/NAME.plan.json
+ *   compile              DIR/NAME.p4, DIR/NAME.entries, DIR/NAME.plan.json,
+ *                        DIR/QUERY.schema.json per query (its rows' JSON Schema)
  *   emulate              the data-plane model over a capture: report frames
  *   host                 the host part over report frames: rows, printed
  *                        exactly as `htsc run` prints them (exec/rowfmt.c)
@@ -145,6 +146,28 @@ static int write_file(const char *path, const struct plan *p,
     return rc;
 }
 
+/* DIR/QUERY.schema.json for every query: the JSON Schema of its rows. */
+static int write_schemas(const char *dir, const struct ir_program *prog)
+{
+    for (int i = 0; i < prog->nqueries; i++) {
+        const struct ir_query *q = prog->queries[i];
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.schema.json", dir, q->name);
+        FILE *f = fopen(path, "w");
+        if (!f) {
+            fprintf(stderr, "htsc: %s: %s\n", path, strerror(errno));
+            return -1;
+        }
+        int rc = rowfmt_schema(q, "hts.", f);
+        if (fclose(f) != 0 || rc < 0) {
+            fprintf(stderr, "htsc: %s: write failed\n", path);
+            remove(path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int htsc_cmd_compile(const struct htsc_opts *o)
 {
     if (!o->out) {
@@ -169,7 +192,7 @@ int htsc_cmd_compile(const struct htsc_opts *o)
         } else {
             /* the plan first: emulation needs only it; a target that cannot
              * place the plan in P4 says so after */
-            if (write_file(pj, p, t, 0) < 0)
+            if (write_file(pj, p, t, 0) < 0 || write_schemas(o->out, p->prog) < 0)
                 rc = 1;
             else if (t->arch && !o->plan_only &&
                      (write_file(p4, p, t, 1) < 0 || write_file(en, p, t, 2) < 0))
@@ -288,6 +311,7 @@ out:
 
 struct host_ctx {
     struct rowbuf line;
+    struct rowfmt *fmt;
 };
 
 static void on_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
@@ -295,7 +319,7 @@ static void on_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
 {
     struct host_ctx *h = ctx;
     h->line.n = 0;
-    if (rowfmt_json(&h->line, q, ws, we, cols, ncols) < 0) {
+    if (rowfmt_json(h->fmt, &h->line, q, ws, we, cols, ncols) < 0) {
         fprintf(stderr, "htsc: out of memory\n");
         exit(2);
     }
@@ -325,7 +349,8 @@ int htsc_cmd_host(const struct htsc_opts *o)
         goto out;
     }
     x = exec_new(p->prog, on_row, &hc);
-    if (!x) {
+    hc.fmt = rowfmt_new(p->prog);
+    if (!x || !hc.fmt) {
         fprintf(stderr, "htsc: out of memory\n");
         rc = 2;
         goto out;
@@ -373,6 +398,7 @@ int htsc_cmd_host(const struct htsc_opts *o)
 out:
     exec_free(x);
     rowbuf_free(&hc.line);
+    rowfmt_free(hc.fmt);
     if (in)
         hts_pcap_close(in);
     plan_free(p);

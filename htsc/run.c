@@ -31,6 +31,7 @@ struct run_ctx {
     const char *only;
     struct table_out *tables; /* per query */
     struct rowbuf line;
+    struct rowfmt *fmt;
 };
 
 static char *xstrdup(const char *s)
@@ -52,7 +53,7 @@ static void on_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
         return;
     if (!rc->table) {
         rc->line.n = 0;
-        if (rowfmt_json(&rc->line, q, ws, we, cols, ncols) < 0) {
+        if (rowfmt_json(rc->fmt, &rc->line, q, ws, we, cols, ncols) < 0) {
             fprintf(stderr, "htsc: out of memory\n");
             exit(2);
         }
@@ -228,7 +229,8 @@ int htsc_cmd_run(const struct htsc_opts *o)
     }
     ctx.tables = calloc((size_t)p->nqueries + 1, sizeof *ctx.tables);
     x = exec_new(p, on_row, &ctx);
-    if (!x || !ctx.tables || (pc && !ro)) {
+    ctx.fmt = rowfmt_new(p);
+    if (!x || !ctx.tables || !ctx.fmt || (pc && !ro)) {
         fprintf(stderr, "htsc: out of memory\n");
         rc = 2;
         goto out;
@@ -325,6 +327,7 @@ bad_link:
 out:
     exec_free(x);
     rowbuf_free(&ctx.line);
+    rowfmt_free(ctx.fmt);
     free(ctx.tables);
     if (pc)
         hts_pcap_close(pc);

@@ -13,7 +13,7 @@
  * --flush-timeout, prints a summary and exits 0 only if every row was
  * delivered.
  */
-#include "exportfmt.h"
+#include "htx.h"
 #include "jit_engine.h"
 #include "load.h"
 #include "plan.h"
@@ -273,8 +273,8 @@ static void emit_row(const struct ir_query *q, int64_t ws, int64_t we,
                      const hts_value *cols, int ncols)
 {
     line.n = key.n = 0;
-    if (rowfmt_json(&line, q, ws, we, cols, ncols) < 0 ||
-        rowfmt_key(&key, q, cols, ncols) < 0) {
+    if (rowfmt_json(rt.fmt, &line, q, ws, we, cols, ncols) < 0 ||
+        rowfmt_key(rt.fmt, &key, q, cols, ncols) < 0) {
         rt.rows_dropped++;
         return;
     }
@@ -623,7 +623,8 @@ int main(int argc, char **argv)
 
     rt.rows_per_query = calloc((size_t)rt.prog->nqueries, sizeof *rt.rows_per_query);
     rt.main_x = exec_new(rt.prog, on_main_row, NULL);
-    if (!rt.rows_per_query || !rt.main_x)
+    rt.fmt = rowfmt_new(rt.prog);
+    if (!rt.rows_per_query || !rt.main_x || !rt.fmt)
         rt_fatal_oom();
     exec_set_max_keys(rt.main_x, rt.opt.max_keys);
     char why[512];
@@ -749,6 +750,7 @@ int main(int argc, char **argv)
         rte_ring_free(rt.workers[i].ring);
     }
     exec_free(rt.main_x);
+    rowfmt_free(rt.fmt);
     jit_free(jp);
     rt_sink_free(rt.sink);
     rowbuf_free(&line);

@@ -30,6 +30,7 @@ struct rt_global {
     struct plan *plan;  /* --plan */
     bool report_mode;   /* ports carry report frames */
     struct exec *main_x; /* merges the workers' windows, emits rows */
+    struct rowfmt *fmt;  /* the JSON writer of the program's rows */
     struct rt_sink *sink;
     /* counters of the main lcore */
     uint64_t *rows_per_query;

@@ -9,7 +9,7 @@ set -eu
 PKGS="build-essential flex bison pkg-config libpcap-dev libcmocka-dev libglpk-dev \
 clang llvm-dev libclang-rt-14-dev \
 libdpdk-dev librdkafka-dev kcat \
-tshark graphviz python3 jq time \
+tshark graphviz python3 python3-jsonschema jq time \
 default-jre-headless maven \
 thrift-compiler libthrift-c-glib-dev libglib2.0-dev iproute2 procps"
 # the run-time libraries of the prebuilt public P4 tools (p4c, BMv2; not
