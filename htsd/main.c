@@ -80,9 +80,11 @@ static void usage(FILE *out)
           "  --flush-timeout MS     how long to wait for deliveries at shutdown (10000)\n"
           "  --export-json          per-packet rows to Kafka as JSON, one per message\n"
           "                         (default: HTX1 batches, docs/export-format.md)\n"
-          "  --engine interp|jit    run the queries in the interpreter (default) or as\n"
-          "                         native code compiled by LLVM; the log names what each\n"
-          "                         query runs in (docs/jit.md)\n"
+          "  --engine jit|interp    run the queries as native code compiled by LLVM\n"
+          "                         (default; what it cannot compile runs in the\n"
+          "                         interpreter, and the log names each query's engine)\n"
+          "                         or all in the interpreter, for debugging (docs/jit.md);\n"
+          "                         report mode always runs the interpreter\n"
           "  --max-delay DUR        out-of-order input: packets wait up to DUR (such as\n"
           "                         200ms) for older ones, in a time-order buffer per\n"
           "                         worker; windows close when the watermark (per port\n"
@@ -142,7 +144,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
     o->topic_prefix = "hts.";
     o->flush_ms = 10000;
     o->max_keys = 4000000;
-    o->engine = "interp";
+    o->engine = NULL; /* jit, or interp in report mode */
     o->idle_timeout_ns = 1000000000;
     o->reorder_mem = (uint64_t)256 << 20;
     o->message_time = "event";
@@ -560,17 +562,19 @@ int main(int argc, char **argv)
                     "data plane's windows close on its own time (docs/semantics.md)\n");
             return 2;
         }
-        if (rt.report_mode && strcmp(rt.opt.engine, "interp") != 0) {
+        if (rt.report_mode && rt.opt.engine && strcmp(rt.opt.engine, "interp") != 0)
             fprintf(stderr, "htsd: report mode runs the interpreter (the JIT "
                     "compiles packet decoding, not reports)\n");
+        if (rt.report_mode)
             rt.opt.engine = "interp";
-        }
     } else {
         rt.prog = hts_load(rt.opt.queries, rt.opt.nqueries, rt.opt.sets,
                            rt.opt.nsets, &arena, srcs, stderr);
     }
     if (!rt.prog)
         return 1;
+    if (!rt.opt.engine)
+        rt.opt.engine = "jit";
     /* --engine jit: one native function for every worker; the report says
      * which queries it runs and why the others stay in the interpreter */
     struct jit_prog *jp = NULL;
