@@ -56,35 +56,51 @@ int htx_encode(struct rowbuf *b, const struct ir_query *q, const int64_t *ts,
     size_t bitmap = ((size_t)ncols + 7) / 8;
     for (int r = 0; r < nrows; r++) {
         const hts_value *row = &vals[(size_t)r * (size_t)ncols];
-        if (rowbuf_reserve(b, 8 + bitmap) < 0)
+        /* one reservation per record: 16 bytes a value at most, plus strings */
+        size_t most = 8 + bitmap + 16 * (size_t)ncols;
+        for (int c = 0; c < ncols; c++)
+            if (row[c].present && row[c].type == TY_STR)
+                most += 2 + row[c].u.s.n;
+        if (rowbuf_reserve(b, most) < 0)
             return -ENOMEM;
-        be(b, (uint64_t)ts[r], 8);
-        size_t bm = b->n;
-        memset(b->p + bm, 0, bitmap);
-        b->n += bitmap;
+        uint8_t *d = (uint8_t *)b->p + b->n, *bm = d + 8;
+        uint64_t t64 = __builtin_bswap64((uint64_t)ts[r]);
+        memcpy(d, &t64, 8);
+        memset(bm, 0, bitmap);
+        d += 8 + bitmap;
         for (int c = 0; c < ncols; c++) {
             const hts_value *v = &row[c];
             if (!v->present)
                 continue;
-            b->p[bm + (size_t)c / 8] |= (char)(0x80 >> (c % 8));
-            if (rowbuf_reserve(b, 24 + (v->type == TY_STR ? v->u.s.n : 0)) < 0)
-                return -ENOMEM;
+            bm[c / 8] |= (uint8_t)(0x80 >> (c % 8));
             switch ((enum hts_type)v->type) {
-            case TY_INT: be(b, (uint64_t)v->u.i, 8); break;
-            case TY_BOOL: be(b, (uint64_t)v->u.i, 1); break;
-            case TY_IPV4: be(b, v->u.ip4, 4); break;
-            case TY_IPV6: memcpy(b->p + b->n, v->u.ip6, 16); b->n += 16; break;
-            case TY_MAC: memcpy(b->p + b->n, v->u.mac, 6); b->n += 6; break;
+            case TY_INT: {
+                uint64_t x = __builtin_bswap64((uint64_t)v->u.i);
+                memcpy(d, &x, 8);
+                d += 8;
+                break;
+            }
+            case TY_BOOL: *d++ = (uint8_t)v->u.i; break;
+            case TY_IPV4: {
+                uint32_t x = __builtin_bswap32(v->u.ip4);
+                memcpy(d, &x, 4);
+                d += 4;
+                break;
+            }
+            case TY_IPV6: memcpy(d, v->u.ip6, 16); d += 16; break;
+            case TY_MAC: memcpy(d, v->u.mac, 6); d += 6; break;
             case TY_STR: {
                 uint32_t n = v->u.s.n > 65535 ? 65535 : v->u.s.n;
-                be(b, n, 2);
-                memcpy(b->p + b->n, v->u.s.p, n);
-                b->n += n;
+                d[0] = (uint8_t)(n >> 8);
+                d[1] = (uint8_t)n;
+                memcpy(d + 2, v->u.s.p, n);
+                d += 2 + n;
                 break;
             }
             default: break;
             }
         }
+        b->n = (size_t)((char *)d - b->p);
     }
     return 0;
 }
