@@ -133,6 +133,10 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(LDLIBS)
+# the receive floor (testpmd's rxonly loop): a DPDK program, nothing of ours
+$(BUILD)/bench/rxfloor: bench/rxfloor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(DPDK_CFLAGS) $(LDFLAGS) -o $@ $< $(DPDK_LIBS)
 
 .PHONY: bench
 bench: deps

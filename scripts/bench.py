@@ -96,6 +96,17 @@ def na(section, figure, why):
     results.setdefault(section, []).append({"figure": figure, "median": None, "note": why})
 
 
+def cpu_hz():
+    """The CPU's clock (Hz) from /proc/cpuinfo, for cycles per packet; None if unknown."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1]) * 1e6
+    except OSError:
+        pass
+    return None
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
@@ -331,11 +342,44 @@ def bench_htsd(caps, have_kafka):
     r = kafka_cfg("no rows, file", "none", big, xq, runs, ["--set", "net=192.0.2.255/32"])
     put(r, "worker, no rows (export_headers, net matches nothing), %s pkts from file, interp" % nb,
         "in_per_s", "pkt/s", ratio=False, note="libpcap file reading in the worker's time")
+    # the floor: testpmd's rxonly loop (build/bench/rxfloor; Debian ships no
+    # dpdk-testpmd) on the same vdev and mbufs, in this run
+    floor = None
+    fl = os.path.join(B, "rxfloor")
+    if os.path.exists(fl):
+        fs = []
+        for i in range(runs):
+            p = run([fl, secs, "--", "--no-huge", "--no-pci", "-m", "1024", "--no-shconf",
+                     "--log-level=error", "--file-prefix", "rf%d_%d" % (os.getpid(), i),
+                     "--lcores", "0@0,1@1", "--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % mem])
+            m = re.search(r"([0-9.]+) pkt/s", p.stdout)
+            if m:
+                fs.append(float(m.group(1)))
+        if fs:
+            floor = med(fs)
+            add("htsd", "receive floor: rx burst + free (testpmd rxonly's loop), mbufs replayed",
+                *floor, runs=len(fs), unit="pkt/s", note="%.1f ns per packet (build/bench/rxfloor)"
+                % (1e9 / floor[0]))
+    if floor is None:
+        na("htsd", "receive floor (build/bench/rxfloor)", "not built or failed")
+    hz = cpu_hz()
     for e in engines:
-        r = kafka_cfg("no rows, memory, %s" % e, "none", mem, xq, runs,
-                      ["--set", "net=192.0.2.255/32", "--engine", e] + nomem)
-        put(r, "worker, no rows, mbufs replayed (infinite_rx), --engine %s" % e, "in_per_s",
-            "pkt/s", ratio=False, note="6k-packet capture in mbufs, %ss" % secs)
+        for name, q, sets in (("no rows", "queries/export_headers.htq", ["--set", "net=192.0.2.255/32"]),
+                              ("new_tcp_conns", "queries/new_tcp_conns.htq", []),
+                              ("port_scan", "queries/port_scan.htq", [])):
+            r = kafka_cfg("%s, memory, %s" % (name, e), "none", mem, [q], runs,
+                          sets + ["--engine", e] + nomem)
+            if "error" in r:
+                put(r, "worker, %s, mbufs replayed, --engine %s" % (name, e))
+                continue
+            pps = r["in_per_s"]["median"]
+            n = "6k-packet capture in mbufs, %ss; %.1f ns per packet" % (secs, 1e9 / pps)
+            if hz:
+                n += ", %.0f cycles" % (hz / pps)
+            if floor:
+                n += "; htsd/floor %.2f" % (pps / floor[0])
+            put(r, "worker, %s, mbufs replayed (infinite_rx), --engine %s" % (name, e), "in_per_s",
+                "pkt/s", ratio=False, note=n)
     # htsd + librdkafka, no JVM
     for e in engines:
         r = kafka_cfg("mock file %s" % e, "mock", big, xq, runs, ["--engine", e])
