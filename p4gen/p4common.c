@@ -658,21 +658,43 @@ void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta, bool skip_
     p4g_close(o, "");
     p4g_close(o, "");
     p4g_blank(o);
-    p4g_open(o, "state parse_vlan");
-    p4g_line(o, "%s.extract(hdr.vlan.next);", pkt);
-    if (meta) {
-        p4g_line(o, "meta.vlan_depth = meta.vlan_depth + 1;");
-        p4g_line(o, "meta.eth_type = hdr.vlan.last.ether_type;");
+    if (!meta) {
+        p4g_open(o, "state parse_vlan");
+        p4g_line(o, "%s.extract(hdr.vlan.next);", pkt);
+        p4g_open(o, "transition select(hdr.vlan.last.ether_type)");
+        p4g_line(o, "ETHERTYPE_VLAN: parse_vlan;");
+        p4g_line(o, "ETHERTYPE_QINQ: parse_vlan;");
+        p4g_line(o, "ETHERTYPE_IPV4: parse_ipv4;");
+        p4g_line(o, "ETHERTYPE_IPV6: parse_ipv6;");
+        p4g_line(o, "default: accept;");
+        p4g_close(o, "");
+        p4g_close(o, "");
+        p4g_blank(o);
+    } else {
+        /* a parser (Tofino's) cannot add: one state per tag of the stack,
+         * each setting the depth as a constant; a third tag ends parsing
+         * (no L3 fields), where the loop above would overflow the stack */
+        for (int d = 1; d <= 2; d++) {
+            char head[64];
+            snprintf(head, sizeof head, d == 1 ? "state parse_vlan" : "state parse_vlan_%d", d);
+            p4g_open(o, head);
+            p4g_line(o, "%s.extract(hdr.vlan[%d]);", pkt, d - 1);
+            p4g_line(o, "meta.vlan_depth = %d;", d);
+            p4g_line(o, "meta.eth_type = hdr.vlan[%d].ether_type;", d - 1);
+            snprintf(head, sizeof head, "transition select(hdr.vlan[%d].ether_type)", d - 1);
+            p4g_open(o, head);
+            if (d == 1) {
+                p4g_line(o, "ETHERTYPE_VLAN: parse_vlan_2;");
+                p4g_line(o, "ETHERTYPE_QINQ: parse_vlan_2;");
+            }
+            p4g_line(o, "ETHERTYPE_IPV4: parse_ipv4;");
+            p4g_line(o, "ETHERTYPE_IPV6: parse_ipv6;");
+            p4g_line(o, "default: accept;");
+            p4g_close(o, "");
+            p4g_close(o, "");
+            p4g_blank(o);
+        }
     }
-    p4g_open(o, "transition select(hdr.vlan.last.ether_type)");
-    p4g_line(o, "ETHERTYPE_VLAN: parse_vlan;");
-    p4g_line(o, "ETHERTYPE_QINQ: parse_vlan;");
-    p4g_line(o, "ETHERTYPE_IPV4: parse_ipv4;");
-    p4g_line(o, "ETHERTYPE_IPV6: parse_ipv6;");
-    p4g_line(o, "default: accept;");
-    p4g_close(o, "");
-    p4g_close(o, "");
-    p4g_blank(o);
     p4g_open(o, "state parse_ipv4");
     p4g_line(o, "%s.extract(hdr.ipv4);", pkt);
     p4g_open(o, "transition select(hdr.ipv4.ihl)");
@@ -1084,11 +1106,62 @@ void p4g_window_table(struct p4g_out *o, int qi)
     p4g_blank(o);
 }
 
+/* target = cond ? 1w1 : 1w0, or as an if statement where the target
+ * cannot have conditions in actions (Tofino); cond is written by fn(e)
+ * (and, with both, by fn2(e) after " || "). Leaves the line open as the
+ * callers expect: at the indentation, nothing written. */
+static void assign_bit(struct p4g_out *o, const struct p4g_ctx *c, const char *target,
+                       const struct ast_expr *e,
+                       void (*fn)(struct p4g_out *, const struct p4g_ctx *, const struct ast_expr *),
+                       void (*fn2)(struct p4g_out *, const struct p4g_ctx *, const struct ast_expr *))
+{
+    if (!c->a->no_cond_expr) {
+        p4g_raw(o, "%s = (", target);
+        fn(o, c, e);
+        if (fn2) {
+            p4g_raw(o, " || ");
+            fn2(o, c, e);
+        }
+        p4g_raw(o, ") ? 1w1 : 1w0;\n");
+        return;
+    }
+    p4g_raw(o, "if (");
+    fn(o, c, e);
+    if (fn2) {
+        p4g_raw(o, " || ");
+        fn2(o, c, e);
+    }
+    p4g_raw(o, ") {\n");
+    o->indent++;
+    p4g_line(o, "%s = 1w1;", target);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+    p4g_line(o, "%s = 1w0;", target);
+    o->indent--;
+    p4g_line(o, "}");
+}
+
 bool p4g_assign_col_valid(struct p4g_out *o, const struct p4g_ctx *c, int qi,
                           const struct ir_node *n, int i)
 {
     const struct ast_expr *e = n->exprs[i];
+    char target[96];
     p4g_indent(o);
+    if (n->cols[i].type == TY_BOOL && c->a->no_cond_expr) {
+        snprintf(target, sizeof target, "meta.q%d_n%d_c%d", qi, n->id, i);
+        assign_bit(o, c, target, e, p4g_true, NULL);
+        p4g_indent(o);
+        snprintf(target, sizeof target, "meta.q%d_n%d_c%d_v", qi, n->id, i);
+        assign_bit(o, c, target, e, p4g_true, p4g_false);
+        return true;
+    }
+    if (c->a->no_cond_expr) {
+        snprintf(target, sizeof target, "meta.q%d_n%d_c%d_v", qi, n->id, i);
+        assign_bit(o, c, target, e, p4g_valid, NULL);
+        p4g_indent(o);
+        return false;
+    }
     if (n->cols[i].type == TY_BOOL) {
         p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
         p4g_true(o, c, e);

@@ -27,6 +27,9 @@ struct p4g_arch {
     const char *in_port;    /* ingress port, any width */
     /* pkt_len NULL: the architecture does not know a frame's length, so
      * meta.wire_len and meta.cap_len cannot run in its data plane */
+    /* Tofino: a condition inside an action must compare an action
+     * parameter, so `x = c ? a : b` is written as an if statement */
+    bool no_cond_expr;
 };
 
 /* The field table for an architecture: NULL expr where the generated

@@ -76,6 +76,7 @@ static const struct p4g_arch tna_arch = {
     .ts = "(bit<64>)ig_intr_md.ingress_mac_tstamp",
     .pkt_len = NULL,
     .in_port = "ig_intr_md.ingress_port",
+    .no_cond_expr = true,
 };
 
 #define REPORT_SESSION 100 /* records only: truncated to the mirror header */
@@ -438,7 +439,7 @@ static void meta_coarse(struct tna *g, int qi, const struct plan_query *pq, int 
              k, n->cols[pn->refine_col].name, pn->refine);
     for (int w = 0; w < key_words(n); w++) {
         p4g_line(o, "bit<32> q%d_n%d_coarse_w%d;", qi, k, w);
-        p4g_line(o, "bit<32> q%d_n%d_coarse_m%d; /* 1: word %d differs */", qi, k, w, w);
+        p4g_line(o, "bit<8> q%d_n%d_coarse_m%d; /* 1: word %d differs */", qi, k, w, w);
     }
     p4g_line(o, "bit<%d> q%d_n%d_coarse_idx;", log2u(pn->coarse_slots), qi, k);
     p4g_line(o, "bit<32> q%d_n%d_coarse_old;", qi, k);
@@ -527,7 +528,7 @@ static void query_meta(struct tna *g, bool init)
                 p4g_line(o, "bit<%d> q%d_n%d_key;", key_bits(n), i, k);
                 for (int w = 0; w < key_words(n); w++) {
                     p4g_line(o, "bit<32> q%d_n%d_w%d;", i, k, w);
-                    p4g_line(o, "bit<32> q%d_n%d_m%d; /* 1: word %d differs */", i, k, w, w);
+                    p4g_line(o, "bit<8> q%d_n%d_m%d; /* 1: word %d differs */", i, k, w, w);
                 }
                 p4g_line(o, "bit<%d> q%d_n%d_idx;", log2u(pn->slots), i, k);
                 p4g_line(o, "bit<32> q%d_n%d_old; /* the slot's state before this packet */", i, k);
@@ -540,6 +541,9 @@ static void query_meta(struct tna *g, bool init)
                     p4g_line(o, "bit<64> q%d_n%d_x%d; /* %s's input */", i, k, a,
                              n->cols[n->nkeys + a].name);
                     p4g_line(o, "bit<32> q%d_n%d_r%d;", i, k, a);
+                    if (n->aggs[a]->agg == AGG_SUM || n->aggs[a]->agg == AGG_AVG)
+                        p4g_line(o, "bit<32> q%d_n%d_nx%d; /* ~ the input's low word */", i, k,
+                                 a);
                 }
             }
             if (n->kind == IR_HISTOGRAM)
@@ -655,6 +659,7 @@ static void structs(struct tna *g, int npkt)
     p4g_line(o, "bit<8> vlan_depth;");
     p4g_line(o, "bit<8> tcp_hdr_len;");
     p4g_line(o, "bit<16> ip_hdr_len;");
+    p4g_line(o, "bit<16> tcp_hdr_len16;");
     p4g_line(o, "bit<16> tcp_payload_len;");
     p4g_line(o, "bit<1> report;         /* this packet causes records */");
     p4g_line(o, "bit<1> whole;          /* ... and a packet record: the frame goes too */");
@@ -676,13 +681,17 @@ static void structs(struct tna *g, int npkt)
 
 /* ---- ingress: declarations ---- */
 
-/* RegisterAction NAME on REG with body lines (rv used when `out`). */
-static void reg_action(struct p4g_out *o, const char *reg, const char *name, int ib, bool out,
-                       const char *const *body)
+/* RegisterAction NAME on REG with body lines (rv, of rvw bits, used when
+ * `out`). */
+static void reg_action_w(struct p4g_out *o, const char *reg, const char *name, int ib, bool out,
+                         int rvw, const char *const *body)
 {
-    p4g_line(o, "RegisterAction<bit<32>, bit<%d>, bit<32>>(%s) %s = {", ib, reg, name);
+    p4g_line(o, "RegisterAction<bit<32>, bit<%d>, bit<%d>>(%s) %s = {", ib, rvw, reg, name);
     o->indent++;
-    p4g_line(o, "void apply(inout bit<32> v%s) {", out ? ", out bit<32> rv" : "");
+    if (out)
+        p4g_line(o, "void apply(inout bit<32> v, out bit<%d> rv) {", rvw);
+    else
+        p4g_line(o, "void apply(inout bit<32> v) {");
     o->indent++;
     for (; *body; body++)
         p4g_line(o, "%s", *body);
@@ -690,6 +699,12 @@ static void reg_action(struct p4g_out *o, const char *reg, const char *name, int
     p4g_line(o, "}");
     o->indent--;
     p4g_line(o, "};");
+}
+
+static void reg_action(struct p4g_out *o, const char *reg, const char *name, int ib, bool out,
+                       const char *const *body)
+{
+    reg_action_w(o, reg, name, ib, out, 32, body);
 }
 
 /* One level of hashed slots: a distinct or groupby's own (name "qQ_nK"), or
@@ -732,8 +747,10 @@ static void declare_slots(struct tna *g, const struct ir_node *n, const struct l
         reg_action(o, reg, act, l->ib, false, (const char *const[]){l0, NULL});
         snprintf(act, sizeof act, "%s_check", reg);
         snprintf(l0, sizeof l0, "if (v == meta.%s_w%d) {", l->nm, w);
-        reg_action(o, reg, act, l->ib, true,
-                   (const char *const[]){l0, "    rv = 0;", "} else {", "    rv = 1;", "}", NULL});
+        /* an 8-bit answer: the words' answers are tested together in one
+         * gateway, which takes 4 bytes of input */
+        reg_action_w(o, reg, act, l->ib, true, 8,
+                     (const char *const[]){l0, "    rv = 0;", "} else {", "    rv = 1;", "}", NULL});
     }
 }
 
@@ -867,9 +884,14 @@ static void declare_state(struct tna *g, int qi, const struct plan_query *pq)
                 snprintf(l1, sizeof l1, "    v = meta.q%d_n%d_x%d[31:0];", qi, k, a);
                 reg_action(o, reg, act, ib, false, (const char *const[]){l0, l1, "}", NULL});
             } else {
+                /* the carry out of the low word, as the register sees it:
+                 * v + x overflows when v > ~x */
                 snprintf(act, sizeof act, "%s_add", reg);
-                snprintf(l0, sizeof l0, "v = v + meta.q%d_n%d_x%d[31:0];", qi, k, a);
-                reg_action(o, reg, act, ib, true, (const char *const[]){l0, "rv = v;", NULL});
+                snprintf(l0, sizeof l0, "if (v > meta.q%d_n%d_nx%d) {", qi, k, a);
+                snprintf(l1, sizeof l1, "v = v + meta.q%d_n%d_x%d[31:0];", qi, k, a);
+                reg_action_w(o, reg, act, ib, true, 8,
+                             (const char *const[]){l0, "    rv = 1;", "} else {", "    rv = 0;",
+                                                   "}", l1, NULL});
             }
             snprintf(reg, sizeof reg, "q%d_n%d_agg%d_hi", qi, k, a);
             p4g_line(o, "Register<bit<32>, bit<%d>>(Q%d_N%d_SLOTS) %s; /* %s: high word%s */", ib,
@@ -1106,13 +1128,14 @@ static void key_checks(struct tna *g, const struct ir_node *n, const struct leve
                  l->nm);
 }
 
-/* "(meta.NM_m0 | meta.NM_m1) == 0": every word equal */
+/* "(meta.NM_m0 == 0 && meta.NM_m1 == 0)": every word equal, as tests of
+ * single fields against constants (a Tofino gateway cannot OR two fields) */
 static void words_equal(struct tna *g, const struct ir_node *n, const struct level *l)
 {
     p4g_raw(g->o, "(");
     for (int w = 0; w < key_words(n); w++)
-        p4g_raw(g->o, "%smeta.%s_m%d", w ? " | " : "", l->nm, w);
-    p4g_raw(g->o, ") == 0");
+        p4g_raw(g->o, "%smeta.%s_m%d == 0", w ? " && " : "", l->nm, w);
+    p4g_raw(g->o, ")");
 }
 
 /* A level's slot lookup: the index and state, a free slot claimed (its key
@@ -1191,21 +1214,39 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
         p4g_raw(o, ") {\n");
         o->indent++;
         p4g_indent(o);
-        p4g_raw(o, "meta.q%d_n%d_x%d = %s", qi, k, a, agg == AGG_MIN ? "~" : "");
+        bool sum = agg == AGG_SUM || agg == AGG_AVG;
+        /* min and max compare as unsigned words: the sign bit flipped (and
+         * for min every bit) in the same expression, one operation per
+         * word (an action cannot chain two on a field) */
+        p4g_raw(o, "meta.q%d_n%d_x%d = %s(", qi, k, a, agg == AGG_MIN ? "~" : "");
         value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
-        p4g_raw(o, ";\n");
+        p4g_raw(o, ")%s;\n", sum ? "" : " ^ 64w0x8000000000000000");
         p4g_line(o, "q%d_n%d_seen%d_inc.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
         if (agg == AGG_SUM || agg == AGG_AVG) {
-            p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);", qi,
-                     k, a, qi, k, a, qi, k);
-            p4g_line(o, "if (meta.q%d_n%d_r%d < meta.q%d_n%d_x%d[31:0]) {", qi, k, a, qi, k, a);
+            /* ~x in a block of its own (it reads what the line above wrote) */
+            o->indent--;
+            p4g_line(o, "}");
+            p4g_indent(o);
+            p4g_raw(o, "if (");
+            p4g_valid(o, &c, x);
+            p4g_raw(o, ") {\n");
+            o->indent++;
+            p4g_line(o, "meta.q%d_n%d_nx%d = ~meta.q%d_n%d_x%d[31:0];", qi, k, a, qi, k, a);
+            o->indent--;
+            p4g_line(o, "}");
+            p4g_indent(o);
+            p4g_raw(o, "if (");
+            p4g_valid(o, &c, x);
+            p4g_raw(o, ") {\n");
+            o->indent++;
+            p4g_line(o, "meta.q%d_n%d_r%d = (bit<32>)q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);",
+                     qi, k, a, qi, k, a, qi, k);
+            p4g_line(o, "if (meta.q%d_n%d_r%d == 1) {", qi, k, a);
             p4g_line(o, "    meta.q%d_n%d_x%d[63:32] = meta.q%d_n%d_x%d[63:32] + 1; /* carry */",
                      qi, k, a, qi, k, a);
             p4g_line(o, "}");
             p4g_line(o, "q%d_n%d_agg%d_hi_add.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
         } else {
-            p4g_line(o, "meta.q%d_n%d_x%d[63:32] = meta.q%d_n%d_x%d[63:32] ^ 32w0x80000000;", qi,
-                     k, a, qi, k, a);
             p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_hi_max.execute(meta.q%d_n%d_idx);", qi,
                      k, a, qi, k, a, qi, k);
             p4g_line(o, "if (meta.q%d_n%d_r%d == 2) {", qi, k, a);
@@ -1284,13 +1325,12 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
         p4g_raw(o, ") {\n");
         o->indent++;
         p4g_indent(o);
-        p4g_raw(o, "meta.%s_x%d = ", nm, a);
+        p4g_raw(o, "meta.%s_x%d = (", nm, a);
         value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
-        p4g_raw(o, ";\n");
+        p4g_raw(o, ")%s;\n", agg == AGG_SUM ? "" : " ^ 64w0x8000000000000000");
         if (agg == AGG_SUM) {
             p4g_line(o, "meta.%s_p%d = 1;", nm, a);
         } else {
-            p4g_line(o, "meta.%s_x%d[63:32] = meta.%s_x%d[63:32] ^ 32w0x80000000;", nm, a, nm, a);
             for (int i = 0; i < nt; i++) {
                 if (t[i].col != n->nkeys + a)
                     continue;
@@ -1548,20 +1588,56 @@ static void ingress(struct tna *g, int mirror_bytes)
         declare_tables(g, i, &p->queries[i]);
     }
     p4g_blank(o);
+    /* header lengths from 4-bit fields by lookup, not by shifts: a shift
+     * ties the nibble's place in its byte to the result's, and ihl and
+     * data_offset sit at different places (PARDE alignment) */
+    p4g_line(o, "action set_ip_hdr_len(bit<16> n) { meta.ip_hdr_len = n; }");
+    p4g_open(o, "table ip_hdr_len_t");
+    p4g_line(o, "key = { hdr.ipv4.ihl: exact; }");
+    p4g_line(o, "actions = { set_ip_hdr_len; }");
+    p4g_line(o, "size = 16;");
+    p4g_line(o, "default_action = set_ip_hdr_len(0);");
+    p4g_open(o, "const entries =");
+    for (int v = 0; v < 16; v++)
+        p4g_line(o, "%d: set_ip_hdr_len(%d);", v, 4 * v);
+    p4g_close(o, "");
+    p4g_close(o, "");
+    p4g_line(o, "action set_tcp_hdr_len(bit<8> n, bit<16> n16) { meta.tcp_hdr_len = n; "
+             "meta.tcp_hdr_len16 = n16; }");
+    p4g_open(o, "table tcp_hdr_len_t");
+    p4g_line(o, "key = { hdr.tcp.data_offset: exact; }");
+    p4g_line(o, "actions = { set_tcp_hdr_len; }");
+    p4g_line(o, "size = 16;");
+    p4g_line(o, "default_action = set_tcp_hdr_len(0, 0);");
+    p4g_open(o, "const entries =");
+    for (int v = 0; v < 16; v++)
+        p4g_line(o, "%d: set_tcp_hdr_len(%d, %d);", v, 4 * v, 4 * v);
+    p4g_close(o, "");
+    p4g_close(o, "");
+    p4g_blank(o);
     p4g_open(o, "apply");
     p4g_line(o, "meta.ts = %s;", tna_arch.ts);
     p4g_line(o, "meta.port = (bit<16>)%s;", tna_arch.in_port);
+    /* The derived lengths: one operation per field and step, and each
+     * dependent step in a block of its own, so that the compiler makes it an
+     * action of its own (an action runs in one stage; Tofino cannot chain
+     * dependent operations inside it). */
     p4g_open(o, "if (hdr.tcp.isValid())");
-    p4g_line(o, "/* one ALU operation per statement */");
-    p4g_line(o, "meta.tcp_hdr_len = (bit<8>)hdr.tcp.data_offset << 2;");
+    p4g_line(o, "tcp_hdr_len_t.apply();");
     p4g_open(o, "if (hdr.ipv4.isValid())");
-    p4g_line(o, "meta.ip_hdr_len = (bit<16>)hdr.ipv4.ihl << 2;");
+    p4g_line(o, "ip_hdr_len_t.apply();");
+    p4g_close(o, "");
+    p4g_close(o, "");
+    p4g_open(o, "if (hdr.tcp.isValid())");
+    p4g_open(o, "if (hdr.ipv4.isValid())");
     p4g_line(o, "meta.tcp_payload_len = hdr.ipv4.total_len - meta.ip_hdr_len;");
     p4g_close(o, " else if (hdr.ipv6.isValid()) {");
     o->indent++;
     p4g_line(o, "meta.tcp_payload_len = hdr.ipv6.payload_len;");
     p4g_close(o, "");
-    p4g_line(o, "meta.tcp_payload_len = meta.tcp_payload_len - (bit<16>)meta.tcp_hdr_len;");
+    p4g_close(o, "");
+    p4g_open(o, "if (hdr.tcp.isValid())");
+    p4g_line(o, "meta.tcp_payload_len = meta.tcp_payload_len - meta.tcp_hdr_len16;");
     p4g_close(o, "");
     for (int i = 0; i < p->nqueries; i++) {
         const struct plan_query *pq = &p->queries[i];
@@ -1608,7 +1684,12 @@ static void ingress(struct tna *g, int mirror_bytes)
         p4g_line(o, "}");
     }
     p4g_line(o, "ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;");
-    p4g_line(o, "meta.session = meta.whole == 1 ? PACKET_SESSION : REPORT_SESSION;");
+    p4g_open(o, "if (meta.whole == 1)");
+    p4g_line(o, "meta.session = PACKET_SESSION;");
+    p4g_close(o, " else {");
+    o->indent++;
+    p4g_line(o, "meta.session = REPORT_SESSION;");
+    p4g_close(o, "");
     p4g_close(o, "");
     p4g_close(o, "");
     o->indent--;

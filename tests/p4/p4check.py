@@ -577,6 +577,26 @@ class Checker:
                                      "parameters" % (v[1], nargs, want))
                 props[p[1]] = v[1]
                 self.expect(";")
+            elif p[1] == "const" and self.peek()[1] == "entries":
+                # const entries = { KEY: ACTION(ARGS); ... }: each action one of
+                # the table's, with as many arguments as it has parameters
+                self.next()
+                self.expect("=")
+                self.expect("{")
+                while self.peek()[1] != "}":
+                    self.expr(env, local)
+                    self.expect(":")
+                    a = self.next()
+                    if a[1] not in props.get("actions", []):
+                        self.err(a[2], "entry action '%s' not in the table's actions" % a[1])
+                    nargs = self.call_args() if self.peek()[1] == "(" else 0
+                    want = local["aparams"].get(a[1])
+                    if want is not None and nargs != want:
+                        self.err(a[2], "entry action %s given %d arguments, it has %d "
+                                 "parameters" % (a[1], nargs, want))
+                    self.expect(";")
+                self.expect("}")
+                props["entries"] = True
             else:
                 raise Problem("line %d: unknown table property '%s'" % (p[2], p[1]))
         self.expect("}")

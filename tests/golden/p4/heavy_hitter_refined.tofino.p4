@@ -162,6 +162,7 @@ struct ig_metadata_t {
     bit<8> vlan_depth;
     bit<8> tcp_hdr_len;
     bit<16> ip_hdr_len;
+    bit<16> tcp_hdr_len16;
     bit<16> tcp_payload_len;
     bit<1> report;         /* this packet causes records */
     bit<1> whole;          /* ... and a packet record: the frame goes too */
@@ -174,20 +175,21 @@ struct ig_metadata_t {
     bit<1> q0_n1_c1_v;
     bit<64> q0_n1_key;
     bit<32> q0_n1_w0;
-    bit<32> q0_n1_m0; /* 1: word 0 differs */
+    bit<8> q0_n1_m0; /* 1: word 0 differs */
     bit<32> q0_n1_w1;
-    bit<32> q0_n1_m1; /* 1: word 1 differs */
+    bit<8> q0_n1_m1; /* 1: word 1 differs */
     bit<13> q0_n1_idx;
     bit<32> q0_n1_old; /* the slot's state before this packet */
     bit<1> q0_n1_hit; /* the slot holds this key */
     bit<64> q0_n1_x0; /* bytes's input */
     bit<32> q0_n1_r0;
+    bit<32> q0_n1_nx0; /* ~ the input's low word */
     bit<1> q0_n1_open; /* the refinement gate lets the tuple on */
     bit<64> q0_n1_coarse_key; /* the key, ipv4.dst masked to /8 */
     bit<32> q0_n1_coarse_w0;
-    bit<32> q0_n1_coarse_m0; /* 1: word 0 differs */
+    bit<8> q0_n1_coarse_m0; /* 1: word 0 differs */
     bit<32> q0_n1_coarse_w1;
-    bit<32> q0_n1_coarse_m1; /* 1: word 1 differs */
+    bit<8> q0_n1_coarse_m1; /* 1: word 1 differs */
     bit<13> q0_n1_coarse_idx;
     bit<32> q0_n1_coarse_old;
     bit<1> q0_n1_coarse_hit; /* the coarse slot holds this prefix */
@@ -258,12 +260,23 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
     }
 
     state parse_vlan {
-        pkt.extract(hdr.vlan.next);
-        meta.vlan_depth = meta.vlan_depth + 1;
-        meta.eth_type = hdr.vlan.last.ether_type;
-        transition select(hdr.vlan.last.ether_type) {
-            ETHERTYPE_VLAN: parse_vlan;
-            ETHERTYPE_QINQ: parse_vlan;
+        pkt.extract(hdr.vlan[0]);
+        meta.vlan_depth = 1;
+        meta.eth_type = hdr.vlan[0].ether_type;
+        transition select(hdr.vlan[0].ether_type) {
+            ETHERTYPE_VLAN: parse_vlan_2;
+            ETHERTYPE_QINQ: parse_vlan_2;
+            ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
+            default: accept;
+        }
+    }
+
+    state parse_vlan_2 {
+        pkt.extract(hdr.vlan[1]);
+        meta.vlan_depth = 2;
+        meta.eth_type = hdr.vlan[1].ether_type;
+        transition select(hdr.vlan[1].ether_type) {
             ETHERTYPE_IPV4: parse_ipv4;
             ETHERTYPE_IPV6: parse_ipv6;
             default: accept;
@@ -396,8 +409,8 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             v = meta.q0_n1_coarse_w0;
         }
     };
-    RegisterAction<bit<32>, bit<13>, bit<32>>(q0_n1_coarse_key0) q0_n1_coarse_key0_check = {
-        void apply(inout bit<32> v, out bit<32> rv) {
+    RegisterAction<bit<32>, bit<13>, bit<8>>(q0_n1_coarse_key0) q0_n1_coarse_key0_check = {
+        void apply(inout bit<32> v, out bit<8> rv) {
             if (v == meta.q0_n1_coarse_w0) {
                 rv = 0;
             } else {
@@ -411,8 +424,8 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             v = meta.q0_n1_coarse_w1;
         }
     };
-    RegisterAction<bit<32>, bit<13>, bit<32>>(q0_n1_coarse_key1) q0_n1_coarse_key1_check = {
-        void apply(inout bit<32> v, out bit<32> rv) {
+    RegisterAction<bit<32>, bit<13>, bit<8>>(q0_n1_coarse_key1) q0_n1_coarse_key1_check = {
+        void apply(inout bit<32> v, out bit<8> rv) {
             if (v == meta.q0_n1_coarse_w1) {
                 rv = 0;
             } else {
@@ -456,8 +469,8 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             v = meta.q0_n1_w0;
         }
     };
-    RegisterAction<bit<32>, bit<13>, bit<32>>(q0_n1_key0) q0_n1_key0_check = {
-        void apply(inout bit<32> v, out bit<32> rv) {
+    RegisterAction<bit<32>, bit<13>, bit<8>>(q0_n1_key0) q0_n1_key0_check = {
+        void apply(inout bit<32> v, out bit<8> rv) {
             if (v == meta.q0_n1_w0) {
                 rv = 0;
             } else {
@@ -471,8 +484,8 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             v = meta.q0_n1_w1;
         }
     };
-    RegisterAction<bit<32>, bit<13>, bit<32>>(q0_n1_key1) q0_n1_key1_check = {
-        void apply(inout bit<32> v, out bit<32> rv) {
+    RegisterAction<bit<32>, bit<13>, bit<8>>(q0_n1_key1) q0_n1_key1_check = {
+        void apply(inout bit<32> v, out bit<8> rv) {
             if (v == meta.q0_n1_w1) {
                 rv = 0;
             } else {
@@ -487,10 +500,14 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
     };
     Register<bit<32>, bit<13>>(Q0_N1_SLOTS) q0_n1_agg0_lo; /* bytes: sum, low word */
-    RegisterAction<bit<32>, bit<13>, bit<32>>(q0_n1_agg0_lo) q0_n1_agg0_lo_add = {
-        void apply(inout bit<32> v, out bit<32> rv) {
+    RegisterAction<bit<32>, bit<13>, bit<8>>(q0_n1_agg0_lo) q0_n1_agg0_lo_add = {
+        void apply(inout bit<32> v, out bit<8> rv) {
+            if (v > meta.q0_n1_nx0) {
+                rv = 1;
+            } else {
+                rv = 0;
+            }
             v = v + meta.q0_n1_x0[31:0];
-            rv = v;
         }
     };
     Register<bit<32>, bit<13>>(Q0_N1_SLOTS) q0_n1_agg0_hi; /* bytes: high word */
@@ -516,27 +533,91 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     }
 
 
+    action set_ip_hdr_len(bit<16> n) { meta.ip_hdr_len = n; }
+    table ip_hdr_len_t {
+        key = { hdr.ipv4.ihl: exact; }
+        actions = { set_ip_hdr_len; }
+        size = 16;
+        default_action = set_ip_hdr_len(0);
+        const entries = {
+            0: set_ip_hdr_len(0);
+            1: set_ip_hdr_len(4);
+            2: set_ip_hdr_len(8);
+            3: set_ip_hdr_len(12);
+            4: set_ip_hdr_len(16);
+            5: set_ip_hdr_len(20);
+            6: set_ip_hdr_len(24);
+            7: set_ip_hdr_len(28);
+            8: set_ip_hdr_len(32);
+            9: set_ip_hdr_len(36);
+            10: set_ip_hdr_len(40);
+            11: set_ip_hdr_len(44);
+            12: set_ip_hdr_len(48);
+            13: set_ip_hdr_len(52);
+            14: set_ip_hdr_len(56);
+            15: set_ip_hdr_len(60);
+        }
+    }
+    action set_tcp_hdr_len(bit<8> n, bit<16> n16) { meta.tcp_hdr_len = n; meta.tcp_hdr_len16 = n16; }
+    table tcp_hdr_len_t {
+        key = { hdr.tcp.data_offset: exact; }
+        actions = { set_tcp_hdr_len; }
+        size = 16;
+        default_action = set_tcp_hdr_len(0, 0);
+        const entries = {
+            0: set_tcp_hdr_len(0, 0);
+            1: set_tcp_hdr_len(4, 4);
+            2: set_tcp_hdr_len(8, 8);
+            3: set_tcp_hdr_len(12, 12);
+            4: set_tcp_hdr_len(16, 16);
+            5: set_tcp_hdr_len(20, 20);
+            6: set_tcp_hdr_len(24, 24);
+            7: set_tcp_hdr_len(28, 28);
+            8: set_tcp_hdr_len(32, 32);
+            9: set_tcp_hdr_len(36, 36);
+            10: set_tcp_hdr_len(40, 40);
+            11: set_tcp_hdr_len(44, 44);
+            12: set_tcp_hdr_len(48, 48);
+            13: set_tcp_hdr_len(52, 52);
+            14: set_tcp_hdr_len(56, 56);
+            15: set_tcp_hdr_len(60, 60);
+        }
+    }
+
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
         if (hdr.tcp.isValid()) {
-            /* one ALU operation per statement */
-            meta.tcp_hdr_len = (bit<8>)hdr.tcp.data_offset << 2;
+            tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
-                meta.ip_hdr_len = (bit<16>)hdr.ipv4.ihl << 2;
+                ip_hdr_len_t.apply();
+            }
+        }
+        if (hdr.tcp.isValid()) {
+            if (hdr.ipv4.isValid()) {
                 meta.tcp_payload_len = hdr.ipv4.total_len - meta.ip_hdr_len;
             } else if (hdr.ipv6.isValid()) {
                 meta.tcp_payload_len = hdr.ipv6.payload_len;
             }
-            meta.tcp_payload_len = meta.tcp_payload_len - (bit<16>)meta.tcp_hdr_len;
+        }
+        if (hdr.tcp.isValid()) {
+            meta.tcp_payload_len = meta.tcp_payload_len - meta.tcp_hdr_len16;
         }
 
         /* ---- query 0: heavy_hitter ---- */
         /* %1 groupby (aggregate) */
         if (true) {
-            meta.q0_n1_c0_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
+            if ((hdr.ipv4.isValid())) {
+                meta.q0_n1_c0_v = 1w1;
+            } else {
+                meta.q0_n1_c0_v = 1w0;
+            }
             meta.q0_n1_c0 = hdr.ipv4.src_addr;
-            meta.q0_n1_c1_v = (hdr.ipv4.isValid()) ? 1w1 : 1w0;
+            if ((hdr.ipv4.isValid())) {
+                meta.q0_n1_c1_v = 1w1;
+            } else {
+                meta.q0_n1_c1_v = 1w0;
+            }
             meta.q0_n1_c1 = hdr.ipv4.dst_addr;
             if (meta.q0_n1_c0_v == 1 && meta.q0_n1_c1_v == 1) {
                 /* refinement: first the coarse level, ipv4.dst/8 */
@@ -553,7 +634,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 } else {
                     meta.q0_n1_coarse_m0 = q0_n1_coarse_key0_check.execute(meta.q0_n1_coarse_idx);
                     meta.q0_n1_coarse_m1 = q0_n1_coarse_key1_check.execute(meta.q0_n1_coarse_idx);
-                    if ((meta.q0_n1_coarse_m0 | meta.q0_n1_coarse_m1) == 0) {
+                    if ((meta.q0_n1_coarse_m0 == 0 && meta.q0_n1_coarse_m1 == 0)) {
                         meta.q0_n1_coarse_hit = 1;
                     }
                 }
@@ -563,7 +644,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                     meta.q0_n1_coarse_x0 = 0;
                     meta.q0_n1_coarse_p0 = 0;
                     if ((hdr.ipv4.isValid())) {
-                        meta.q0_n1_coarse_x0 = (bit<64>)hdr.ipv4.total_len;
+                        meta.q0_n1_coarse_x0 = ((bit<64>)hdr.ipv4.total_len);
                         meta.q0_n1_coarse_p0 = 1;
                     }
                     meta.q0_n1_coarse_s0 = q0_n1_coarse_seen0_add.execute(meta.q0_n1_coarse_idx);
@@ -595,16 +676,21 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                     } else {
                         meta.q0_n1_m0 = q0_n1_key0_check.execute(meta.q0_n1_idx);
                         meta.q0_n1_m1 = q0_n1_key1_check.execute(meta.q0_n1_idx);
-                        if ((meta.q0_n1_m0 | meta.q0_n1_m1) == 0) {
+                        if ((meta.q0_n1_m0 == 0 && meta.q0_n1_m1 == 0)) {
                             meta.q0_n1_hit = 1;
                         }
                     }
                     if (meta.q0_n1_hit == 1) {
                         if ((hdr.ipv4.isValid())) {
-                            meta.q0_n1_x0 = (bit<64>)hdr.ipv4.total_len;
+                            meta.q0_n1_x0 = ((bit<64>)hdr.ipv4.total_len);
                             q0_n1_seen0_inc.execute(meta.q0_n1_idx);
-                            meta.q0_n1_r0 = q0_n1_agg0_lo_add.execute(meta.q0_n1_idx);
-                            if (meta.q0_n1_r0 < meta.q0_n1_x0[31:0]) {
+                        }
+                        if ((hdr.ipv4.isValid())) {
+                            meta.q0_n1_nx0 = ~meta.q0_n1_x0[31:0];
+                        }
+                        if ((hdr.ipv4.isValid())) {
+                            meta.q0_n1_r0 = (bit<32>)q0_n1_agg0_lo_add.execute(meta.q0_n1_idx);
+                            if (meta.q0_n1_r0 == 1) {
                                 meta.q0_n1_x0[63:32] = meta.q0_n1_x0[63:32] + 1; /* carry */
                             }
                             q0_n1_agg0_hi_add.execute(meta.q0_n1_idx);
@@ -650,7 +736,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
-            meta.session = meta.whole == 1 ? PACKET_SESSION : REPORT_SESSION;
+            if (meta.whole == 1) {
+                meta.session = PACKET_SESSION;
+            } else {
+                meta.session = REPORT_SESSION;
+            }
         }
     }
 }

@@ -140,6 +140,7 @@ struct ig_metadata_t {
     bit<8> vlan_depth;
     bit<8> tcp_hdr_len;
     bit<16> ip_hdr_len;
+    bit<16> tcp_hdr_len16;
     bit<16> tcp_payload_len;
     bit<1> report;         /* this packet causes records */
     bit<1> whole;          /* ... and a packet record: the frame goes too */
@@ -198,12 +199,23 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
     }
 
     state parse_vlan {
-        pkt.extract(hdr.vlan.next);
-        meta.vlan_depth = meta.vlan_depth + 1;
-        meta.eth_type = hdr.vlan.last.ether_type;
-        transition select(hdr.vlan.last.ether_type) {
-            ETHERTYPE_VLAN: parse_vlan;
-            ETHERTYPE_QINQ: parse_vlan;
+        pkt.extract(hdr.vlan[0]);
+        meta.vlan_depth = 1;
+        meta.eth_type = hdr.vlan[0].ether_type;
+        transition select(hdr.vlan[0].ether_type) {
+            ETHERTYPE_VLAN: parse_vlan_2;
+            ETHERTYPE_QINQ: parse_vlan_2;
+            ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
+            default: accept;
+        }
+    }
+
+    state parse_vlan_2 {
+        pkt.extract(hdr.vlan[1]);
+        meta.vlan_depth = 2;
+        meta.eth_type = hdr.vlan[1].ether_type;
+        transition select(hdr.vlan[1].ether_type) {
             ETHERTYPE_IPV4: parse_ipv4;
             ETHERTYPE_IPV6: parse_ipv6;
             default: accept;
@@ -338,19 +350,75 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     }
 
 
+    action set_ip_hdr_len(bit<16> n) { meta.ip_hdr_len = n; }
+    table ip_hdr_len_t {
+        key = { hdr.ipv4.ihl: exact; }
+        actions = { set_ip_hdr_len; }
+        size = 16;
+        default_action = set_ip_hdr_len(0);
+        const entries = {
+            0: set_ip_hdr_len(0);
+            1: set_ip_hdr_len(4);
+            2: set_ip_hdr_len(8);
+            3: set_ip_hdr_len(12);
+            4: set_ip_hdr_len(16);
+            5: set_ip_hdr_len(20);
+            6: set_ip_hdr_len(24);
+            7: set_ip_hdr_len(28);
+            8: set_ip_hdr_len(32);
+            9: set_ip_hdr_len(36);
+            10: set_ip_hdr_len(40);
+            11: set_ip_hdr_len(44);
+            12: set_ip_hdr_len(48);
+            13: set_ip_hdr_len(52);
+            14: set_ip_hdr_len(56);
+            15: set_ip_hdr_len(60);
+        }
+    }
+    action set_tcp_hdr_len(bit<8> n, bit<16> n16) { meta.tcp_hdr_len = n; meta.tcp_hdr_len16 = n16; }
+    table tcp_hdr_len_t {
+        key = { hdr.tcp.data_offset: exact; }
+        actions = { set_tcp_hdr_len; }
+        size = 16;
+        default_action = set_tcp_hdr_len(0, 0);
+        const entries = {
+            0: set_tcp_hdr_len(0, 0);
+            1: set_tcp_hdr_len(4, 4);
+            2: set_tcp_hdr_len(8, 8);
+            3: set_tcp_hdr_len(12, 12);
+            4: set_tcp_hdr_len(16, 16);
+            5: set_tcp_hdr_len(20, 20);
+            6: set_tcp_hdr_len(24, 24);
+            7: set_tcp_hdr_len(28, 28);
+            8: set_tcp_hdr_len(32, 32);
+            9: set_tcp_hdr_len(36, 36);
+            10: set_tcp_hdr_len(40, 40);
+            11: set_tcp_hdr_len(44, 44);
+            12: set_tcp_hdr_len(48, 48);
+            13: set_tcp_hdr_len(52, 52);
+            14: set_tcp_hdr_len(56, 56);
+            15: set_tcp_hdr_len(60, 60);
+        }
+    }
+
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
         if (hdr.tcp.isValid()) {
-            /* one ALU operation per statement */
-            meta.tcp_hdr_len = (bit<8>)hdr.tcp.data_offset << 2;
+            tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
-                meta.ip_hdr_len = (bit<16>)hdr.ipv4.ihl << 2;
+                ip_hdr_len_t.apply();
+            }
+        }
+        if (hdr.tcp.isValid()) {
+            if (hdr.ipv4.isValid()) {
                 meta.tcp_payload_len = hdr.ipv4.total_len - meta.ip_hdr_len;
             } else if (hdr.ipv6.isValid()) {
                 meta.tcp_payload_len = hdr.ipv6.payload_len;
             }
-            meta.tcp_payload_len = meta.tcp_payload_len - (bit<16>)meta.tcp_hdr_len;
+        }
+        if (hdr.tcp.isValid()) {
+            meta.tcp_payload_len = meta.tcp_payload_len - meta.tcp_hdr_len16;
         }
 
         /* ---- query 0: packet_size_histogram ---- */
@@ -369,7 +437,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
             meta.mirror.seq = report_seq_next.execute(0);
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
-            meta.session = meta.whole == 1 ? PACKET_SESSION : REPORT_SESSION;
+            if (meta.whole == 1) {
+                meta.session = PACKET_SESSION;
+            } else {
+                meta.session = REPORT_SESSION;
+            }
         }
     }
 }

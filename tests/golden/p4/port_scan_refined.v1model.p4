@@ -279,12 +279,23 @@ parser ParserImpl(packet_in packet, out headers_t hdr, inout metadata_t meta,
     }
 
     state parse_vlan {
-        packet.extract(hdr.vlan.next);
-        meta.vlan_depth = meta.vlan_depth + 1;
-        meta.eth_type = hdr.vlan.last.ether_type;
-        transition select(hdr.vlan.last.ether_type) {
-            ETHERTYPE_VLAN: parse_vlan;
-            ETHERTYPE_QINQ: parse_vlan;
+        packet.extract(hdr.vlan[0]);
+        meta.vlan_depth = 1;
+        meta.eth_type = hdr.vlan[0].ether_type;
+        transition select(hdr.vlan[0].ether_type) {
+            ETHERTYPE_VLAN: parse_vlan_2;
+            ETHERTYPE_QINQ: parse_vlan_2;
+            ETHERTYPE_IPV4: parse_ipv4;
+            ETHERTYPE_IPV6: parse_ipv6;
+            default: accept;
+        }
+    }
+
+    state parse_vlan_2 {
+        packet.extract(hdr.vlan[1]);
+        meta.vlan_depth = 2;
+        meta.eth_type = hdr.vlan[1].ether_type;
+        transition select(hdr.vlan[1].ether_type) {
             ETHERTYPE_IPV4: parse_ipv4;
             ETHERTYPE_IPV6: parse_ipv6;
             default: accept;

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""tofino_stages.py - each library query's TNA program through the open-source
+Tofino back end (p4c-barefoot), against the planner's stage estimate.
+
+    scripts/tofino_stages.py [--only Q,Q] [--jobs N] [--markdown]
+
+For every query of queries/ (alone), `htsc compile --target tofino` writes
+the TNA program; p4c-barefoot (PATH, else $HTS_P4TOOLS/bin) compiles it
+through PHV allocation and table placement, and the stages used per gress
+are read from pipe/NAME.bfa (the highest `stage N ingress:` / `egress:`, plus
+one). The planner's estimate is the highest stage `htsc explain --target
+tofino` places an operator in, plus one. Prints a table: compiled or the
+compiler's first error, stages per gress, the planner's figure, and whether
+the program fits Tofino-1's 12 stages per gress. Issue 21's work list, not a
+test yet (docs/targets.md, "Tofino's compiler"): exit 0 whatever it finds.
+"""
+import argparse
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tool():
+    t = shutil.which("p4c-barefoot")
+    if t:
+        return t
+    p = os.path.join(os.environ.get("HTS_P4TOOLS", ""), "bin", "p4c-barefoot")
+    return p if os.environ.get("HTS_P4TOOLS") and os.path.exists(p) else None
+
+
+def planner_stages(htsc, qfile):
+    r = subprocess.run([htsc, "explain", qfile, "--target", "tofino"], capture_output=True,
+                       text=True)
+    top = -1
+    for line in r.stdout.splitlines():  # the operator lines: "  %2  groupby  dp ... stages 1-4"
+        if not re.match(r"\s+%\d+\s", line):
+            continue
+        for m in re.finditer(r"\bstages? (\d+)(?:-(\d+))?", line):
+            top = max(top, int(m.group(2) or m.group(1)))
+    return top + 1 if top >= 0 else None
+
+
+def one(args, qfile, tmp):
+    q = os.path.basename(qfile)[:-4]
+    d = os.path.join(tmp, q)
+    r = subprocess.run([args.htsc, "compile", qfile, "--target", "tofino", "-o", d],
+                       capture_output=True, text=True)
+    plan = planner_stages(args.htsc, qfile)
+    if r.returncode != 0:
+        return q, "refused by htsc: " + r.stderr.strip().splitlines()[0][:100], None, None, plan
+    r = subprocess.run([args.p4c, "--target", "tofino", "--arch", "tna", "-o",
+                        os.path.join(d, "out"), os.path.join(d, q + ".p4")],
+                       capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        err = next((l for l in (r.stderr + r.stdout).splitlines() if "error" in l), "failed")
+        err = re.sub(r"^.*?error: ", "", err).strip()
+        return q, "error: " + err[:110], None, None, plan
+    st = {"ingress": 0, "egress": 0}
+    for bfa in glob.glob(os.path.join(d, "out", "pipe", "*.bfa")):
+        for m in re.finditer(r"^\s*stage (\d+) (ingress|egress):", open(bfa).read(), re.M):
+            st[m.group(2)] = max(st[m.group(2)], int(m.group(1)) + 1)
+    return q, "compiled", st["ingress"], st["egress"], plan
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--htsc", default=os.path.join(ROOT, "bin", "htsc"))
+    ap.add_argument("--only")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    args.p4c = tool()
+    if not args.p4c:
+        print("tofino_stages: p4c-barefoot not found (PATH, or HTS_P4TOOLS=../shared/p4tools)")
+        return 1
+    qs = sorted(glob.glob(os.path.join(ROOT, "queries", "*.htq")))
+    if args.only:
+        qs = [q for q in qs if os.path.basename(q)[:-4] in args.only.split(",")]
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as ex:
+        res = list(ex.map(lambda q: one(args, q, tmp), qs))
+    ok = sum(1 for r in res if r[1] == "compiled")
+    fit = sum(1 for r in res if r[1] == "compiled" and r[2] <= 12 and r[3] <= 12)
+    if args.markdown:
+        print("| query | p4c-barefoot | ingress stages | egress stages | planner | fits 12 |")
+        print("|---|---|---|---|---|---|")
+    for q, what, ig, eg, plan in res:
+        fits = "yes" if ig is not None and ig <= 12 and eg <= 12 else "no"
+        if args.markdown:
+            print("| %s | %s | %s | %s | %s | %s |" % (q, what, ig if ig is not None else "-",
+                                                      eg if eg is not None else "-",
+                                                      plan if plan is not None else "-", fits))
+        else:
+            print("%-22s %-9s ingress %-3s egress %-3s planner %-3s %s" % (
+                q, fits if ig is not None else "-", ig if ig is not None else "-",
+                eg if eg is not None else "-", plan if plan is not None else "-",
+                "" if what == "compiled" else what))
+    print("%stofino_stages: %d of %d programs compile, %d within 12 stages per gress" % (
+        "\n" if args.markdown else "", ok, len(res), fit))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
