@@ -564,6 +564,93 @@ static void query_meta(struct tna *g, bool init)
     }
 }
 
+/* The packet field a record's column copies as it is (catalogue id), or -1
+ * for a computed value. Records of one packet that carry the same field
+ * share one mirror-header field: Tofino's mirror header is at most 48
+ * bytes, and records of related operators repeat the same addresses. */
+static int mirror_field(const struct plan *p, const struct rep_layout *L, int c)
+{
+    if (L->packet)
+        return L->cols[c].field;
+    const struct ir_query *q = p->queries[L->query].q;
+    int src = p4g_colsrc(q, L->node);
+    return c < q->nodes[src]->ncols ? q->nodes[src]->cols[c].field : -1;
+}
+
+/* The mirror-header field holding column c of L: "f_<field>" when shared,
+ * else "<record>_v<c>_<column>". */
+static void mirror_value_name(char *out, size_t n, const struct plan *p,
+                              const struct rep_layout *L, int c)
+{
+    char cn[64], rn[64];
+    int f = mirror_field(p, L, c);
+    if (f >= 0) {
+        p4g_sanitize(cn, sizeof cn, hts_fields[f].name);
+        snprintf(out, n, "f_%s", cn);
+        return;
+    }
+    p4g_rec_name(rn, sizeof rn, L);
+    p4g_sanitize(cn, sizeof cn, L->cols[c].name);
+    snprintf(out, n, "%s_v%d_%s", rn, c, cn);
+}
+
+/* Whether column c of L is the first user of its shared field (the one
+ * that declares and fills it). */
+static bool mirror_value_first(const struct plan *p, int l, int c)
+{
+    int f = mirror_field(p, &p->layouts[l], c);
+    if (f < 0)
+        return true;
+    for (int l2 = 0; l2 <= l; l2++) {
+        const struct rep_layout *L2 = &p->layouts[l2];
+        if (!p4g_per_packet(p, L2) || L2->kind == REP_PACKET)
+            continue;
+        for (int c2 = 0; c2 < (l2 == l ? c : L2->ncols); c2++)
+            if (mirror_field(p, L2, c2) == f)
+                return false;
+    }
+    return true;
+}
+
+/* Fills record l's presence and values in the mirror header; a shared
+ * field is written by each record that carries it (the same value). */
+static void mirror_values(struct p4g_out *o, const struct plan *p, int l, const char *name)
+{
+    const struct rep_layout *L = &p->layouts[l];
+    p4g_line(o, "meta.mirror.%s_presence = 0;", name);
+    const struct ir_query *q = p->queries[L->query].q;
+    int src = p4g_colsrc(q, L->node);
+    for (int c = 0; c < L->ncols; c++) {
+        const struct rep_col *col = &L->cols[c];
+        char vn[160], valid[128], val[160];
+        int bits = (int)rep_col_bytes(col) * 8;
+        mirror_value_name(vn, sizeof vn, p, L, c);
+        if (L->packet) {
+            const struct p4g_field *f = p4g_field_of(&tna_arch, col->field);
+            snprintf(valid, sizeof valid, "%s", f->valid);
+            snprintf(val, sizeof val, "(bit<%d>)%s", bits, f->expr);
+        } else {
+            snprintf(valid, sizeof valid, "meta.q%d_n%d_c%d_v == 1", L->query, src, c);
+            snprintf(val, sizeof val, "(bit<%d>)meta.q%d_n%d_c%d", bits, L->query, src, c);
+        }
+        p4g_line(o, "if (%s) {", valid);
+        o->indent++;
+        p4g_line(o, "meta.mirror.%s_presence = meta.mirror.%s_presence | (1 << %d);", name, name,
+                 L->presence_bytes * 8 - 1 - c);
+        p4g_line(o, "meta.mirror.%s = %s;", vn, val);
+        o->indent--;
+        if (mirror_field(p, L, c) >= 0) { /* shared: zeroed before the records */
+            p4g_line(o, "}");
+            continue;
+        }
+        p4g_line(o, "} else {");
+        o->indent++;
+        p4g_line(o, "meta.mirror.%s = 0;", vn);
+        o->indent--;
+        p4g_line(o, "}");
+    }
+}
+
 /* Bytes of the mirror header (mirror_h below). */
 static int mirror_bytes(const struct plan *p, int npkt)
 {
@@ -577,7 +664,8 @@ static int mirror_bytes(const struct plan *p, int npkt)
             continue;
         bits += L->presence_bytes * 8;
         for (int c = 0; c < L->ncols; c++)
-            bits += (int)rep_col_bytes(&L->cols[c]) * 8;
+            if (mirror_value_first(p, l, c))
+                bits += (int)rep_col_bytes(&L->cols[c]) * 8;
     }
     for (int i = 0; i < p->nqueries; i++)
         bits += p4g_window_query(p, i) ? 64 : 0;
@@ -628,9 +716,11 @@ static int mirror_header(struct tna *g, int npkt)
         p4g_line(o, "bit<%d> %s_presence;", L->presence_bytes * 8, name);
         bits += L->presence_bytes * 8;
         for (int c = 0; c < L->ncols; c++) {
-            char cn[64];
-            p4g_sanitize(cn, sizeof cn, L->cols[c].name);
-            p4g_line(o, "bit<%u> %s_v%d_%s;", rep_col_bytes(&L->cols[c]) * 8, name, c, cn);
+            char vn[160];
+            if (!mirror_value_first(p, l, c))
+                continue;
+            mirror_value_name(vn, sizeof vn, p, L, c);
+            p4g_line(o, "bit<%u> %s;", rep_col_bytes(&L->cols[c]) * 8, vn);
             bits += (int)rep_col_bytes(&L->cols[c]) * 8;
         }
     }
@@ -1216,11 +1306,21 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
         p4g_indent(o);
         bool sum = agg == AGG_SUM || agg == AGG_AVG;
         /* min and max compare as unsigned words: the sign bit flipped (and
-         * for min every bit) in the same expression, one operation per
-         * word (an action cannot chain two on a field) */
-        p4g_raw(o, "meta.q%d_n%d_x%d = %s(", qi, k, a, agg == AGG_MIN ? "~" : "");
-        value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
-        p4g_raw(o, ")%s;\n", sum ? "" : " ^ 64w0x8000000000000000");
+         * for min every bit: ~v ^ sign = v ^ ~sign) by one xor with a
+         * constant (an action cannot chain two operations on a field) */
+        if (sum) {
+            p4g_raw(o, "meta.q%d_n%d_x%d = ", qi, k, a);
+            value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+            p4g_raw(o, ";\n");
+        } else { /* per 32-bit word: one operation each */
+            p4g_raw(o, "meta.q%d_n%d_x%d[31:0] = (", qi, k, a);
+            value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+            p4g_raw(o, ")[31:0]%s;\n", agg == AGG_MIN ? " ^ 32w0xffffffff" : "");
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_x%d[63:32] = (", qi, k, a);
+            value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+            p4g_raw(o, ")[63:32] ^ %s;\n", agg == AGG_MIN ? "32w0x7fffffff" : "32w0x80000000");
+        }
         p4g_line(o, "q%d_n%d_seen%d_inc.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
         if (agg == AGG_SUM || agg == AGG_AVG) {
             /* ~x in a block of its own (it reads what the line above wrote) */
@@ -1671,6 +1771,18 @@ static void ingress(struct tna *g, int mirror_bytes)
         p4g_rec_name(name, sizeof name, L);
         p4g_line(o, "meta.mirror.r_%s = meta.r_%s;", name, name);
     }
+    for (int l = 0; l < p->nlayouts; l++) { /* shared fields: 0 unless a record sets them */
+        const struct rep_layout *L = &p->layouts[l];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        for (int c = 0; c < L->ncols; c++) {
+            char vn[160];
+            if (mirror_field(p, L, c) < 0 || !mirror_value_first(p, l, c))
+                continue;
+            mirror_value_name(vn, sizeof vn, p, L, c);
+            p4g_line(o, "meta.mirror.%s = 0;", vn);
+        }
+    }
     for (int l = 0; l < p->nlayouts; l++) {
         const struct rep_layout *L = &p->layouts[l];
         char name[64];
@@ -1679,7 +1791,7 @@ static void ingress(struct tna *g, int mirror_bytes)
         p4g_rec_name(name, sizeof name, L);
         p4g_line(o, "if (meta.r_%s == 1) {", name);
         o->indent++;
-        p4g_rec_values(o, p, &tna_arch, L, "meta.mirror.", name, '_');
+        mirror_values(o, p, l, name);
         o->indent--;
         p4g_line(o, "}");
     }
@@ -1727,9 +1839,10 @@ static void egress(struct tna *g, int npkt)
         p4g_rec_common(o, name, L, ts);
         p4g_line(o, "hdr.%s.presence = hdr.mirror.%s_presence;", name, name);
         for (int c = 0; c < L->ncols; c++) {
-            char cn[64];
+            char cn[64], vn[160];
             p4g_sanitize(cn, sizeof cn, L->cols[c].name);
-            p4g_line(o, "hdr.%s.v%d_%s = hdr.mirror.%s_v%d_%s;", name, c, cn, name, c, cn);
+            mirror_value_name(vn, sizeof vn, p, L, c);
+            p4g_line(o, "hdr.%s.v%d_%s = hdr.mirror.%s;", name, c, cn, vn);
         }
         p4g_line(o, "count = count + 1;");
         o->indent--;

@@ -139,9 +139,9 @@ header mirror_h {
     bit<1> r_rec_q0_n0_tuple;
     bit<7> pad;
     bit<8> rec_q0_n0_tuple_presence;
-    bit<16> rec_q0_n0_tuple_v0_ipv4_len;
-    bit<32> rec_q0_n0_tuple_v1_ipv4_src;
-    bit<32> rec_q0_n0_tuple_v2_ipv4_dst;
+    bit<16> f_ipv4_len;
+    bit<32> f_ipv4_src;
+    bit<32> f_ipv4_dst;
 }
 
 /* ---- structs ---- */
@@ -682,7 +682,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                     }
                     if (meta.q0_n1_hit == 1) {
                         if ((hdr.ipv4.isValid())) {
-                            meta.q0_n1_x0 = ((bit<64>)hdr.ipv4.total_len);
+                            meta.q0_n1_x0 = (bit<64>)hdr.ipv4.total_len;
                             q0_n1_seen0_inc.execute(meta.q0_n1_idx);
                         }
                         if ((hdr.ipv4.isValid())) {
@@ -714,25 +714,22 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
             meta.mirror.seq = report_seq_next.execute(0);
             meta.mirror.r_rec_q0_n0_tuple = meta.r_rec_q0_n0_tuple;
+            meta.mirror.f_ipv4_len = 0;
+            meta.mirror.f_ipv4_src = 0;
+            meta.mirror.f_ipv4_dst = 0;
             if (meta.r_rec_q0_n0_tuple == 1) {
                 meta.mirror.rec_q0_n0_tuple_presence = 0;
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n0_tuple_presence = meta.mirror.rec_q0_n0_tuple_presence | (1 << 7);
-                    meta.mirror.rec_q0_n0_tuple_v0_ipv4_len = (bit<16>)hdr.ipv4.total_len;
-                } else {
-                    meta.mirror.rec_q0_n0_tuple_v0_ipv4_len = 0;
+                    meta.mirror.f_ipv4_len = (bit<16>)hdr.ipv4.total_len;
                 }
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n0_tuple_presence = meta.mirror.rec_q0_n0_tuple_presence | (1 << 6);
-                    meta.mirror.rec_q0_n0_tuple_v1_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
-                } else {
-                    meta.mirror.rec_q0_n0_tuple_v1_ipv4_src = 0;
+                    meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
                 }
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n0_tuple_presence = meta.mirror.rec_q0_n0_tuple_presence | (1 << 5);
-                    meta.mirror.rec_q0_n0_tuple_v2_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                } else {
-                    meta.mirror.rec_q0_n0_tuple_v2_ipv4_dst = 0;
+                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
                 }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
@@ -805,9 +802,9 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n0_tuple.reserved = 0;
                 hdr.rec_q0_n0_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n0_tuple.presence = hdr.mirror.rec_q0_n0_tuple_presence;
-                hdr.rec_q0_n0_tuple.v0_ipv4_len = hdr.mirror.rec_q0_n0_tuple_v0_ipv4_len;
-                hdr.rec_q0_n0_tuple.v1_ipv4_src = hdr.mirror.rec_q0_n0_tuple_v1_ipv4_src;
-                hdr.rec_q0_n0_tuple.v2_ipv4_dst = hdr.mirror.rec_q0_n0_tuple_v2_ipv4_dst;
+                hdr.rec_q0_n0_tuple.v0_ipv4_len = hdr.mirror.f_ipv4_len;
+                hdr.rec_q0_n0_tuple.v1_ipv4_src = hdr.mirror.f_ipv4_src;
+                hdr.rec_q0_n0_tuple.v2_ipv4_dst = hdr.mirror.f_ipv4_dst;
                 count = count + 1;
             }
             hdr.report.count = count;

@@ -136,7 +136,7 @@ header mirror_h {
     bit<1> r_rec_q0_n1_tuple;
     bit<7> pad;
     bit<8> rec_q0_n1_tuple_presence;
-    bit<32> rec_q0_n1_tuple_v0_ipv4_dst;
+    bit<32> f_ipv4_dst;
 }
 
 /* ---- structs ---- */
@@ -526,13 +526,12 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
             meta.mirror.seq = report_seq_next.execute(0);
             meta.mirror.r_rec_q0_n1_tuple = meta.r_rec_q0_n1_tuple;
+            meta.mirror.f_ipv4_dst = 0;
             if (meta.r_rec_q0_n1_tuple == 1) {
                 meta.mirror.rec_q0_n1_tuple_presence = 0;
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n1_tuple_presence = meta.mirror.rec_q0_n1_tuple_presence | (1 << 7);
-                    meta.mirror.rec_q0_n1_tuple_v0_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                } else {
-                    meta.mirror.rec_q0_n1_tuple_v0_ipv4_dst = 0;
+                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
                 }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
@@ -605,7 +604,7 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_tuple.reserved = 0;
                 hdr.rec_q0_n1_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n1_tuple.presence = hdr.mirror.rec_q0_n1_tuple_presence;
-                hdr.rec_q0_n1_tuple.v0_ipv4_dst = hdr.mirror.rec_q0_n1_tuple_v0_ipv4_dst;
+                hdr.rec_q0_n1_tuple.v0_ipv4_dst = hdr.mirror.f_ipv4_dst;
                 count = count + 1;
             }
             hdr.report.count = count;

@@ -154,11 +154,9 @@ header mirror_h {
     bit<6> pad;
     bit<64> q0_ws;
     bit<8> rec_q0_n0_tuple_presence;
-    bit<32> rec_q0_n0_tuple_v0_ipv4_src;
-    bit<16> rec_q0_n0_tuple_v1_tcp_dport;
+    bit<32> f_ipv4_src;
+    bit<16> f_tcp_dport;
     bit<8> rec_q0_n1_row_presence;
-    bit<32> rec_q0_n1_row_v0_ipv4_src;
-    bit<16> rec_q0_n1_row_v1_tcp_dport;
 }
 
 /* ---- structs ---- */
@@ -711,7 +709,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
 
         ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
-            /* the mirror header (34 bytes) carries the records to egress */
+            /* the mirror header (28 bytes) carries the records to egress */
             meta.mirror.setValid();
             meta.mirror.tag = MIRROR_TAG;
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
@@ -719,34 +717,28 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.q0_ws = meta.q0_ws;
             meta.mirror.r_rec_q0_n0_tuple = meta.r_rec_q0_n0_tuple;
             meta.mirror.r_rec_q0_n1_row = meta.r_rec_q0_n1_row;
+            meta.mirror.f_ipv4_src = 0;
+            meta.mirror.f_tcp_dport = 0;
             if (meta.r_rec_q0_n0_tuple == 1) {
                 meta.mirror.rec_q0_n0_tuple_presence = 0;
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n0_tuple_presence = meta.mirror.rec_q0_n0_tuple_presence | (1 << 7);
-                    meta.mirror.rec_q0_n0_tuple_v0_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
-                } else {
-                    meta.mirror.rec_q0_n0_tuple_v0_ipv4_src = 0;
+                    meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
                 }
                 if (hdr.tcp.isValid()) {
                     meta.mirror.rec_q0_n0_tuple_presence = meta.mirror.rec_q0_n0_tuple_presence | (1 << 6);
-                    meta.mirror.rec_q0_n0_tuple_v1_tcp_dport = (bit<16>)hdr.tcp.dst_port;
-                } else {
-                    meta.mirror.rec_q0_n0_tuple_v1_tcp_dport = 0;
+                    meta.mirror.f_tcp_dport = (bit<16>)hdr.tcp.dst_port;
                 }
             }
             if (meta.r_rec_q0_n1_row == 1) {
                 meta.mirror.rec_q0_n1_row_presence = 0;
                 if (meta.q0_n1_c0_v == 1) {
                     meta.mirror.rec_q0_n1_row_presence = meta.mirror.rec_q0_n1_row_presence | (1 << 7);
-                    meta.mirror.rec_q0_n1_row_v0_ipv4_src = (bit<32>)meta.q0_n1_c0;
-                } else {
-                    meta.mirror.rec_q0_n1_row_v0_ipv4_src = 0;
+                    meta.mirror.f_ipv4_src = (bit<32>)meta.q0_n1_c0;
                 }
                 if (meta.q0_n1_c1_v == 1) {
                     meta.mirror.rec_q0_n1_row_presence = meta.mirror.rec_q0_n1_row_presence | (1 << 6);
-                    meta.mirror.rec_q0_n1_row_v1_tcp_dport = (bit<16>)meta.q0_n1_c1;
-                } else {
-                    meta.mirror.rec_q0_n1_row_v1_tcp_dport = 0;
+                    meta.mirror.f_tcp_dport = (bit<16>)meta.q0_n1_c1;
                 }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
@@ -819,8 +811,8 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n0_tuple.reserved = 0;
                 hdr.rec_q0_n0_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n0_tuple.presence = hdr.mirror.rec_q0_n0_tuple_presence;
-                hdr.rec_q0_n0_tuple.v0_ipv4_src = hdr.mirror.rec_q0_n0_tuple_v0_ipv4_src;
-                hdr.rec_q0_n0_tuple.v1_tcp_dport = hdr.mirror.rec_q0_n0_tuple_v1_tcp_dport;
+                hdr.rec_q0_n0_tuple.v0_ipv4_src = hdr.mirror.f_ipv4_src;
+                hdr.rec_q0_n0_tuple.v1_tcp_dport = hdr.mirror.f_tcp_dport;
                 count = count + 1;
             }
 
@@ -833,8 +825,8 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_row.reserved = 0;
                 hdr.rec_q0_n1_row.ts = hdr.mirror.q0_ws;
                 hdr.rec_q0_n1_row.presence = hdr.mirror.rec_q0_n1_row_presence;
-                hdr.rec_q0_n1_row.v0_ipv4_src = hdr.mirror.rec_q0_n1_row_v0_ipv4_src;
-                hdr.rec_q0_n1_row.v1_tcp_dport = hdr.mirror.rec_q0_n1_row_v1_tcp_dport;
+                hdr.rec_q0_n1_row.v0_ipv4_src = hdr.mirror.f_ipv4_src;
+                hdr.rec_q0_n1_row.v1_tcp_dport = hdr.mirror.f_tcp_dport;
                 count = count + 1;
             }
             hdr.report.count = count;

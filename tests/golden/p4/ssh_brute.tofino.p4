@@ -155,13 +155,10 @@ header mirror_h {
     bit<6> pad;
     bit<64> q0_ws;
     bit<8> rec_q0_n1_tuple_presence;
-    bit<16> rec_q0_n1_tuple_v0_ipv4_len;
-    bit<32> rec_q0_n1_tuple_v1_ipv4_src;
-    bit<32> rec_q0_n1_tuple_v2_ipv4_dst;
+    bit<16> f_ipv4_len;
+    bit<32> f_ipv4_src;
+    bit<32> f_ipv4_dst;
     bit<8> rec_q0_n2_row_presence;
-    bit<32> rec_q0_n2_row_v0_ipv4_dst;
-    bit<32> rec_q0_n2_row_v1_ipv4_src;
-    bit<16> rec_q0_n2_row_v2_ipv4_len;
 }
 
 /* ---- structs ---- */
@@ -716,7 +713,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
 
         ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
-            /* the mirror header (42 bytes) carries the records to egress */
+            /* the mirror header (32 bytes) carries the records to egress */
             meta.mirror.setValid();
             meta.mirror.tag = MIRROR_TAG;
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
@@ -724,46 +721,37 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.q0_ws = meta.q0_ws;
             meta.mirror.r_rec_q0_n1_tuple = meta.r_rec_q0_n1_tuple;
             meta.mirror.r_rec_q0_n2_row = meta.r_rec_q0_n2_row;
+            meta.mirror.f_ipv4_len = 0;
+            meta.mirror.f_ipv4_src = 0;
+            meta.mirror.f_ipv4_dst = 0;
             if (meta.r_rec_q0_n1_tuple == 1) {
                 meta.mirror.rec_q0_n1_tuple_presence = 0;
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n1_tuple_presence = meta.mirror.rec_q0_n1_tuple_presence | (1 << 7);
-                    meta.mirror.rec_q0_n1_tuple_v0_ipv4_len = (bit<16>)hdr.ipv4.total_len;
-                } else {
-                    meta.mirror.rec_q0_n1_tuple_v0_ipv4_len = 0;
+                    meta.mirror.f_ipv4_len = (bit<16>)hdr.ipv4.total_len;
                 }
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n1_tuple_presence = meta.mirror.rec_q0_n1_tuple_presence | (1 << 6);
-                    meta.mirror.rec_q0_n1_tuple_v1_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
-                } else {
-                    meta.mirror.rec_q0_n1_tuple_v1_ipv4_src = 0;
+                    meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
                 }
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n1_tuple_presence = meta.mirror.rec_q0_n1_tuple_presence | (1 << 5);
-                    meta.mirror.rec_q0_n1_tuple_v2_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                } else {
-                    meta.mirror.rec_q0_n1_tuple_v2_ipv4_dst = 0;
+                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
                 }
             }
             if (meta.r_rec_q0_n2_row == 1) {
                 meta.mirror.rec_q0_n2_row_presence = 0;
                 if (meta.q0_n2_c0_v == 1) {
                     meta.mirror.rec_q0_n2_row_presence = meta.mirror.rec_q0_n2_row_presence | (1 << 7);
-                    meta.mirror.rec_q0_n2_row_v0_ipv4_dst = (bit<32>)meta.q0_n2_c0;
-                } else {
-                    meta.mirror.rec_q0_n2_row_v0_ipv4_dst = 0;
+                    meta.mirror.f_ipv4_dst = (bit<32>)meta.q0_n2_c0;
                 }
                 if (meta.q0_n2_c1_v == 1) {
                     meta.mirror.rec_q0_n2_row_presence = meta.mirror.rec_q0_n2_row_presence | (1 << 6);
-                    meta.mirror.rec_q0_n2_row_v1_ipv4_src = (bit<32>)meta.q0_n2_c1;
-                } else {
-                    meta.mirror.rec_q0_n2_row_v1_ipv4_src = 0;
+                    meta.mirror.f_ipv4_src = (bit<32>)meta.q0_n2_c1;
                 }
                 if (meta.q0_n2_c2_v == 1) {
                     meta.mirror.rec_q0_n2_row_presence = meta.mirror.rec_q0_n2_row_presence | (1 << 5);
-                    meta.mirror.rec_q0_n2_row_v2_ipv4_len = (bit<16>)meta.q0_n2_c2;
-                } else {
-                    meta.mirror.rec_q0_n2_row_v2_ipv4_len = 0;
+                    meta.mirror.f_ipv4_len = (bit<16>)meta.q0_n2_c2;
                 }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
@@ -836,9 +824,9 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_tuple.reserved = 0;
                 hdr.rec_q0_n1_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n1_tuple.presence = hdr.mirror.rec_q0_n1_tuple_presence;
-                hdr.rec_q0_n1_tuple.v0_ipv4_len = hdr.mirror.rec_q0_n1_tuple_v0_ipv4_len;
-                hdr.rec_q0_n1_tuple.v1_ipv4_src = hdr.mirror.rec_q0_n1_tuple_v1_ipv4_src;
-                hdr.rec_q0_n1_tuple.v2_ipv4_dst = hdr.mirror.rec_q0_n1_tuple_v2_ipv4_dst;
+                hdr.rec_q0_n1_tuple.v0_ipv4_len = hdr.mirror.f_ipv4_len;
+                hdr.rec_q0_n1_tuple.v1_ipv4_src = hdr.mirror.f_ipv4_src;
+                hdr.rec_q0_n1_tuple.v2_ipv4_dst = hdr.mirror.f_ipv4_dst;
                 count = count + 1;
             }
 
@@ -851,9 +839,9 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n2_row.reserved = 0;
                 hdr.rec_q0_n2_row.ts = hdr.mirror.q0_ws;
                 hdr.rec_q0_n2_row.presence = hdr.mirror.rec_q0_n2_row_presence;
-                hdr.rec_q0_n2_row.v0_ipv4_dst = hdr.mirror.rec_q0_n2_row_v0_ipv4_dst;
-                hdr.rec_q0_n2_row.v1_ipv4_src = hdr.mirror.rec_q0_n2_row_v1_ipv4_src;
-                hdr.rec_q0_n2_row.v2_ipv4_len = hdr.mirror.rec_q0_n2_row_v2_ipv4_len;
+                hdr.rec_q0_n2_row.v0_ipv4_dst = hdr.mirror.f_ipv4_dst;
+                hdr.rec_q0_n2_row.v1_ipv4_src = hdr.mirror.f_ipv4_src;
+                hdr.rec_q0_n2_row.v2_ipv4_len = hdr.mirror.f_ipv4_len;
                 count = count + 1;
             }
             hdr.report.count = count;

@@ -164,11 +164,10 @@ header mirror_h {
     bit<1> r_rec_q0_n6_tuple;
     bit<5> pad;
     bit<8> rec_q0_n1_tuple_presence;
-    bit<32> rec_q0_n1_tuple_v0_ipv4_dst;
+    bit<32> f_ipv4_dst;
     bit<8> rec_q0_n3_tuple_presence;
-    bit<32> rec_q0_n3_tuple_v0_ipv4_src;
+    bit<32> f_ipv4_src;
     bit<8> rec_q0_n6_tuple_presence;
-    bit<32> rec_q0_n6_tuple_v0_ipv4_dst;
 }
 
 /* ---- structs ---- */
@@ -735,7 +734,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
 
         ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
-            /* the mirror header (27 bytes) carries the records to egress */
+            /* the mirror header (23 bytes) carries the records to egress */
             meta.mirror.setValid();
             meta.mirror.tag = MIRROR_TAG;
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
@@ -743,31 +742,27 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.r_rec_q0_n1_tuple = meta.r_rec_q0_n1_tuple;
             meta.mirror.r_rec_q0_n3_tuple = meta.r_rec_q0_n3_tuple;
             meta.mirror.r_rec_q0_n6_tuple = meta.r_rec_q0_n6_tuple;
+            meta.mirror.f_ipv4_dst = 0;
+            meta.mirror.f_ipv4_src = 0;
             if (meta.r_rec_q0_n1_tuple == 1) {
                 meta.mirror.rec_q0_n1_tuple_presence = 0;
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n1_tuple_presence = meta.mirror.rec_q0_n1_tuple_presence | (1 << 7);
-                    meta.mirror.rec_q0_n1_tuple_v0_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                } else {
-                    meta.mirror.rec_q0_n1_tuple_v0_ipv4_dst = 0;
+                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
                 }
             }
             if (meta.r_rec_q0_n3_tuple == 1) {
                 meta.mirror.rec_q0_n3_tuple_presence = 0;
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n3_tuple_presence = meta.mirror.rec_q0_n3_tuple_presence | (1 << 7);
-                    meta.mirror.rec_q0_n3_tuple_v0_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
-                } else {
-                    meta.mirror.rec_q0_n3_tuple_v0_ipv4_src = 0;
+                    meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
                 }
             }
             if (meta.r_rec_q0_n6_tuple == 1) {
                 meta.mirror.rec_q0_n6_tuple_presence = 0;
                 if (hdr.ipv4.isValid()) {
                     meta.mirror.rec_q0_n6_tuple_presence = meta.mirror.rec_q0_n6_tuple_presence | (1 << 7);
-                    meta.mirror.rec_q0_n6_tuple_v0_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                } else {
-                    meta.mirror.rec_q0_n6_tuple_v0_ipv4_dst = 0;
+                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
                 }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
@@ -840,7 +835,7 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_tuple.reserved = 0;
                 hdr.rec_q0_n1_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n1_tuple.presence = hdr.mirror.rec_q0_n1_tuple_presence;
-                hdr.rec_q0_n1_tuple.v0_ipv4_dst = hdr.mirror.rec_q0_n1_tuple_v0_ipv4_dst;
+                hdr.rec_q0_n1_tuple.v0_ipv4_dst = hdr.mirror.f_ipv4_dst;
                 count = count + 1;
             }
 
@@ -853,7 +848,7 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n3_tuple.reserved = 0;
                 hdr.rec_q0_n3_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n3_tuple.presence = hdr.mirror.rec_q0_n3_tuple_presence;
-                hdr.rec_q0_n3_tuple.v0_ipv4_src = hdr.mirror.rec_q0_n3_tuple_v0_ipv4_src;
+                hdr.rec_q0_n3_tuple.v0_ipv4_src = hdr.mirror.f_ipv4_src;
                 count = count + 1;
             }
 
@@ -866,7 +861,7 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n6_tuple.reserved = 0;
                 hdr.rec_q0_n6_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n6_tuple.presence = hdr.mirror.rec_q0_n6_tuple_presence;
-                hdr.rec_q0_n6_tuple.v0_ipv4_dst = hdr.mirror.rec_q0_n6_tuple_v0_ipv4_dst;
+                hdr.rec_q0_n6_tuple.v0_ipv4_dst = hdr.mirror.f_ipv4_dst;
                 count = count + 1;
             }
             hdr.report.count = count;
