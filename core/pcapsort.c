@@ -200,7 +200,8 @@ static int sort_file(struct hts_sorted *s, const char *path, size_t mem_limit)
             s->ents = e;
             s->capents = cap;
         }
-        memcpy(s->bytes + s->nbytes, data, caplen);
+        if (caplen)
+            memcpy(s->bytes + s->nbytes, data, caplen);
         s->ents[s->nents++] = (struct ent){.ts = ts, .idx = idx++, .off = s->nbytes,
                                            .caplen = caplen, .wirelen = wirelen};
         s->nbytes += caplen;

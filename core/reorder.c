@@ -60,7 +60,8 @@ int hts_reorder_push(struct hts_reorder *r, const uint8_t *data, uint32_t caplen
     p->caplen = caplen;
     p->wirelen = wirelen;
     p->port = port;
-    memcpy(p->data, data, caplen);
+    if (caplen)
+        memcpy(p->data, data, caplen);
     size_t i = r->n++;
     while (i > 0) { /* sift up */
         size_t up = (i - 1) / 2;

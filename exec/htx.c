@@ -93,7 +93,8 @@ int htx_encode(struct rowbuf *b, const struct ir_query *q, const int64_t *ts,
                 uint32_t n = v->u.s.n > 65535 ? 65535 : v->u.s.n;
                 d[0] = (uint8_t)(n >> 8);
                 d[1] = (uint8_t)n;
-                memcpy(d + 2, v->u.s.p, n);
+                if (n)
+                    memcpy(d + 2, v->u.s.p, n);
                 d += 2 + n;
                 break;
             }

@@ -105,7 +105,8 @@ static int decode_stream(FILE *in, const char *name, struct out *o, uint64_t *re
             break;
         }
         /* more input: keep the unread part, read a chunk after it */
-        memmove(buf.p, buf.p + start, have);
+        if (have) /* (buf.p is NULL before the first read) */
+            memmove(buf.p, buf.p + start, have);
         base += start;
         buf.n = have;
         start = 0;
