@@ -643,6 +643,23 @@ void p4g_header_members(struct p4g_out *o, const struct plan *p)
     p4g_line(o, "icmp_t icmp;");
 }
 
+/* The select after a VLAN tag on its ether type `et`: another tag to
+ * `vlan` (NULL: the stack is full, accept), IPv4, IPv6. */
+static void vlan_select(struct p4g_out *o, const char *et, const char *vlan)
+{
+    char head[64];
+    snprintf(head, sizeof head, "transition select(%s)", et);
+    p4g_open(o, head);
+    if (vlan) {
+        p4g_line(o, "ETHERTYPE_VLAN: %s;", vlan);
+        p4g_line(o, "ETHERTYPE_QINQ: %s;", vlan);
+    }
+    p4g_line(o, "ETHERTYPE_IPV4: parse_ipv4;");
+    p4g_line(o, "ETHERTYPE_IPV6: parse_ipv6;");
+    p4g_line(o, "default: accept;");
+    p4g_close(o, "");
+}
+
 void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta, bool skip_options)
 {
     p4g_open(o, "state parse_ethernet");
@@ -661,13 +678,7 @@ void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta, bool skip_
     if (!meta) {
         p4g_open(o, "state parse_vlan");
         p4g_line(o, "%s.extract(hdr.vlan.next);", pkt);
-        p4g_open(o, "transition select(hdr.vlan.last.ether_type)");
-        p4g_line(o, "ETHERTYPE_VLAN: parse_vlan;");
-        p4g_line(o, "ETHERTYPE_QINQ: parse_vlan;");
-        p4g_line(o, "ETHERTYPE_IPV4: parse_ipv4;");
-        p4g_line(o, "ETHERTYPE_IPV6: parse_ipv6;");
-        p4g_line(o, "default: accept;");
-        p4g_close(o, "");
+        vlan_select(o, "hdr.vlan.last.ether_type", "parse_vlan");
         p4g_close(o, "");
         p4g_blank(o);
     } else {
@@ -675,22 +686,14 @@ void p4g_parser_states(struct p4g_out *o, const char *pkt, bool meta, bool skip_
          * each setting the depth as a constant; a third tag ends parsing
          * (no L3 fields), where the loop above would overflow the stack */
         for (int d = 1; d <= 2; d++) {
-            char head[64];
+            char head[64], et[32];
             snprintf(head, sizeof head, d == 1 ? "state parse_vlan" : "state parse_vlan_%d", d);
+            snprintf(et, sizeof et, "hdr.vlan[%d].ether_type", d - 1);
             p4g_open(o, head);
             p4g_line(o, "%s.extract(hdr.vlan[%d]);", pkt, d - 1);
             p4g_line(o, "meta.vlan_depth = %d;", d);
-            p4g_line(o, "meta.eth_type = hdr.vlan[%d].ether_type;", d - 1);
-            snprintf(head, sizeof head, "transition select(hdr.vlan[%d].ether_type)", d - 1);
-            p4g_open(o, head);
-            if (d == 1) {
-                p4g_line(o, "ETHERTYPE_VLAN: parse_vlan_2;");
-                p4g_line(o, "ETHERTYPE_QINQ: parse_vlan_2;");
-            }
-            p4g_line(o, "ETHERTYPE_IPV4: parse_ipv4;");
-            p4g_line(o, "ETHERTYPE_IPV6: parse_ipv6;");
-            p4g_line(o, "default: accept;");
-            p4g_close(o, "");
+            p4g_line(o, "meta.eth_type = %s;", et);
+            vlan_select(o, et, d == 1 ? "parse_vlan_2" : NULL);
             p4g_close(o, "");
             p4g_blank(o);
         }
@@ -970,7 +973,8 @@ void p4g_rec_common(struct p4g_out *o, const char *h, const struct rep_layout *l
 }
 
 void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
-                    const struct rep_layout *L, const char *dst, const char *name, char sep)
+                    const struct rep_layout *L, const char *dst, const char *name, char sep,
+                    const char *const *vnames, const bool *shared)
 {
     p4g_line(o, "%s%s%cpresence = 0;", dst, name, sep);
     const struct ir_query *q = p->queries[L->query].q;
@@ -980,6 +984,11 @@ void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_ar
         char cn[64], valid[128], val[160];
         p4g_sanitize(cn, sizeof cn, col->name);
         int bits = (int)rep_col_bytes(col) * 8;
+        char target[256];
+        if (vnames)
+            snprintf(target, sizeof target, "%s%s", dst, vnames[c]);
+        else
+            snprintf(target, sizeof target, "%s%s%cv%d_%s", dst, name, sep, c, cn);
         if (L->packet) {
             const struct p4g_field *f = p4g_field_of(a, col->field);
             snprintf(valid, sizeof valid, "%s", f->valid);
@@ -992,11 +1001,15 @@ void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_ar
         o->indent++;
         p4g_line(o, "%s%s%cpresence = %s%s%cpresence | (1 << %d);", dst, name, sep, dst, name,
                  sep, L->presence_bytes * 8 - 1 - c);
-        p4g_line(o, "%s%s%cv%d_%s = %s;", dst, name, sep, c, cn, val);
+        p4g_line(o, "%s = %s;", target, val);
         o->indent--;
+        if (shared && shared[c]) { /* zeroed by the caller before the records */
+            p4g_line(o, "}");
+            continue;
+        }
         p4g_line(o, "} else {");
         o->indent++;
-        p4g_line(o, "%s%s%cv%d_%s = 0;", dst, name, sep, c, cn);
+        p4g_line(o, "%s = 0;", target);
         o->indent--;
         p4g_line(o, "}");
     }

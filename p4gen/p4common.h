@@ -99,9 +99,13 @@ void p4g_rec_name(char *buf, size_t n, const struct rep_layout *l);
 void p4g_rec_common(struct p4g_out *o, const char *h, const struct rep_layout *l, const char *ts);
 /* The presence bits and values of tuple/row record L, written to fields
  * DST NAME SEP presence and DST NAME SEP vC_COL ("hdr." "rec_q0_n1_tuple"
- * '.': the record header itself; "meta.mirror." ... '_': a mirror header). */
+ * '.': the record header itself). vnames (or NULL) names column c's field
+ * DST vnames[c] instead (TNA's mirror header, where records share packet
+ * fields); shared[c] (or NULL): the caller zeroes that field, so it is not
+ * cleared when absent here. */
 void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
-                    const struct rep_layout *L, const char *dst, const char *name, char sep);
+                    const struct rep_layout *L, const char *dst, const char *name, char sep,
+                    const char *const *vnames, const bool *shared);
 /* Packet records: how many layouts, their header types, and the statements
  * that fill hdr.rec_packet / hdr.rec_targets (locals count, meta.npkt). */
 int p4g_packet_layouts(const struct plan *p);

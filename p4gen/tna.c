@@ -617,38 +617,28 @@ static bool mirror_value_first(const struct plan *p, int l, int c)
 static void mirror_values(struct p4g_out *o, const struct plan *p, int l, const char *name)
 {
     const struct rep_layout *L = &p->layouts[l];
-    p4g_line(o, "meta.mirror.%s_presence = 0;", name);
-    const struct ir_query *q = p->queries[L->query].q;
-    int src = p4g_colsrc(q, L->node);
+    char names[REP_MAX_COLS][160];
+    const char *vn[REP_MAX_COLS];
+    bool shared[REP_MAX_COLS];
     for (int c = 0; c < L->ncols; c++) {
-        const struct rep_col *col = &L->cols[c];
-        char vn[160], valid[128], val[160];
-        int bits = (int)rep_col_bytes(col) * 8;
-        mirror_value_name(vn, sizeof vn, p, L, c);
-        if (L->packet) {
-            const struct p4g_field *f = p4g_field_of(&tna_arch, col->field);
-            snprintf(valid, sizeof valid, "%s", f->valid);
-            snprintf(val, sizeof val, "(bit<%d>)%s", bits, f->expr);
-        } else {
-            snprintf(valid, sizeof valid, "meta.q%d_n%d_c%d_v == 1", L->query, src, c);
-            snprintf(val, sizeof val, "(bit<%d>)meta.q%d_n%d_c%d", bits, L->query, src, c);
-        }
-        p4g_line(o, "if (%s) {", valid);
-        o->indent++;
-        p4g_line(o, "meta.mirror.%s_presence = meta.mirror.%s_presence | (1 << %d);", name, name,
-                 L->presence_bytes * 8 - 1 - c);
-        p4g_line(o, "meta.mirror.%s = %s;", vn, val);
-        o->indent--;
-        if (mirror_field(p, L, c) >= 0) { /* shared: zeroed before the records */
-            p4g_line(o, "}");
-            continue;
-        }
-        p4g_line(o, "} else {");
-        o->indent++;
-        p4g_line(o, "meta.mirror.%s = 0;", vn);
-        o->indent--;
-        p4g_line(o, "}");
+        mirror_value_name(names[c], sizeof names[c], p, L, c);
+        vn[c] = names[c];
+        shared[c] = mirror_field(p, L, c) >= 0;
     }
+    p4g_rec_values(o, p, &tna_arch, L, "meta.mirror.", name, '_', vn, shared);
+}
+
+/* Closes the open "if (x valid) {" block and opens another on the same
+ * test: a dependent step then gets an action (and a stage) of its own. */
+static void next_valid_block(struct p4g_out *o, const struct p4g_ctx *c, const struct ast_expr *x)
+{
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    p4g_valid(o, c, x);
+    p4g_raw(o, ") {\n");
+    o->indent++;
 }
 
 /* Bytes of the mirror header (mirror_h below). */
@@ -1323,22 +1313,11 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
         }
         p4g_line(o, "q%d_n%d_seen%d_inc.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
         if (agg == AGG_SUM || agg == AGG_AVG) {
-            /* ~x in a block of its own (it reads what the line above wrote) */
-            o->indent--;
-            p4g_line(o, "}");
-            p4g_indent(o);
-            p4g_raw(o, "if (");
-            p4g_valid(o, &c, x);
-            p4g_raw(o, ") {\n");
-            o->indent++;
+            /* ~x in a block of its own (it reads what the line above wrote),
+             * the register's add in the next */
+            next_valid_block(o, &c, x);
             p4g_line(o, "meta.q%d_n%d_nx%d = ~meta.q%d_n%d_x%d[31:0];", qi, k, a, qi, k, a);
-            o->indent--;
-            p4g_line(o, "}");
-            p4g_indent(o);
-            p4g_raw(o, "if (");
-            p4g_valid(o, &c, x);
-            p4g_raw(o, ") {\n");
-            o->indent++;
+            next_valid_block(o, &c, x);
             p4g_line(o, "meta.q%d_n%d_r%d = (bit<32>)q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);",
                      qi, k, a, qi, k, a, qi, k);
             p4g_line(o, "if (meta.q%d_n%d_r%d == 1) {", qi, k, a);
