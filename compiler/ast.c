@@ -259,6 +259,12 @@ void ast_set_refine(struct parse_ctx *c, struct ast_expr *key,
     c->q->levels = *levels;
 }
 
+void ast_set_network_wide(struct parse_ctx *c, struct loc l)
+{
+    c->q->network_wide = true;
+    c->q->network_loc = l;
+}
+
 void ast_add_binding(struct parse_ctx *c, struct loc l, const char *name,
                      struct ast_pipeline *p)
 {

@@ -195,6 +195,8 @@ struct ast_query {
     struct ast_expr *every;   /* hop, NULL: tumbling */
     struct ast_expr *refine;  /* the address key named by refine */
     struct ast_list levels;   /* struct ast_expr *: prefix lengths */
+    bool network_wide;        /* 'network-wide': merged across sites */
+    struct loc network_loc;
     struct ast_list bindings; /* struct ast_binding * */
     struct ast_pipeline *result;
 };
@@ -252,6 +254,7 @@ void ast_add_param(struct parse_ctx *c, struct loc l, const char *name,
                    struct ast_expr *value);
 void ast_set_window(struct parse_ctx *c, struct ast_expr *size,
                     struct ast_expr *every);
+void ast_set_network_wide(struct parse_ctx *c, struct loc l);
 void ast_set_refine(struct parse_ctx *c, struct ast_expr *key,
                     struct ast_list *levels);
 void ast_add_binding(struct parse_ctx *c, struct loc l, const char *name,

@@ -236,6 +236,8 @@ void ir_dump(const struct ir_program *p, FILE *out)
             for (int i = 0; i < q->nlevels; i++)
                 fprintf(out, "%s/%d", i ? "," : " ", q->levels[i]);
         }
+        if (q->network_wide)
+            fputs(" network-wide", out);
         fputc('\n', out);
         for (int i = 0; i < q->nnodes; i++) {
             const struct ir_node *n = q->nodes[i];

@@ -117,6 +117,10 @@ struct ir_query {
     const char *refine_key;
     int *levels;
     int nlevels;
+    /* 'network-wide': each site hands its windows' mergeable state to
+     * Kafka; htsmerge merges the sites and produces the rows
+     * (docs/network-wide.md) */
+    bool network_wide;
 };
 
 struct ir_program {

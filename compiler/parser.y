@@ -53,6 +53,7 @@ static void yyerror(struct loc *l, struct parse_ctx *c, const char *msg)
 }
 
 %token QUERY "query" LET "let" WINDOW "window" EVERY "every" REFINE "refine"
+%token NETWORK_WIDE "network-wide"
 %token BY "by" PACKETS "packets" FILTER "filter" MAP "map"
 %token DISTINCT "distinct" GROUPBY "groupby" AGGREGATE "aggregate"
 %token FOLD "fold" STATE "state" IF "if" ELSE "else" EMIT "emit" CLOSE "close"
@@ -91,11 +92,18 @@ file
     | file error '}'                  { yyerrok; }
     ;
 
-/* query := 'query' NAME params? window? refine? '{' let* pipeline '}' */
+/* query := 'query' NAME params? window? refine? 'network-wide'?
+ *           '{' let* pipeline '}' */
 query
     : QUERY NAME                      { ast_begin_query(c, @2, $2); }
-      params window refine '{' bindings pipeline '}'
-                                      { ast_end_query(c, $9); }
+      params window refine scope '{' bindings pipeline '}'
+                                      { ast_end_query(c, $10); }
+    ;
+
+/* scope := 'network-wide': the sites' state is merged (docs/network-wide.md) */
+scope
+    : %empty
+    | NETWORK_WIDE                    { ast_set_network_wide(c, @1); }
     ;
 
 params

@@ -994,6 +994,34 @@ static void build_refine(struct sema *s)
     }
 }
 
+/* 'network-wide': the sites hand over mergeable window state, so the query
+ * must keep some, and all of it must merge (a fold's depends on the order
+ * packets arrived in, which no merge of several sites can know). */
+static void check_network_wide(struct sema *s)
+{
+    struct ast_query *aq = s->aq;
+    if (!aq->network_wide)
+        return;
+    s->q->network_wide = true;
+    if (!s->q->stateful) {
+        diag_error(s->d, aq->network_loc, "a network-wide query must keep "
+                   "window state to merge (a groupby, distinct, histogram or "
+                   "join); '%s' is per packet: each site's rows are already "
+                   "its answer", aq->name);
+        return;
+    }
+    for (int i = 0; i < s->nodes.n; i++) {
+        struct ir_node *n = s->nodes.v[i];
+        if (n->kind == IR_FOLD) {
+            diag_error(s->d, aq->network_loc, "a network-wide query cannot "
+                       "fold: a fold's state depends on the order its packets "
+                       "arrived in, which merging several sites cannot know");
+            diag_note(s->d, n->loc, "the fold is here");
+            return;
+        }
+    }
+}
+
 static struct ir_query *build_query(struct sema *s, struct ast_query *aq,
                                     int index)
 {
@@ -1033,6 +1061,7 @@ static struct ir_query *build_query(struct sema *s, struct ast_query *aq,
     s->nodes.n = keep;
     q->stateful = stateful;
     build_refine(s);
+    check_network_wide(s);
     q->nodes = (struct ir_node **)s->nodes.v;
     q->nnodes = s->nodes.n;
     q->per_packet = !q->stateful;

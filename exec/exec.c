@@ -707,6 +707,8 @@ struct xquery {
     hts_value **rows;
     struct winst **open; /* sorted by start */
     int nopen, capopen;
+    bool keep; /* a partial executor closes this query's windows itself
+                * (exec_set_partial_query) */
 };
 
 struct exec {
@@ -1174,7 +1176,7 @@ static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
         free(w);
         return;
     }
-    if (x->partial) { /* a worker: hand the state over, emit nothing */
+    if (x->partial && !xq->keep) { /* a worker: hand the state over, emit nothing */
         for (int k = 0; k < q->nnodes; k++) {
             if (xq->frontier[k] && w->acc[k].n)
                 acc_partial(&w->acc[k], x->partial, x->partial_ctx, q->index, w->start);
@@ -1340,6 +1342,12 @@ void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx)
 {
     x->partial = fn;
     x->partial_ctx = ctx;
+}
+
+void exec_set_partial_query(struct exec *x, int query, bool hand_over)
+{
+    assert(query >= 0 && query < x->p->nqueries);
+    x->qs[query].keep = !hand_over;
 }
 
 bool exec_is_partial(const struct exec *x)

@@ -98,6 +98,12 @@ typedef void (*exec_partial_fn)(void *ctx, int query, int node,
                                 int64_t window_start, const hts_value *row,
                                 int ncols);
 void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx);
+/* Which queries a partial executor hands over (all, after
+ * exec_set_partial): one that does not closes its windows and emits rows as
+ * a whole executor would (htsd's main lcore at a site: it merges its
+ * workers, emits its own queries' rows and hands a network-wide query's
+ * merged state on). */
+void exec_set_partial_query(struct exec *x, int query, bool hand_over);
 bool exec_mergeable(const struct exec *x, char *why, size_t len);
 /* Whether exec_set_partial() made x a worker that hands its state over. */
 bool exec_is_partial(const struct exec *x);

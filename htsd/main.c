@@ -16,6 +16,7 @@
 #include "htx.h"
 #include "jit_engine.h"
 #include "load.h"
+#include "netstate.h"
 #include "plan.h"
 #include "rowfmt.h"
 #include "rt.h"
@@ -106,6 +107,13 @@ static void usage(FILE *out)
           "                         retention to message timestamps: rows of an old\n"
           "                         capture replayed with event time can be deleted at\n"
           "                         once (docs/kafka.md)\n"
+          "  --site NAME            this htsd is site NAME of the network-wide queries\n"
+          "                         (docs/network-wide.md): their windows' state goes\n"
+          "                         to topic PREFIX" NS_TOPIC ", and htsmerge makes\n"
+          "                         the rows; the other queries' rows as usual\n"
+          "  --state-partitions N   partitions of that topic when htsd creates it\n"
+          "                         (default 12): the most htsmerge instances that share\n"
+          "                         the merge\n"
           "  -q, --quiet            no summary on stderr (warnings of lost or late\n"
           "                         packets still)\n"
           "EAL example: -- --no-huge --no-pci -m 512 -l 0,1 --vdev net_pcap0,rx_pcap=FILE\n",
@@ -137,6 +145,8 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"reorder-memory", required_argument, 0, 'G'},
         {"message-time", required_argument, 0, 'T'},
         {"late-topic", no_argument, 0, 'L'},
+        {"site", required_argument, 0, 'S'},
+        {"state-partitions", required_argument, 0, 'N'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -148,6 +158,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
     o->idle_timeout_ns = 1000000000;
     o->reorder_mem = (uint64_t)256 << 20;
     o->message_time = "event";
+    o->state_partitions = 12;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "X:qh", longs, NULL)) != -1) {
@@ -198,6 +209,14 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
             }
             break;
         case 'L': o->late_topic = true; break;
+        case 'S': o->site = optarg; break;
+        case 'N':
+            o->state_partitions = atoi(optarg);
+            if (o->state_partitions < 1 || o->state_partitions > 10000) {
+                fprintf(stderr, "htsd: --state-partitions is 1 to 10000\n");
+                return -EINVAL;
+            }
+            break;
         case 'T':
             if (strcmp(optarg, "event") != 0 && strcmp(optarg, "produce") != 0) {
                 fprintf(stderr, "htsd: --message-time is event or produce\n");
@@ -293,6 +312,14 @@ static void on_main_row(void *ctx, const struct ir_query *q, int64_t ws,
 }
 
 static struct rowbuf batch;
+
+/* network-wide queries: the main lcore's merged state of a closed window */
+static void on_state(void *ctx, int query, int node, int64_t ws, const hts_value *row,
+                     int ncols)
+{
+    (void)ctx;
+    ns_site_row(rt.nsite, query, node, ws, row, ncols);
+}
 
 /* Handles message m from row *row on; with a TSC deadline `until` (0: none),
  * stops between rows when it has passed and returns false with *row where
@@ -521,6 +548,14 @@ static void summary(int undelivered, uint64_t missed)
     if (c.broker_down || c.last_error[0])
         fprintf(stderr, "htsd: %s: %s\n", rt.sink->name,
                 c.last_error[0] ? c.last_error : "all brokers down");
+    if (rt.nsite) {
+        struct ns_site_stats ns;
+        ns_site_stats(rt.nsite, &ns);
+        fprintf(stderr, "htsd: site %s: %llu state rows of network-wide queries in %llu "
+                "messages (%llu watermarks) to %s" NS_TOPIC " (%d partitions)\n",
+                rt.opt.site, (unsigned long long)ns.rows, (unsigned long long)ns.messages,
+                (unsigned long long)ns.watermarks, rt.opt.topic_prefix, (int)ns.partitions);
+    }
     fprintf(stderr, "htsd: control loop: longest pass %.3f ms of CPU, %.3f ms of wall time\n",
             (double)rt.loop_max_cpu_ns / 1e6, (double)rt.loop_max_ns / 1e6);
     (void)ring_full;
@@ -638,6 +673,22 @@ int main(int argc, char **argv)
                  "state to merge\n");
     if (rt.nworkers > 1 && !exec_mergeable(rt.main_x, why, sizeof why))
         rte_exit(EXIT_FAILURE, "htsd: %s; run with one worker (-l 0,1)\n", why);
+    int nnw = 0;
+    for (int q = 0; q < rt.prog->nqueries; q++)
+        nnw += rt.prog->queries[q]->network_wide;
+    if (nnw && !rt.opt.site)
+        rte_exit(EXIT_FAILURE, "htsd: %d of the queries are network-wide: name this "
+                 "site with --site NAME (docs/network-wide.md)\n", nnw);
+    if (rt.opt.site && !nnw)
+        rte_exit(EXIT_FAILURE, "htsd: --site applies to network-wide queries, and none "
+                 "of these is (declare one with 'network-wide' after its window)\n");
+    if (nnw && rt.report_mode)
+        rte_exit(EXIT_FAILURE, "htsd: network-wide queries run on mirrored packets "
+                 "(--mode raw): the data plane's window rows are final, not state to "
+                 "merge\n");
+    if (nnw && !exec_mergeable(rt.main_x, why, sizeof why))
+        rte_exit(EXIT_FAILURE, "htsd: %s; a site of network-wide queries hands its "
+                 "state over: run that query in an htsd of its own\n", why);
     char err[512] = "";
     char txn_id[512];
     if (rt.opt.exactly_once && !rt.opt.txn_id) {
@@ -657,6 +708,15 @@ int main(int argc, char **argv)
                       : rt_sink_stdout(stdout);
     if (!rt.sink)
         rte_exit(EXIT_FAILURE, "htsd: %s\n", err[0] ? err : "cannot create the sink");
+    if (nnw) {
+        rt.nsite = ns_site_new(rt.prog, rt.sink, rt.opt.site, rt.opt.state_partitions, err,
+                               sizeof err);
+        if (!rt.nsite)
+            rte_exit(EXIT_FAILURE, "htsd: --site %s: %s\n", rt.opt.site, err);
+        exec_set_partial(rt.main_x, on_state, NULL);
+        for (int q = 0; q < rt.prog->nqueries; q++)
+            exec_set_partial_query(rt.main_x, q, rt.prog->queries[q]->network_wide);
+    }
     if (rt.opt.metrics && rt_metrics_open(&rt, rt.opt.metrics, err, sizeof err) < 0)
         rte_exit(EXIT_FAILURE, "htsd: --metrics %s: %s\n", rt.opt.metrics, err);
 
@@ -705,8 +765,11 @@ int main(int argc, char **argv)
         unsigned n = drain(pass0 + drain_budget, &more);
         /* advance only when everything handed over before `closed` was read
          * has been handled: else next pass, with `closed` read again */
-        if (upto != INT64_MAX && !more)
+        if (upto != INT64_MAX && !more) {
             exec_advance(rt.main_x, upto);
+            if (rt.nsite)
+                ns_site_watermark(rt.nsite, exec_watermark(rt.main_x), false);
+        }
         rt.sink->ops->poll(rt.sink->self);
         if (rt.opt.metrics)
             rt_metrics_poll();
@@ -723,6 +786,8 @@ int main(int argc, char **argv)
     }
     rte_eal_mp_wait_lcore();
     exec_finish(rt.main_x);
+    if (rt.nsite) /* the last windows' state, then: this site is done */
+        ns_site_watermark(rt.nsite, NS_DONE, true);
     int undelivered = rt.sink->ops->flush(rt.sink->self, rt.opt.flush_ms);
     if (undelivered && rt.sink->ops->abandon) /* name every row given up on */
         rt.sink->ops->abandon(rt.sink->self);
@@ -754,6 +819,7 @@ int main(int argc, char **argv)
         rte_ring_free(rt.workers[i].ring);
     }
     exec_free(rt.main_x);
+    ns_site_free(rt.nsite);
     rowfmt_free(rt.fmt);
     jit_free(jp);
     rt_sink_free(rt.sink);

@@ -68,6 +68,9 @@ struct rt_options {
     uint64_t reorder_mem;     /* --reorder-memory: bytes per worker's buffer */
     bool late_topic;          /* --late-topic: late packets to PREFIX + late-packets */
     const char *message_time; /* --message-time event|produce */
+    const char *site;         /* --site: this htsd's name among the sites of
+                               * network-wide queries (netsite.h) */
+    int state_partitions;     /* --state-partitions: when creating the topic */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per

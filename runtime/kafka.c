@@ -347,6 +347,14 @@ static int reject(struct kafka_sink *s, rd_kafka_resp_err_t err, int ret)
 int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size_t keylen,
                   const void *value, size_t len, int64_t timestamp_ms)
 {
+    return kafka_produce_to(s, query, RD_KAFKA_PARTITION_UA, key, keylen, value, len,
+                            timestamp_ms);
+}
+
+int kafka_produce_to(struct kafka_sink *s, const char *query, int32_t partition,
+                     const void *key, size_t keylen, const void *value, size_t len,
+                     int64_t timestamp_ms)
+{
     rd_kafka_topic_t *rkt = topic_for(s, query);
     rd_kafka_resp_err_t err;
     int64_t deadline = 0;
@@ -356,7 +364,7 @@ int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size
         return reject(s, RD_KAFKA_RESP_ERR__INVALID_ARG, -EINVAL);
     for (;;) {
         err = rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(rkt),
-                                RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                                RD_KAFKA_V_PARTITION(partition),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
                                 RD_KAFKA_V_VALUE((void *)value, len),
@@ -392,6 +400,89 @@ int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size
         return reject(s, err, -EMSGSIZE);
     default:
         return reject(s, err, -EIO);
+    }
+}
+
+/* The partition count of topic `name` in the cluster's metadata: > 0, 0
+ * when the topic does not exist, -1 when no broker answered. */
+static int topic_partitions(struct kafka_sink *s, const char *name, int timeout_ms)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    /* all topics: asking for this one would have a broker with
+     * auto.create.topics.enable make it, with its default partitions */
+    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 1, NULL, &md, timeout_ms);
+    int n = -1;
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
+        n = 0;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (strcmp(md->topics[i].topic, name) == 0)
+                n = md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR
+                        ? md->topics[i].partition_cnt : -1;
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return n;
+}
+
+int kafka_partitions(struct kafka_sink *s, const char *query, int create, int timeout_ms,
+                     char *err, size_t errlen)
+{
+    char name[KAFKA_TOPIC_MAX + 1];
+    snprintf(name, sizeof name, "%s%s", s->prefix, query);
+    int64_t deadline = now_ms() + timeout_ms;
+    int asked = 0;
+    for (;;) {
+        int n = topic_partitions(s, name, 2000);
+        if (n > 0)
+            return n;
+        if (n == 0 && create > 0 && !asked) {
+            /* the broker's default replication factor (-1) */
+            char e[256];
+            rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, create, -1, e, sizeof e);
+            rd_kafka_queue_t *q = rd_kafka_queue_new(s->rk);
+            if (!nt || !q) {
+                set_msg(err, errlen, "topic %s: %s", name, nt ? "out of memory" : e);
+                if (nt)
+                    rd_kafka_NewTopic_destroy(nt);
+                if (q)
+                    rd_kafka_queue_destroy(q);
+                return -1;
+            }
+            rd_kafka_CreateTopics(s->rk, &nt, 1, NULL, q);
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
+            /* TOPIC_ALREADY_EXISTS: another site created it first */
+            const rd_kafka_CreateTopics_result_t *res =
+                ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+            size_t cnt = 0;
+            const rd_kafka_topic_result_t **tr =
+                res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
+            rd_kafka_resp_err_t te = !ev ? RD_KAFKA_RESP_ERR__TIMED_OUT
+                                     : rd_kafka_event_error(ev) ? rd_kafka_event_error(ev)
+                                     : cnt == 1 ? rd_kafka_topic_result_error(tr[0])
+                                                : RD_KAFKA_RESP_ERR__FAIL;
+            if (te != RD_KAFKA_RESP_ERR_NO_ERROR &&
+                te != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                set_msg(err, errlen, "cannot create topic %s (%d partitions): %s", name,
+                        create, rd_kafka_err2str(te));
+                if (ev)
+                    rd_kafka_event_destroy(ev);
+                rd_kafka_NewTopic_destroy(nt);
+                rd_kafka_queue_destroy(q);
+                return -1;
+            }
+            if (ev)
+                rd_kafka_event_destroy(ev);
+            rd_kafka_NewTopic_destroy(nt);
+            rd_kafka_queue_destroy(q);
+            asked = 1;
+            continue;
+        }
+        if (now_ms() >= deadline) {
+            set_msg(err, errlen, n == 0 ? "topic %s does not exist" :
+                    "no broker told the partitions of topic %s", name);
+            return -1;
+        }
+        rd_kafka_poll(s->rk, 100);
     }
 }
 

@@ -97,6 +97,17 @@ int kafka_ping(struct kafka_sink *s, int timeout_ms, char *err, size_t errlen);
 int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size_t keylen,
                   const void *value, size_t len, int64_t timestamp_ms);
 
+/* kafka_produce into one partition (RD_KAFKA_PARTITION_UA, -1: by key). */
+int kafka_produce_to(struct kafka_sink *s, const char *query, int32_t partition,
+                     const void *key, size_t keylen, const void *value, size_t len,
+                     int64_t timestamp_ms);
+
+/* How many partitions topic prefix+query has; when it does not exist and
+ * create > 0, creates it with that many (the broker's replication factor).
+ * Waits up to timeout_ms for the metadata. > 0, or -1 with err. */
+int kafka_partitions(struct kafka_sink *s, const char *query, int create, int timeout_ms,
+                     char *err, size_t errlen);
+
 /* Serves delivery reports and errors without blocking; call on every loop pass. */
 void kafka_poll(struct kafka_sink *s);
 

@@ -11,6 +11,7 @@
 #define HTS_RT_H
 
 #include "htsd.h"
+#include "netsite.h"
 #include "sink.h"
 
 /* --late-topic: the topic's name after the prefix; no query can have it
@@ -32,6 +33,7 @@ struct rt_global {
     struct exec *main_x; /* merges the workers' windows, emits rows */
     struct rowfmt *fmt;  /* the JSON writer of the program's rows */
     struct rt_sink *sink;
+    struct ns_site *nsite; /* network-wide queries: their state to Kafka */
     /* counters of the main lcore */
     uint64_t *rows_per_query;
     uint64_t rows_dropped; /* could not be handed to the sink */

@@ -52,7 +52,7 @@ static void so_counters(void *self, struct rt_sink_counters *c)
 static void so_free(void *self) { free(self); }
 
 static const struct rt_sink_ops stdout_ops = {
-    so_produce, so_poll, so_flush, so_counters, so_free, NULL,
+    so_produce, so_poll, so_flush, so_counters, so_free, NULL, NULL, NULL,
 };
 
 struct rt_sink *rt_sink_stdout(FILE *out)

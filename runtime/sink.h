@@ -33,6 +33,13 @@ struct rt_sink_ops {
     /* gives up on rows still undelivered after flush, naming each; may be
      * NULL (a sink that cannot hold rows back) */
     int (*abandon)(void *self);
+    /* network-wide state (netstate.h): one message into one partition of
+     * topic prefix+topic, and that topic's partitions (created with
+     * `create` when missing); NULL where the sink cannot (stdout) */
+    int (*produce_to)(void *self, const char *topic, int32_t partition,
+                      const void *value, size_t len, int64_t timestamp_ns);
+    int (*partitions)(void *self, const char *topic, int create, char *err,
+                      size_t errlen);
 };
 
 struct rt_sink {

@@ -41,10 +41,27 @@ static void k_free(void *self) { kafka_sink_free(self); }
 
 static int k_abandon(void *self) { return kafka_abandon(self); }
 
+static int k_produce_to(void *self, const char *topic, int32_t partition,
+                        const void *value, size_t len, int64_t ts)
+{
+    return kafka_produce_to(self, topic, partition, NULL, 0, value, len, ts / 1000000);
+}
+
+static int k_partitions(void *self, const char *topic, int create, char *err,
+                        size_t errlen)
+{
+    return kafka_partitions(self, topic, create, 10000, err, errlen);
+}
+
 void rt_kafka_name_undelivered(const char *topic, const void *key, size_t keylen,
                                const void *value, size_t len, const char *error)
 {
     const char *v = value;
+    if (len >= 4 && memcmp(v, "HTSN", 4) == 0) {
+        fprintf(stderr, "htsd: undelivered (%s): %s: a network-wide state message of "
+                "%zu bytes\n", error, topic, len);
+        return;
+    }
     if (len >= 4 && memcmp(v, "HTX1", 4) == 0) {
         unsigned n = len >= 10 ? (unsigned)((uint8_t)v[6] << 24 | (uint8_t)v[7] << 16 |
                                             (uint8_t)v[8] << 8 | (uint8_t)v[9])
@@ -67,7 +84,7 @@ static void on_failed(void *ctx, const char *topic, const void *key,
 }
 
 static const struct rt_sink_ops kafka_ops = {
-    k_produce, k_poll, k_flush, k_counters, k_free, k_abandon,
+    k_produce, k_poll, k_flush, k_counters, k_free, k_abandon, k_produce_to, k_partitions,
 };
 
 struct kafka_sink *rt_kafka_open(const char *brokers, const char *topic_prefix,

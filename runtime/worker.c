@@ -331,8 +331,9 @@ int rt_worker_main(void *arg)
     if (rt->report_mode && !(w->feeder = calloc(1, sizeof *w->feeder)))
         rt_fatal_oom();
     /* one worker sees every packet: it emits final rows itself (folds need
-     * that); several hand their window state to the main lcore */
-    if (rt->nworkers > 1)
+     * that); several hand their window state to the main lcore, and so does
+     * one at a site of network-wide queries (the main lcore sends it on) */
+    if (rt->nworkers > 1 || rt->nsite)
         exec_set_partial(w->x, on_partial, w);
     while (!rt->force_quit) {
         unsigned got = 0;

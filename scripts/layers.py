@@ -17,6 +17,8 @@ The layers, bottom up (one table, LAYERS below):
     htsd      htsd's main
     cp        htscp, the switch's control plane (the model's window end,
               the switch behind cp/switch.h)
+    merge     htsmerge, the merge stage of network-wide queries (Kafka in,
+              the executor, Kafka out)
 
 A file may use its own folder and any folder of a lower rank; folders of
 the same rank (p4gen, exec) do not use each other. Two graphs are checked:
@@ -50,6 +52,7 @@ LAYERS = [  # (folder, rank)
     ("htsc", 5),
     ("htsd", 5),
     ("cp", 5),
+    ("merge", 5),
 ]
 RANK = dict(LAYERS)
 # the Makefile's -I order (runtime objects add -Iruntime)
