@@ -306,6 +306,16 @@ static int fixed_len(int t)
     }
 }
 
+/* names are printable ASCII without spaces: what --site and a query's
+ * name can be */
+static bool name_ok(const char *p, size_t n)
+{
+    for (size_t i = 0; p && i < n; i++)
+        if (p[i] < 0x21 || p[i] > 0x7e)
+            return false;
+    return true;
+}
+
 int ns_decode(const void *msg, size_t len, struct ns_msg *m, char *why, size_t whylen)
 {
     struct rd r = {.p = msg, .end = (const uint8_t *)msg + len};
@@ -326,8 +336,9 @@ int ns_decode(const void *msg, size_t len, struct ns_msg *m, char *why, size_t w
     m->site = (const char *)skip(&r, m->site_len);
     m->epoch = get(&r, 8);
     m->seq = get(&r, 8);
-    if (!r.bad && (m->site_len == 0 || m->site_len > NS_MAX_SITE)) {
-        snprintf(why, whylen, "a site name of %zu bytes", m->site_len);
+    if (!r.bad && (m->site_len == 0 || m->site_len > NS_MAX_SITE ||
+                   !name_ok(m->site, m->site_len))) {
+        snprintf(why, whylen, "a site name of %zu bytes, or not printable", m->site_len);
         return -1;
     }
     if (m->kind == NS_WATERMARK) {
@@ -335,6 +346,10 @@ int ns_decode(const void *msg, size_t len, struct ns_msg *m, char *why, size_t w
     } else if (m->kind == NS_STATE) {
         m->query_len = (size_t)get(&r, 1);
         m->query = (const char *)skip(&r, m->query_len);
+        if (!r.bad && (m->query_len == 0 || !name_ok(m->query, m->query_len))) {
+            snprintf(why, whylen, "a query name that is not printable");
+            return -1;
+        }
         m->node = (int)get(&r, 2);
         m->window_start = (int64_t)get(&r, 8);
         m->ncols = (int)get(&r, 2);

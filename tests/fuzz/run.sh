@@ -9,13 +9,14 @@
 # JIT's differential fuzzer (fuzz_jit: the JIT's rows must equal the
 # executor's). A crash fails the run and leaves the input in build/fuzz/
 # (make it a regression test). fuzz_report: report frames against a fixed
-# schema (decode, re-encode, compare); fuzz_plan: plan files, seeded with
+# schema (decode, re-encode, compare); fuzz_netstate: network-wide state
+# messages (the same); fuzz_plan: plan files, seeded with
 # plans `htsc compile` writes for the query library.
 set -eu
 cd "$(dirname "$0")/../.."
 SECS=${FUZZ_SECONDS:-15}
 RUNS=${FUZZ_RUNS:-}
-TARGETS=${FUZZ_TARGETS:-query decode jit report plan}
+TARGETS=${FUZZ_TARGETS:-query decode jit report plan netstate}
 OUT=${FUZZ_OUT:-build/fuzz}
 command -v clang >/dev/null || { echo "fuzz: clang is missing (scripts/install-deps.sh installs it)" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -36,6 +37,11 @@ fi
 if [ -f tests/fuzz/fuzz_report.c ]; then
     clang $CF -o "$OUT/fuzz_report" tests/fuzz/fuzz_report.c core/report.c core/decode.c \
         core/fields.c core/value.c
+fi
+if [ -f tests/fuzz/fuzz_netstate.c ]; then
+    clang $CF -o "$OUT/fuzz_netstate" tests/fuzz/fuzz_netstate.c exec/netstate.c exec/rowfmt.c \
+        core/json.c core/arena.c compiler/ast.c compiler/parse.c compiler/diag.c compiler/sema.c compiler/ir.c \
+        build/gen/lexer.c build/gen/parser.c core/fields.c core/value.c
 fi
 if [ -f tests/fuzz/fuzz_plan.c ]; then
     clang $CF -o "$OUT/fuzz_plan" tests/fuzz/fuzz_plan.c planner/plan.c planner/rules.c \
@@ -87,6 +93,20 @@ if [ -x "$OUT/fuzz_plan" ]; then
             rm -rf "$d"
         done
     done
+fi
+
+if [ -x "$OUT/fuzz_netstate" ]; then
+    mkdir -p "$OUT/corpus-netstate"
+    python3 - "$OUT/corpus-netstate" <<'PY'
+import struct, sys, os
+d = sys.argv[1]
+head = lambda kind: b"HTSN" + bytes([1, kind, 2]) + b"s1" + struct.pack(">QQ", 7, 1)
+wm = head(2) + struct.pack(">q", 3000000000)
+vals = bytes([2, 1]) + struct.pack(">q", 5) + bytes([3, 1]) + bytes(4) + bytes([6, 1]) + struct.pack(">I", 3) + b"abc" + bytes([2, 0])
+st = head(1) + bytes([1]) + b"q" + struct.pack(">HqHI", 3, 0, 4, 1) + vals
+for i, m in enumerate([wm, st, b"\x01\x01" + vals]):
+    open(os.path.join(d, "seed%d" % i), "wb").write(m)
+PY
 fi
 
 status=0

@@ -24,6 +24,7 @@
 
 #include "fields.h"
 #include "ir.h"
+#include "netstate.h"
 #include "parse.h"
 
 #include <stdio.h>
@@ -910,6 +911,67 @@ static void test_unused_subquery_using_unused_subquery(void **state)
     done(&c);
 }
 
+/* ---- network-wide queries ---- */
+
+static void test_network_wide_refusals(void **state)
+{
+    (void)state;
+    expect_only_error("query a window 3s network-wide { packets | filter tcp.flags == SYN }",
+                      "a network-wide query must keep window state to merge (a groupby, "
+                      "distinct, histogram or join); 'a' is per packet: each site's rows "
+                      "are already its answer", 1, 19);
+    expect_only_error("query a window 3s network-wide { packets | fold by ipv4.src "
+                      "state n = 0 { n = n + 1 } }",
+                      "a network-wide query cannot fold: a fold's state depends on the "
+                      "order its packets arrived in, which merging several sites cannot "
+                      "know", 1, 19);
+}
+
+/* Which keys a network-wide query's state is partitioned on: those of its
+ * first stateful operator that every later one keeps. */
+static void expect_route(const char *text, int node, int ncols, int col0)
+{
+    struct compiled c;
+    compile_ok(&c, text);
+    const struct ir_query *q = c.p->queries[0];
+    assert_true(q->network_wide);
+    struct ns_route r;
+    ns_route(q, &r);
+    assert_int_equal(r.node, node);
+    assert_int_equal(r.ncols, ncols);
+    if (ncols)
+        assert_int_equal(r.cols[0], col0);
+    /* the same key values always go to the same partition */
+    hts_value row[IR_MAX_KEYS + 2 * IR_MAX_AGGS];
+    memset(row, 0, sizeof row);
+    for (int i = 0; i < IR_MAX_KEYS; i++)
+        row[i] = hts_int(i);
+    int32_t p = ns_partition(q, &r, row, 12);
+    assert_true(p >= 0 && p < 12);
+    assert_int_equal(ns_partition(q, &r, row, 12), p);
+    done(&c);
+}
+
+static void test_network_wide_routes(void **state)
+{
+    (void)state;
+    /* one groupby: its key */
+    expect_route("query a window 3s network-wide { packets | filter tcp.flags == SYN "
+                 "| groupby ipv4.dst aggregate n = count() | filter n >= 4 }", 2, 1, 0);
+    /* distinct (src, port), then a count per src: src only */
+    expect_route("query a window 3s network-wide { packets | distinct ipv4.src, tcp.dport "
+                 "| groupby ipv4.src aggregate n = count() }", 1, 1, 0);
+    /* ... per port: the port, the distinct's second key */
+    expect_route("query a window 3s network-wide { packets | distinct ipv4.src, tcp.dport "
+                 "| groupby tcp.dport aggregate n = count() }", 1, 1, 1);
+    /* regrouped on a computed value: nothing kept for sure, one partition */
+    expect_route("query a window 3s network-wide { packets | distinct ipv4.src, tcp.dport "
+                 "| map h = hash(src) | groupby h aggregate n = count() }", 1, 0, 0);
+    /* a map that renames a key keeps it */
+    expect_route("query a window 3s network-wide { packets | distinct ipv4.src, tcp.dport "
+                 "| map s = src | groupby s aggregate n = count() }", 1, 1, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -949,6 +1011,8 @@ int main(void)
         cmocka_unit_test(test_sample_node),
         cmocka_unit_test(test_suggestion_transposed_letters),
         cmocka_unit_test(test_unused_subquery_using_unused_subquery),
+        cmocka_unit_test(test_network_wide_refusals),
+        cmocka_unit_test(test_network_wide_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
