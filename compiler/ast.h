@@ -58,7 +58,8 @@ extern const char *const ast_op_text[OP__COUNT];
     X(SUM, "sum")                                                              \
     X(MIN, "min")                                                              \
     X(MAX, "max")                                                              \
-    X(AVG, "avg")
+    X(AVG, "avg")                                                              \
+    X(APPROX_DISTINCT, "approx_distinct") /* HyperLogLog (exec/hll.h) */
 
 enum ast_agg {
     AGG_NONE = -1,

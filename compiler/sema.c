@@ -396,6 +396,15 @@ static enum hts_type check_call(struct sema *s, struct scope *sc,
             return t;
         if ((i == AGG_MIN || i == AGG_MAX) && (t == TY_IPV4 || t == TY_INT))
             return t;
+        if (i == AGG_APPROX_DISTINCT) {
+            if (t == TY_SET || t == TY_TYPESET || t == TY_PREFIX4 || t == TY_PREFIX6) {
+                diag_error(s->d, e->args[0]->loc, "approx_distinct counts values of a "
+                           "field or expression (a number, flag, address, MAC or string), "
+                           "not a %s", hts_type_name(t));
+                return TY_ERROR;
+            }
+            return TY_INT;
+        }
         return want(s, e->args[0], t, TY_INT, "the argument of an aggregate");
     }
     for (int i = 0; i < FN__COUNT; i++) {

@@ -16,6 +16,7 @@
  * matters; the runtime has its own fast paths and is tested against this.
  */
 #include "exec.h"
+#include "hll.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -431,9 +432,26 @@ void exec_agg_step(enum ast_agg agg, hts_value *v, int64_t seen,
         if (!seen || hts_value_cmp(x, v) > 0)
             *v = *x;
         break;
+    case AGG_APPROX_DISTINCT: /* v holds the registers (exec_agg_init) */
+        hll_add((uint8_t *)v->u.s.p, x);
+        break;
     default:
         break;
     }
+}
+
+hts_value exec_agg_init(enum ast_agg agg, enum hts_type t, struct arena *ar)
+{
+    hts_value v = hts_int(0);
+    v.type = (uint8_t)t;
+    if (agg == AGG_APPROX_DISTINCT) { /* the sketch's registers, as bytes */
+        uint8_t *regs = arena_alloc(ar, HLL_M);
+        memset(regs, 0, HLL_M);
+        v.type = TY_STR;
+        v.u.s.p = regs;
+        v.u.s.n = HLL_M;
+    }
+    return v;
 }
 
 static void fold_run(struct acc *a, struct ast_stmt **body, int n,
@@ -490,8 +508,8 @@ static struct entry *acc_entry(struct acc *a, const hts_value *key)
                 struct env none = {0};
                 e->vals[i] = own(a->ar, eval(n->aggs[i], &none));
             } else {
-                e->vals[i] = hts_int(0);
-                e->vals[i].type = (uint8_t)n->cols[n->nkeys + i].type;
+                e->vals[i] = exec_agg_init(n->aggs[i]->agg, n->cols[n->nkeys + i].type,
+                                           a->ar);
             }
         }
     }
@@ -591,9 +609,11 @@ static void acc_finish(struct acc *a, struct rowlist *out)
             hts_value v = e->vals[k];
             if (n->kind == IR_GROUPBY && n->aggs[k]->agg != AGG_COUNT) {
                 if (e->aux[k] == 0)
-                    v = hts_absent((enum hts_type)v.type);
+                    v = hts_absent(n->cols[n->nkeys + k].type);
                 else if (n->aggs[k]->agg == AGG_AVG)
                     v = hts_int(v.u.i / e->aux[k]);
+                else if (n->aggs[k]->agg == AGG_APPROX_DISTINCT)
+                    v = hts_int(hll_estimate(v.u.s.p));
             }
             row[n->nkeys + k] = v;
         }
@@ -673,6 +693,10 @@ static void acc_merge(struct acc *a, const hts_value *row)
         case AGG_MAX:
             if (seen && (!e->aux[k] || hts_value_cmp(v, &e->vals[k]) > 0))
                 e->vals[k] = own(a->ar, *v);
+            break;
+        case AGG_APPROX_DISTINCT: /* registers: the larger of each */
+            if (seen && v->type == TY_STR && v->u.s.n == HLL_M)
+                hll_merge((uint8_t *)e->vals[k].u.s.p, v->u.s.p);
             break;
         default:
             break;

@@ -154,6 +154,12 @@ hts_value exec_eval(const struct ast_expr *e, const struct hts_pkt *pkt,
  * by the executor and the data-plane model. (count() counts rows instead.) */
 void exec_agg_step(enum ast_agg agg, hts_value *v, int64_t seen,
                    const hts_value *x);
+/* An aggregate's running value before any input, of column type t: 0,
+ * or for approx_distinct the sketch's registers as a string of HLL_M
+ * bytes in ar (the partial row carries them; exec_merge takes the larger
+ * of each register). */
+struct arena;
+hts_value exec_agg_init(enum ast_agg agg, enum hts_type t, struct arena *ar);
 
 /* The 1-in-N sampling hash: CRC-32 (P4's crc32) of meta.ts as 8 big-endian
  * bytes. A packet is kept when hash % N == 0: it depends on the packet only,

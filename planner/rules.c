@@ -269,6 +269,10 @@ int plan_zone_for(const struct ir_query *q, const struct ir_node *n,
             const struct ast_expr *a = n->aggs[i];
             if (a->agg == AGG_COUNT)
                 continue;
+            if (a->agg == AGG_APPROX_DISTINCT) {
+                *why = "approx_distinct's sketch has no data-plane form";
+                return -1;
+            }
             if (!plan_expr_dp(a->args[0], why))
                 return -1;
             enum hts_type t = a->args[0]->type;

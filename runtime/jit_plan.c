@@ -303,6 +303,8 @@ static bool node_ok(struct chk *c, const struct ir_node *n)
             const struct ast_expr *a = n->aggs[i];
             if (a->kind != E_CALL || a->agg == AGG_NONE)
                 return no(c, "aggregate %d of groupby at %s", i, at);
+            if (a->agg == AGG_APPROX_DISTINCT)
+                return no(c, "approx_distinct of groupby at %s (a sketch)", at);
             if (a->agg != AGG_COUNT && !expr_ok(c, a->args[0]))
                 return false;
         }

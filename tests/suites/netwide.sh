@@ -3,8 +3,9 @@
 # broker (scripts/kafka-broker.sh): three htsd sites, two htsmerge instances
 # in one consumer group, and a site that never comes.
 #
-# tests/netwide/sites.htq holds three network-wide queries (SYNs per
-# destination, distinct ports per source, bytes with min and max per source).
+# tests/netwide/sites.htq holds four network-wide queries (SYNs per
+# destination, distinct ports per source, bytes with min and max per source,
+# approx_distinct's HyperLogLog sketch of ports per source).
 # ftp_brute_force.pcap, put in time order, is split by flow into three
 # captures (splitpcap, as RSS would); each is one site's htsd (net_pcap,
 # replayed at 3x its pace, so that the run lasts about 15 s). The merge
@@ -17,6 +18,8 @@
 #   - the rows read back by a read_committed consumer (kcat) equal htsc run
 #     on the whole capture, each exactly once (no row lost or doubled by the
 #     kill);
+#   - approx_distinct's estimates within 3 standard errors of the exact
+#     distinct count, where both report a source;
 #   - the per-site answers differ from it (the merge is what makes it right);
 #   - the survivor was given every partition and timed s3 out, reported;
 #   - every site and the survivor exit 0.
@@ -81,7 +84,7 @@ wait_for() { # wait_for FILE PATTERN SECONDS
     return 1
 }
 read_rows() {
-    for q in nw_conns nw_ports nw_bytes; do
+    for q in nw_conns nw_ports nw_bytes nw_approx; do
         kcat -b "$B" -C -t "$P$q" -o beginning -e -q -X isolation.level=read_committed \
             -f '%s\n' 2>/dev/null
     done | sort
@@ -137,6 +140,21 @@ grep -q "site s3 silent" "$tmp/m2.err" ||
     { echo "FAIL netwide: the silent site s3 was not timed out and reported"; fail=1; }
 grep -q "site s3: timed out in [1-9]" "$tmp/m2.err" ||
     { echo "FAIL netwide: no summary of s3's time-outs"; fail=1; }
+# the sketch against the exact count, where both report a source
+if ! python3 - "$tmp/got" <<'PY'
+import json, math, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+exact = {(r["window_start"], r["ipv4.src"]): r["ports"] for r in rows if r["query"] == "nw_ports"}
+bound = 3 * 1.04 / math.sqrt(2048)
+pairs = [(r["ports"], exact[(r["window_start"], r["ipv4.src"])]) for r in rows
+         if r["query"] == "nw_approx" and (r["window_start"], r["ipv4.src"]) in exact]
+assert pairs, "no source in both nw_approx and nw_ports: nothing compared"
+worst = max(abs(a - e) / e for a, e in pairs)
+print("netwide: approx_distinct against the exact count: %d sources, worst error %.2f%%"
+      % (len(pairs), 100 * worst))
+assert worst <= bound, (worst, bound)
+PY
+then echo "FAIL netwide: approx_distinct outside its error bound"; fail=1; fi
 persite_only=$(comm -13 "$tmp/want" "$tmp/persite" | wc -l)
 [ $fail -eq 0 ] && echo "ok netwide: 3 sites + 1 silent, 2 merges (one killed mid-run):" \
     "$(wc -l <"$tmp/got") rows equal htsc run on the whole capture, 0 doubled" \
