@@ -435,6 +435,17 @@ int kafka_partitions(struct kafka_sink *s, const char *query, int create, int ti
         int n = topic_partitions(s, name, 2000);
         if (n > 0)
             return n;
+        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(s->rk);
+        if (n == 0 && create > 0 && !asked && mc) { /* the mock has no Admin API */
+            rd_kafka_resp_err_t me = rd_kafka_mock_topic_create(mc, name, create, 1);
+            if (me) {
+                set_msg(err, errlen, "cannot create topic %s in the mock cluster: %s", name,
+                        rd_kafka_err2str(me));
+                return -1;
+            }
+            asked = 1;
+            continue;
+        }
         if (n == 0 && create > 0 && !asked) {
             /* the broker's default replication factor (-1) */
             char e[256];

@@ -172,6 +172,64 @@ def captures():
     return caps
 
 
+# ---------------------------------------------------------------- network-wide
+
+def bench_netwide(caps):
+    """What a site of network-wide queries sends: the mixed capture split by
+    flow into 3 sites, each an htsd --site into librdkafka's mock cluster
+    (tests/netwide/sites.htq); state rows and messages per window per site,
+    and the site's time against the same queries answered locally."""
+    if not os.path.exists(HTSD):
+        na("netwide", "htsd --site", "bin/htsd not built")
+        return
+    split = os.path.join(BUILD, "tools", "splitpcap")
+    pref = os.path.join(DATA, "site")
+    if run([split, caps["mix"], pref, "3"]).returncode != 0:
+        na("netwide", "sites", "splitpcap failed")
+        return
+    local = os.path.join(DATA, "sites_local.htq")
+    with open("tests/netwide/sites.htq") as f, open(local, "w") as g:
+        g.write(f.read().replace(" network-wide", ""))
+    eal = ["--no-huge", "--no-pci", "-m", "512", "--no-shconf", "--log-level=error", "-l", "0,1"]
+    runs = 2 if QUICK else 3
+    for i in range(3):
+        cap = "%s%d.pcap" % (pref, i)
+        st = subprocess.run(["capinfos", "-u", "-c", "-M", cap], capture_output=True, text=True)
+        dur = re.search(r"Capture duration:\s+([0-9.]+)", st.stdout)
+        pk = re.search(r"Number of packets:\s+(\d+)", st.stdout)
+        windows = max(1, int(float(dur.group(1)) // 3) + 1) if dur else 1
+        times = {"site": [], "local": []}
+        out = None
+        for _ in range(runs):
+            for mode, q, extra in (("site", "tests/netwide/sites.htq", ["--site", "s%d" % i]),
+                                   ("local", local, [])):
+                t0 = time.perf_counter()
+                p = run([HTSD, "--query", q, "--brokers", "mock", "--idle-exit", "300"] + extra +
+                        ["--", "--file-prefix", "nwb%d" % i, "--vdev",
+                         "net_pcap0,rx_pcap=" + cap] + eal)
+                times[mode].append(time.perf_counter() - t0)
+                if p.returncode != 0:
+                    na("netwide", "site %d" % i, "htsd failed: " + p.stderr.strip()[-80:])
+                    return
+                if mode == "site":
+                    out = p.stderr
+        m = re.search(r"(\d+) state rows of network-wide queries in (\d+) messages "
+                      r"\((\d+) watermarks\)", out or "")
+        if not m:
+            na("netwide", "site %d" % i, "no site summary")
+            return
+        rows_, msgs, wms = (int(x) for x in m.groups())
+        npk = int(pk.group(1)) if pk else 0
+        add("netwide", "site s%d of 3 (%s packets, %d windows of 3 s): state rows per window"
+            % (i, fmt(npk), windows), rows_ / windows, unit="rows",
+            note="%d rows in %d messages (%d watermark rounds to 12 partitions); %.4f state "
+                 "rows per packet" % (rows_, msgs, wms, rows_ / npk if npk else 0))
+        s, l_ = statistics.median(times["site"]), statistics.median(times["local"])
+        add("netwide", "site s%d: htsd --site time / the same queries answered locally" % i,
+            s / l_, runs=runs, unit="x",
+            note="%.2f s against %.2f s, wall, process included" % (s, l_))
+
+
 # ---------------------------------------------------------------- exec, jit
 
 def library():
@@ -613,6 +671,7 @@ def main():
                      ("export", lambda: bench_export(caps)),
                      ("htsd", lambda: bench_htsd(caps, have_kafka)),
                      ("reduce", lambda: bench_reduce(caps)), ("compile", bench_compile),
+                     ("netwide", lambda: bench_netwide(caps)),
                      ("memory", lambda: bench_memory(caps))):
         if os.environ.get("BENCH_ONLY") and name not in os.environ["BENCH_ONLY"].split(","):
             continue
