@@ -300,6 +300,8 @@ static void emit_row(const struct ir_query *q, int64_t ws, int64_t we,
         return;
     }
     rt.rows_per_query[q->index]++;
+    if (rt.winlat && !q->per_packet)
+        winlat_row(rt.winlat, we, rt.pass_ns);
     rt.sink->ops->produce(rt.sink->self, q->name, key.n ? key.p : NULL, key.n,
                           line.p, line.n, msg_time(we));
 }
@@ -312,6 +314,20 @@ static void on_main_row(void *ctx, const struct ir_query *q, int64_t ws,
 }
 
 static struct rowbuf batch;
+
+static uint64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+/* the sink's delivery report of a row: its window's latency */
+static void on_acked(void *ctx, int64_t ts_ns)
+{
+    (void)ctx;
+    winlat_acked(rt.winlat, ts_ns, mono_ns());
+}
 
 /* network-wide queries: the main lcore's merged state of a closed window */
 static void on_state(void *ctx, int query, int node, int64_t ws, const hts_value *row,
@@ -556,6 +572,18 @@ static void summary(int undelivered, uint64_t missed)
                 rt.opt.site, (unsigned long long)ns.rows, (unsigned long long)ns.messages,
                 (unsigned long long)ns.watermarks, rt.opt.topic_prefix, (int)ns.partitions);
     }
+    if (rt.winlat) {
+        struct winlat_stats ws;
+        winlat_stats(rt.winlat, &ws);
+        if (ws.windows)
+            fprintf(stderr, "htsd: window latency (event time past a window's end -> its "
+                    "last row acknowledged): %zu windows, p50 %.3f ms, p99 %.3f ms, max "
+                    "%.3f ms%s\n", ws.windows, ws.p50_ms, ws.p99_ms, ws.max_ms,
+                    ws.incomplete ? " (windows not all acknowledged left out)" : "");
+        else if (ws.incomplete)
+            fprintf(stderr, "htsd: window latency: no window had every row acknowledged "
+                    "(%zu windows)\n", ws.incomplete);
+    }
     fprintf(stderr, "htsd: control loop: longest pass %.3f ms of CPU, %.3f ms of wall time\n",
             (double)rt.loop_max_cpu_ns / 1e6, (double)rt.loop_max_ns / 1e6);
     (void)ring_full;
@@ -717,6 +745,18 @@ int main(int argc, char **argv)
         for (int q = 0; q < rt.prog->nqueries; q++)
             exec_set_partial_query(rt.main_x, q, rt.prog->queries[q]->network_wide);
     }
+    if (!strcmp(rt.opt.message_time, "event") && rt.sink->ops->on_delivered) {
+        int64_t hop = 0;
+        for (int q = 0; q < rt.prog->nqueries; q++) {
+            int64_t h = rt.prog->queries[q]->hop_ns;
+            if (h > 0 && (!hop || h < hop))
+                hop = h;
+        }
+        if (hop && !(rt.winlat = winlat_new(hop)))
+            rt_fatal_oom();
+        if (rt.winlat)
+            rt.sink->ops->on_delivered(rt.sink->self, on_acked, NULL);
+    }
     if (rt.opt.metrics && rt_metrics_open(&rt, rt.opt.metrics, err, sizeof err) < 0)
         rte_exit(EXIT_FAILURE, "htsd: --metrics %s: %s\n", rt.opt.metrics, err);
 
@@ -752,6 +792,7 @@ int main(int argc, char **argv)
     const uint64_t drain_budget = tsc_hz / 1000; /* 1 ms of messages per pass */
     for (;;) {
         uint64_t pass0 = rte_rdtsc(); /* a pass: its work, not its sleep */
+        rt.pass_ns = mono_ns();
         uint64_t cpu0 = thread_cpu_ns();
         int64_t upto = INT64_MAX;
         bool all_done = true;
@@ -766,6 +807,8 @@ int main(int argc, char **argv)
         /* advance only when everything handed over before `closed` was read
          * has been handled: else next pass, with `closed` read again */
         if (upto != INT64_MAX && !more) {
+            if (rt.winlat)
+                winlat_advance(rt.winlat, upto, rt.pass_ns);
             exec_advance(rt.main_x, upto);
             if (rt.nsite)
                 ns_site_watermark(rt.nsite, exec_watermark(rt.main_x), false);
@@ -785,6 +828,9 @@ int main(int argc, char **argv)
             rte_delay_us_sleep(200);
     }
     rte_eal_mp_wait_lcore();
+    rt.pass_ns = mono_ns();
+    if (rt.winlat) /* the end of input ends every window still open */
+        winlat_advance(rt.winlat, INT64_MAX, rt.pass_ns);
     exec_finish(rt.main_x);
     if (rt.nsite) /* the last windows' state, then: this site is done */
         ns_site_watermark(rt.nsite, NS_DONE, true);
@@ -820,6 +866,7 @@ int main(int argc, char **argv)
     }
     exec_free(rt.main_x);
     ns_site_free(rt.nsite);
+    winlat_free(rt.winlat);
     rowfmt_free(rt.fmt);
     jit_free(jp);
     rt_sink_free(rt.sink);

@@ -45,6 +45,8 @@ struct kafka_sink {
     void (*on_failed)(void *ctx, const char *topic, const void *key, size_t keylen,
                       const void *value, size_t len, const char *error);
     void *failed_ctx;
+    void (*on_ok)(void *ctx, int64_t timestamp_ms); /* kafka_on_delivered */
+    void *ok_ctx;
 };
 
 static void set_msg(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -96,6 +98,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     } else {
         s->c.delivered++;
         s->c.brokers_down = 0; /* a broker took this row: not all are down */
+        if (s->on_ok) /* the timestamp given to produce, kept as the message's
+                       * opaque: a broker may report its own time */
+            s->on_ok(s->ok_ctx, (int64_t)(intptr_t)m->_private);
     }
 }
 
@@ -344,6 +349,13 @@ static int reject(struct kafka_sink *s, rd_kafka_resp_err_t err, int ret)
     return ret;
 }
 
+void kafka_on_delivered(struct kafka_sink *s, void (*fn)(void *ctx, int64_t timestamp_ms),
+                        void *ctx)
+{
+    s->on_ok = fn;
+    s->ok_ctx = ctx;
+}
+
 int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size_t keylen,
                   const void *value, size_t len, int64_t timestamp_ms)
 {
@@ -368,7 +380,9 @@ int kafka_produce_to(struct kafka_sink *s, const char *query, int32_t partition,
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
                                 RD_KAFKA_V_VALUE((void *)value, len),
-                                RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
+                                RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+                                RD_KAFKA_V_OPAQUE((void *)(intptr_t)timestamp_ms),
+                                RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         /* The queue drains as delivery reports are served: serve them and retry,

@@ -97,6 +97,11 @@ int kafka_ping(struct kafka_sink *s, int timeout_ms, char *err, size_t errlen);
 int kafka_produce(struct kafka_sink *s, const char *query, const void *key, size_t keylen,
                   const void *value, size_t len, int64_t timestamp_ms);
 
+/* Calls fn with each delivered row's message timestamp (ms), from the
+ * delivery report (inside kafka_poll/kafka_flush): htsd's window latency. */
+void kafka_on_delivered(struct kafka_sink *s, void (*fn)(void *ctx, int64_t timestamp_ms),
+                        void *ctx);
+
 /* kafka_produce into one partition (RD_KAFKA_PARTITION_UA, -1: by key). */
 int kafka_produce_to(struct kafka_sink *s, const char *query, int32_t partition,
                      const void *key, size_t keylen, const void *value, size_t len,

@@ -13,6 +13,7 @@
 #include "htsd.h"
 #include "netsite.h"
 #include "sink.h"
+#include "winlat.h"
 
 /* --late-topic: the topic's name after the prefix; no query can have it
  * (a query name is an identifier) */
@@ -34,6 +35,8 @@ struct rt_global {
     struct rowfmt *fmt;  /* the JSON writer of the program's rows */
     struct rt_sink *sink;
     struct ns_site *nsite; /* network-wide queries: their state to Kafka */
+    struct winlat *winlat; /* window end to last row acknowledged */
+    uint64_t pass_ns;      /* CLOCK_MONOTONIC at the control loop pass's start */
     /* counters of the main lcore */
     uint64_t *rows_per_query;
     uint64_t rows_dropped; /* could not be handed to the sink */

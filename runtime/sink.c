@@ -11,6 +11,8 @@
 struct stdout_sink {
     FILE *out;
     struct rt_sink_counters c;
+    void (*ok)(void *ctx, int64_t ts_ns); /* a row written is delivered */
+    void *ok_ctx;
 };
 
 static int so_produce(void *self, const char *query, const void *key,
@@ -18,7 +20,7 @@ static int so_produce(void *self, const char *query, const void *key,
                       int64_t ts)
 {
     struct stdout_sink *s = self;
-    (void)query; (void)key; (void)keylen; (void)ts;
+    (void)query; (void)key; (void)keylen;
     s->c.produced++;
     if (fwrite(value, 1, len, s->out) != len || fputc('\n', s->out) == EOF) {
         s->c.failed++;
@@ -27,7 +29,16 @@ static int so_produce(void *self, const char *query, const void *key,
         return -EIO;
     }
     s->c.delivered++;
+    if (s->ok)
+        s->ok(s->ok_ctx, ts);
     return 0;
+}
+
+static void so_on_delivered(void *self, void (*fn)(void *ctx, int64_t ts_ns), void *ctx)
+{
+    struct stdout_sink *s = self;
+    s->ok = fn;
+    s->ok_ctx = ctx;
 }
 
 static void so_poll(void *self) { (void)self; }
@@ -52,7 +63,7 @@ static void so_counters(void *self, struct rt_sink_counters *c)
 static void so_free(void *self) { free(self); }
 
 static const struct rt_sink_ops stdout_ops = {
-    so_produce, so_poll, so_flush, so_counters, so_free, NULL, NULL, NULL,
+    so_produce, so_poll, so_flush, so_counters, so_free, NULL, NULL, NULL, so_on_delivered,
 };
 
 struct rt_sink *rt_sink_stdout(FILE *out)

@@ -40,6 +40,9 @@ struct rt_sink_ops {
                       const void *value, size_t len, int64_t timestamp_ns);
     int (*partitions)(void *self, const char *topic, int create, char *err,
                       size_t errlen);
+    /* fn(ctx, timestamp) for each row delivered (its message timestamp, ns
+     * as given to produce); NULL where the sink cannot say (transactions) */
+    void (*on_delivered)(void *self, void (*fn)(void *ctx, int64_t ts_ns), void *ctx);
 };
 
 struct rt_sink {

@@ -83,8 +83,22 @@ static void on_failed(void *ctx, const char *topic, const void *key,
     rt_kafka_name_undelivered(topic, key, keylen, value, len, error);
 }
 
+/* librdkafka gives milliseconds back: htsd's hook takes ns */
+static void (*ok_fn)(void *ctx, int64_t ts_ns);
+static void ok_ms(void *ctx, int64_t ms)
+{
+    ok_fn(ctx, ms * 1000000);
+}
+
+static void k_on_delivered(void *self, void (*fn)(void *ctx, int64_t ts_ns), void *ctx)
+{
+    ok_fn = fn;
+    kafka_on_delivered(self, fn ? ok_ms : NULL, ctx);
+}
+
 static const struct rt_sink_ops kafka_ops = {
     k_produce, k_poll, k_flush, k_counters, k_free, k_abandon, k_produce_to, k_partitions,
+    k_on_delivered,
 };
 
 struct kafka_sink *rt_kafka_open(const char *brokers, const char *topic_prefix,

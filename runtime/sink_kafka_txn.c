@@ -470,7 +470,7 @@ static void tx_free(void *self)
 }
 
 static const struct rt_sink_ops txn_ops = {
-    tx_produce, tx_poll, tx_flush, tx_counters, tx_free, tx_abandon, NULL, NULL,
+    tx_produce, tx_poll, tx_flush, tx_counters, tx_free, tx_abandon, NULL, NULL, NULL,
 };
 
 struct rt_sink *rt_sink_kafka_txn(const char *brokers, const char *topic_prefix,

@@ -172,6 +172,69 @@ def captures():
     return caps
 
 
+# ---------------------------------------------------------------- latency
+
+def bench_latency(caps, have_kafka):
+    """From a window's end in event time to its last row acknowledged by the
+    broker (htsd's own measure, printed at exit): captures of DNS clients
+    replayed at their own pace (--replay-speed 1), so that event time runs
+    with the clock; one row per source and window."""
+    if not os.path.exists(HTSD):
+        na("latency", "htsd", "bin/htsd not built")
+        return
+    cases = []
+    for keys, win, pk, rate in ((10, "100ms", 300000, 100000),
+                                (10000, "100ms", 300000, 100000),
+                                (1000000, "1s", 2000000, 1000000)):
+        name = "lat_%d.pcap" % keys
+        path, _, _ = gen(name, "--mix", "dns=1", "--clients", str(keys), "--client-seq",
+                         "--packets", str(pk), "--rate", str(rate), "--no-attacks",
+                         "--snaplen", "128", "--seed", "6")
+        cases.append((keys, win, path, pk / rate))
+    targets = [("mock", "mock")]
+    br = None
+    if have_kafka:
+        try:
+            br = Broker()
+            targets.append(("broker", br.start()))
+        except Exception as e:  # noqa: BLE001
+            na("latency", "real broker", repr(e)[:100])
+            br = None
+    runs = 1 if QUICK else 2
+    eal = ["--no-huge", "--no-pci", "-m", "1024", "--no-shconf", "--log-level=error", "-l", "0,1"]
+    try:
+        for label, brokers in targets:
+            for keys, win, path, secs in cases:
+                p50, p99, mx, n = [], [], [], 0
+                for r in range(runs):
+                    p = run([HTSD, "--query", "bench/queries/window_keys.htq", "--set",
+                             "win=" + win, "--brokers", brokers, "--topic-prefix",
+                             "lat%d_%d." % (r, keys), "--replay-speed", "1", "--idle-exit",
+                             "500", "--", "--file-prefix", "lat", "--vdev",
+                             "net_pcap0,rx_pcap=" + path] + eal)
+                    m = re.search(r"window latency .*?: (\d+) windows, p50 ([0-9.]+) ms, p99 "
+                                  r"([0-9.]+) ms, max ([0-9.]+) ms", p.stderr)
+                    if p.returncode != 0 or not m:
+                        na("latency", "%s, %s keys" % (label, fmt(keys)),
+                           "htsd failed: " + p.stderr.strip()[-100:])
+                        break
+                    n += int(m.group(1))
+                    p50.append(float(m.group(2)))
+                    p99.append(float(m.group(3)))
+                    mx.append(float(m.group(4)))
+                else:
+                    add("latency", "%s: %s keys per window (%s windows, %.0f s replayed at "
+                        "its pace): p50" % (label, fmt(keys), win, secs),
+                        statistics.median(p50), min(p50), max(p50), runs, "ms",
+                        "window end -> last row acked; %d windows in all" % n)
+                    add("latency", "%s: %s keys per window: p99" % (label, fmt(keys)),
+                        statistics.median(p99), min(p99), max(p99), runs, "ms",
+                        "max %.1f ms" % max(mx))
+    finally:
+        if br:
+            br.stop()
+
+
 # ---------------------------------------------------------------- network-wide
 
 def bench_netwide(caps):
@@ -672,6 +735,7 @@ def main():
                      ("htsd", lambda: bench_htsd(caps, have_kafka)),
                      ("reduce", lambda: bench_reduce(caps)), ("compile", bench_compile),
                      ("netwide", lambda: bench_netwide(caps)),
+                     ("latency", lambda: bench_latency(caps, have_kafka)),
                      ("memory", lambda: bench_memory(caps))):
         if os.environ.get("BENCH_ONLY") and name not in os.environ["BENCH_ONLY"].split(","):
             continue
