@@ -587,7 +587,7 @@ int main(int argc, char **argv)
     }
     const struct dpm_stats *st = dpm_stats(c.m);
     printf("htscp: %" PRIu64 " windows closed, %" PRIu64 " frames sent (%" PRIu64 " rows, %"
-           PRIu64 " partial records, %" PRIu64 " watermarks), %" PRIu64 " spill rows; switch: %"
+           PRIu64 " partial records, %" PRIu64 " watermarks), %" PRIu64 " spilled keys; switch: %"
            PRIu64 " late packets, %" PRIu64 " overruns, %" PRId64 " passes waiting for a bank; %"
            PRIu64 " unreadable slots, %" PRIu64 " send errors\n",
            c.windows, c.frames, st->records[REP_ROW], st->records[REP_PARTIAL],

@@ -9,8 +9,8 @@
  * it first. When a later key finds its slot taken, the tuple overflows to the
  * host at the operator's input. When event time passes the window's end, the
  * "control plane" reads the registers (rows of groupbys and histograms, after
- * the threshold filter; distinct rows of spilled groupby keys), sends them as
- * ROW records and clears the arrays.
+ * the threshold filter, as ROW records; spilled groupby keys' slots and a
+ * refined groupby's fine slots as PARTIAL records) and clears the arrays.
  *
  * Reports go through one rep_writer: the records one packet causes share a
  * frame (one clone per packet), the window-close dumps are batched into
@@ -843,29 +843,6 @@ static void run_query(struct dpm *m, int qi, const struct hts_pkt *pkt,
     }
 }
 
-/* Runs the DIST-zone nodes from distinct d up to (not including) groupby g
- * on row; the row reaching g, or NULL when a filter drops it. */
-static const hts_value *chain(struct dpm *m, const struct ir_query *q, int d,
-                              const struct ir_node *g, const hts_value *row)
-{
-    int path[64], np = 0;
-    for (const struct ir_node *c = g->in[0]; c->id != d && np < 64; c = c->in[0])
-        path[np++] = c->id;
-    for (int i = np - 1; i >= 0; i--) {
-        const struct ir_node *c = q->nodes[path[i]];
-        if (c->kind == IR_FILTER) {
-            if (!truth(c->expr, NULL, row))
-                return NULL;
-        } else {
-            hts_value *out = scratch_row(m, c->ncols);
-            for (int k = 0; k < c->ncols; k++)
-                out[k] = exec_eval(c->exprs[k], NULL, row);
-            row = out;
-        }
-    }
-    return row;
-}
-
 /* The control plane at window close: reads the registers of query qi. */
 static void close_query(struct dpm *m, int qi)
 {
@@ -915,24 +892,26 @@ static void close_query(struct dpm *m, int qi)
             }
             if (mq->tr)
                 mq->tr[k].out += r->ndirty;
-            int dd = mq->spill_from[k];
-            if (dd >= 0) { /* distinct rows of the keys the host owns */
-                const struct reg *dr = mq->reg[dd];
-                const struct ir_node *dn = q->nodes[dd];
-                hts_value key[IR_MAX_KEYS];
-                uint8_t kb[16 * IR_MAX_KEYS];
-                size_t kl;
-                for (uint32_t x = 0; x < dr->ndirty; x++) {
-                    const hts_value *drow = dr->kv + (size_t)dr->dirty[x] * (size_t)dn->nkeys;
-                    const hts_value *grow = chain(m, q, dd, n, drow);
-                    if (!grow || !eval_key(n, NULL, grow, key, kb, &kl))
+            if (mq->spill_from[k] >= 0) {
+                /* the keys the host owns: each spilled slot counted exactly
+                 * the distinct rows the data plane held for its key, so one
+                 * partial record of it stands for all of them (the host
+                 * merges it with the rows that overflowed to it) */
+                int nc = n->nkeys + 2 * n->naggs;
+                hts_value *prow = scratch_row(m, nc);
+                for (uint32_t d = 0; d < r->ndirty; d++) {
+                    uint32_t i = r->dirty[d];
+                    if (r->state[i] != SLOT_SPILLED)
                         continue;
-                    int how;
-                    uint32_t i = reg_find(r, kb, kl, key, false, &how);
-                    if (how != FIND_HIT || r->state[i] != SLOT_SPILLED)
-                        continue;
+                    memcpy(prow, r->kv + (size_t)i * (size_t)n->nkeys,
+                           (size_t)n->nkeys * sizeof *prow);
+                    for (int a = 0; a < n->naggs; a++) {
+                        size_t at = (size_t)i * (size_t)n->naggs + (size_t)a;
+                        prow[n->nkeys + a] = r->vals[at];
+                        prow[n->nkeys + n->naggs + a] = hts_int(r->aux[at]);
+                    }
                     m->st.spills++;
-                    emit(m, qi, n->in[0]->id, REP_ROW, (uint64_t)ws, NULL, grow);
+                    emit(m, qi, k, REP_PARTIAL, (uint64_t)ws, NULL, prow);
                 }
             }
         } else if (n->kind == IR_HISTOGRAM) {

@@ -39,7 +39,7 @@ struct dpm_stats {
     uint64_t frames;
     uint64_t records[6];  /* by enum rep_kind */
     uint64_t overflows;   /* tuples sent to the host because a slot was taken */
-    uint64_t spills;      /* distinct rows dumped for spilled groupby keys */
+    uint64_t spills;      /* spilled groupby keys: one partial record each */
     uint64_t gated;       /* tuples sent to the host by a refinement gate */
     uint64_t late;        /* packets dropped by data-plane state: window closed */
     uint64_t truncated;   /* mirrored frames cut to fit a report record */

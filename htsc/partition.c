@@ -276,7 +276,7 @@ int htsc_cmd_emulate(const struct htsc_opts *o)
         const struct dpm_stats *st = dpm_stats(m);
         fprintf(stderr, "htsc: emulate %s: %llu packets in, %llu frames out: %llu tuple, "
                 "%llu row, %llu packet, %llu partial, %llu watermark records; %llu overflows, "
-                "%llu spilled rows, %llu gated, %llu late, %llu truncated\n", p->target,
+                "%llu spilled keys, %llu gated, %llu late, %llu truncated\n", p->target,
                 (unsigned long long)st->packets, (unsigned long long)st->frames,
                 (unsigned long long)st->records[REP_TUPLE],
                 (unsigned long long)st->records[REP_ROW],

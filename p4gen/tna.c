@@ -2051,8 +2051,8 @@ static void entries_registers(struct p4g_out *o, int qi, const struct plan_query
                      "q%d_n%d_key<w> (key bits 32w+31..32w)", k, ir_kind_text[n->kind], qi, k,
                      qi, k);
             if (spill)
-                p4g_line(o, "#     q%d_n%d_spill = 1: no row; dump the held distinct rows of "
-                         "the key instead", qi, k);
+                p4g_line(o, "#     q%d_n%d_spill = 1: no row; the slot, which counted the "
+                         "key's held distinct rows, as a partial record (kind 5) instead", qi, k);
             if (pn->refine) {
                 p4g_line(o, "#     refined: each held slot is sent, whatever its values (%%%d's "
                          "threshold runs on the host),", pn->gate);

@@ -525,6 +525,10 @@ static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
             rc = add_layout(p, ls, pq, qi, k, REP_ROW, err, errlen);
         if (rc == 0 && pn->overflow_at >= 0)
             rc = add_layout(p, ls, pq, qi, pn->overflow_at, pn->overflow_kind, err, errlen);
+        /* a spilled key's slot, which kept counting its held rows, leaves as
+         * one partial record at window end (docs/partitioning.md) */
+        if (rc == 0 && pn->spill && pn->exit != PLAN_EXIT_PARTIAL)
+            rc = add_layout(p, ls, pq, qi, k, REP_PARTIAL, err, errlen);
         if (rc < 0)
             return rc;
     }

@@ -531,12 +531,12 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
             const struct ir_node *d = n->in[0];
             while (d->kind != IR_DISTINCT)
                 d = d->in[0];
-            /* the distinct rows the data plane still holds (1 - fd) of the
-             * groupby keys that saw at least one overflowing row */
+            /* one partial record per groupby key that saw at least one
+             * overflowing row (its slot counted the rows still held) */
             double fd = overflow_frac(&c->tr[d->id], slots[d->id]);
             for (int w = 0; w < s->nwin; w++) {
                 double per = s->win[w].keys > 0 ? s->win[w].in / s->win[w].keys : 1;
-                cost += s->win[w].in * (1 - fd) * (1 - pow(1 - fd, per));
+                cost += s->win[w].keys * (1 - pow(1 - fd, per));
             }
         }
     }

@@ -334,7 +334,9 @@ def finish(label, work, queries, src, sets, plan, reports, npackets, cprc, cpout
                   r"passes waiting for a bank; (\d+) unreadable slots, (\d+) send errors",
                   cpout or "")
     if cprc or not m:
-        problems.append(f"htscp exit {cprc}: {(cpout or '').strip()[-300:]}")
+        log = open(os.path.join(work, "htscp.log")).read().strip().splitlines()
+        problems.append(f"htscp exit {cprc}: {(cpout or '').strip()[-300:]}; its log: "
+                        + " | ".join(log[-3:]))
     else:
         fig["windows"] = int(m.group(1))
         fig["late"] = int(m.group(2))
