@@ -538,9 +538,13 @@ static void check_add(int rc)
     }
 }
 
+/* Records by kind count what goes on the wire; per query, what each query
+ * causes: a packet record shared by several queries (one mirrored copy,
+ * send_packet) is one record on the wire and one for each of its queries. */
 static void count(struct dpm *m, int query, int kind)
 {
-    m->st.records[kind]++;
+    if (kind != REP_PACKET)
+        m->st.records[kind]++;
     if (kind != REP_WATERMARK)
         m->st.query_records[query]++;
 }
@@ -585,6 +589,7 @@ static void send_packet(struct dpm *m, uint64_t ts, const struct frame_in *f)
         cap = (uint32_t)room;
         m->st.truncated++;
     }
+    m->st.records[REP_PACKET]++; /* one copy, whatever its targets */
     int rc = rep_add_packet(&m->w, m->pt, m->npt, ts, f->data, cap, f->wire_len, f->port,
                             (uint16_t)f->linktype);
     if (rc == -ENOSPC) {

@@ -286,6 +286,11 @@ int htsc_cmd_emulate(const struct htsc_opts *o)
                 (unsigned long long)st->overflows, (unsigned long long)st->spills,
                 (unsigned long long)st->gated,
                 (unsigned long long)st->late, (unsigned long long)st->truncated);
+        uint64_t all = st->records[REP_TUPLE] + st->records[REP_ROW] +
+                       st->records[REP_PACKET] + st->records[REP_PARTIAL];
+        fprintf(stderr, "htsc: %llu records to the host in all (%.4f per packet; a mirrored "
+                "packet that several queries read is one record)\n", (unsigned long long)all,
+                st->packets ? (double)all / (double)st->packets : 0);
         for (int i = 0; i < p->nqueries; i++)
             fprintf(stderr, "htsc: query %s: %llu records to the host (%.4f per packet)\n",
                     p->queries[i].q->name, (unsigned long long)st->query_records[i],
