@@ -351,6 +351,13 @@ static int add_foot(const struct p4g_target *t, const struct ir_node *n,
             s[nst].salus = 1;
             s[nst].bits = (uint64_t)slots * (uint64_t)w;
         }
+        /* TNA: the key words' comparisons answer in 8-bit fields that a
+           gateway tests in the next stage before anything depends on the
+           slot (p4gen/tna.c; p4c-barefoot places it so) */
+        if (t->salus_per_stage && nst < MAXST) {
+            s[nst].tables = 1;
+            nst++;
+        }
         u->phv += keybits + 32 + 8;
         if (n->kind == IR_GROUPBY) {
             int arrays = spill ? 1 : 0;
