@@ -286,6 +286,12 @@ static void part_close(struct part *p)
 
 static bool types_ok(const struct ir_node *n, const hts_value *row, int ncols)
 {
+    if (!ir_kind_stateful(n->kind)) { /* rows of a stream kept for a join */
+        for (int c = 0; c < ncols; c++)
+            if (row[c].present && row[c].type != n->cols[c].type)
+                return false;
+        return true;
+    }
     if (n->kind != IR_GROUPBY && n->kind != IR_DISTINCT)
         return true; /* a histogram's bucket and count: checked by exec_merge */
     for (int c = 0; c < ncols; c++) {
@@ -374,7 +380,11 @@ static void handle(const rd_kafka_message_t *km)
         return;
     }
     const struct ir_node *n = m.node < q->nnodes ? q->nodes[m.node] : NULL;
-    if (!n || !ir_kind_stateful(n->kind) || m.ncols != exec_partial_ncols(n)) {
+    /* a stateful operator's partial rows, or the rows a site kept of a
+     * stream that feeds a join */
+    bool fits = n && (ir_kind_stateful(n->kind) ? m.ncols == exec_partial_ncols(n)
+                                                : !n->packet && m.ncols == n->ncols);
+    if (!fits) {
         snprintf(why, sizeof why, "state of %s node %d with %d columns does not fit the "
                  "query (the sites run another version of it?)", q->name, m.node, m.ncols);
         warn_reject(why);

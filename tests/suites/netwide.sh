@@ -3,9 +3,10 @@
 # broker (scripts/kafka-broker.sh): three htsd sites, two htsmerge instances
 # in one consumer group, and a site that never comes.
 #
-# tests/netwide/sites.htq holds four network-wide queries (SYNs per
+# tests/netwide/sites.htq holds five network-wide queries (SYNs per
 # destination, distinct ports per source, bytes with min and max per source,
-# approx_distinct's HyperLogLog sketch of ports per source).
+# approx_distinct's HyperLogLog sketch of ports per source, a join of three
+# groupbys: handshake times).
 # ftp_brute_force.pcap, put in time order, is split by flow into three
 # captures (splitpcap, as RSS would); each is one site's htsd (net_pcap,
 # replayed at 3x its pace, so that the run lasts about 15 s). The merge
@@ -84,7 +85,7 @@ wait_for() { # wait_for FILE PATTERN SECONDS
     return 1
 }
 read_rows() {
-    for q in nw_conns nw_ports nw_bytes nw_approx; do
+    for q in nw_conns nw_ports nw_bytes nw_approx nw_rtt; do
         kcat -b "$B" -C -t "$P$q" -o beginning -e -q -X isolation.level=read_committed \
             -f '%s\n' 2>/dev/null
     done | sort
