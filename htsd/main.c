@@ -340,7 +340,7 @@ static void on_state(void *ctx, int query, int node, int64_t ws, const hts_value
 /* Handles message m from row *row on; with a TSC deadline `until` (0: none),
  * stops between rows when it has passed and returns false with *row where
  * to go on. True when m is done (and freed). */
-static bool handle_msg(struct rt_msg *m, int *row, uint64_t until)
+static bool handle_msg(struct rt_worker *w, struct rt_msg *m, int *row, uint64_t until)
 {
     if (m->kind == MSG_LATE) { /* --late-topic: one message per packet */
         for (size_t off = 0; off < m->nbytes;) {
@@ -352,7 +352,7 @@ static bool handle_msg(struct rt_msg *m, int *row, uint64_t until)
             rt.late_produced++;
             off += len;
         }
-        rt_msg_free(m);
+        rt_msg_release(w, m);
         return true;
     }
     if (*row == 0)
@@ -368,7 +368,7 @@ static bool handle_msg(struct rt_msg *m, int *row, uint64_t until)
             rt.sink->ops->produce(rt.sink->self, q->name, NULL, 0, batch.p,
                                   batch.n, msg_time(m->ws[0]));
         }
-        rt_msg_free(m);
+        rt_msg_release(w, m);
         return true;
     }
     for (int r = *row; r < m->nrows; r++) {
@@ -382,7 +382,7 @@ static bool handle_msg(struct rt_msg *m, int *row, uint64_t until)
             return false;
         }
     }
-    rt_msg_free(m);
+    rt_msg_release(w, m);
     return true;
 }
 
@@ -404,10 +404,11 @@ static unsigned drain(uint64_t until, bool *more)
 {
     static struct rt_msg *cur; /* a message left between rows, and where */
     static int cur_row;
+    static struct rt_worker *cur_w; /* whose it is */
     unsigned total = 0;
     *more = false;
     if (cur) {
-        if (!handle_msg(cur, &cur_row, until)) {
+        if (!handle_msg(cur_w, cur, &cur_row, until)) {
             *more = true;
             return 1;
         }
@@ -419,8 +420,9 @@ static unsigned drain(uint64_t until, bool *more)
         while (rte_ring_sc_dequeue(rt.workers[i].ring, &m) == 0) {
             int row = 0;
             total++;
-            if (!handle_msg(m, &row, until)) {
+            if (!handle_msg(&rt.workers[i], m, &row, until)) {
                 cur = m;
+                cur_w = &rt.workers[i];
                 cur_row = row;
                 *more = true;
                 return total;
@@ -771,8 +773,11 @@ int main(int argc, char **argv)
         w->lcore = lcore;
         w->ring = rte_ring_create(name, RING_SIZE, (int)rte_socket_id(),
                                   RING_F_SP_ENQ | RING_F_SC_DEQ);
+        snprintf(name, sizeof name, "htsd_f%d", wi);
+        w->free_ring = rte_ring_create(name, RING_SIZE, (int)rte_socket_id(),
+                                       RING_F_SP_ENQ | RING_F_SC_DEQ);
         w->x = exec_new(rt.prog, rt_worker_row, w);
-        if (!w->ring || !w->x)
+        if (!w->ring || !w->free_ring || !w->x)
             rte_exit(EXIT_FAILURE, "htsd: cannot set up worker %d\n", wi);
         exec_set_max_keys(w->x, rt.opt.max_keys);
         w->eng = jp ? eng_new_jit(jp, w->x, rt_worker_row, w, &w->ds)
@@ -863,6 +868,10 @@ int main(int argc, char **argv)
         hts_reorder_free(rt.workers[i].ro);
         free(rt.workers[i].late_q);
         rte_ring_free(rt.workers[i].ring);
+        void *fm;
+        while (rte_ring_sc_dequeue(rt.workers[i].free_ring, &fm) == 0)
+            rt_msg_free(fm);
+        rte_ring_free(rt.workers[i].free_ring);
     }
     exec_free(rt.main_x);
     ns_site_free(rt.nsite);

@@ -104,6 +104,9 @@ struct rt_worker {
     unsigned lcore;
     int index;
     struct rte_ring *ring; /* worker -> main */
+    struct rte_ring *free_ring; /* main -> worker: messages handled, to reuse
+                                 * (rt_msg_release): no malloc per batch */
+    uint64_t recycled;          /* messages reused from free_ring */
     struct exec *x;
     struct eng *eng; /* runs the packets over x: interpreter or JIT (jit_engine.h) */
     struct hts_decode_stats ds;

@@ -57,6 +57,9 @@ uint64_t rt_late(const struct rt_global *rt, int q);
 
 /* worker.c */
 void rt_msg_fix_strings(struct rt_msg *m);
+/* The main lcore is done with m, which came from worker w: back to w's
+ * free ring for reuse (freed when it is full). */
+void rt_msg_release(struct rt_worker *w, struct rt_msg *m);
 
 /* metrics.c: Prometheus text over HTTP: rendered by the main lcore
  * (rt_metrics_poll, never blocking), served by a thread of its own */

@@ -51,8 +51,27 @@ void rt_msg_free(struct rt_msg *m)
 
 #define RT_PREFETCH 4 /* frames prefetched ahead of the one being read */
 
-static struct rt_msg *msg_new(enum rt_msg_kind kind, int ncols, int caprows)
+void rt_msg_release(struct rt_worker *w, struct rt_msg *m)
 {
+    if (m->kind == MSG_LATE || !w->free_ring || rte_ring_sp_enqueue(w->free_ring, m) != 0)
+        rt_msg_free(m);
+}
+
+/* A message of this shape: one the main lcore handed back, else a new one. */
+static struct rt_msg *msg_new(struct rt_worker *w, enum rt_msg_kind kind, int ncols,
+                              int caprows)
+{
+    void *p;
+    while (w->free_ring && rte_ring_sc_dequeue(w->free_ring, &p) == 0) {
+        struct rt_msg *r = p;
+        if (r->kind == kind && r->ncols == ncols && r->caprows == caprows) {
+            r->nrows = 0;
+            r->nbytes = 0; /* the string buffer stays, for the next rows */
+            w->recycled++;
+            return r;
+        }
+        rt_msg_free(r); /* another shape: another query's */
+    }
     struct rt_msg *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
@@ -133,7 +152,7 @@ static void on_partial(void *ctx, int query, int node, int64_t ws,
 {
     struct rt_worker *w = ctx;
     /* one message per row keeps this simple; windows close rarely */
-    struct rt_msg *m = msg_new(MSG_PARTIAL, ncols, 1);
+    struct rt_msg *m = msg_new(w, MSG_PARTIAL, ncols, 1);
     if (!m || !msg_add_row(m, row)) {
         rt_fatal_oom();
     }
@@ -151,7 +170,7 @@ void rt_worker_row(void *ctx, const struct ir_query *q, int64_t ws, int64_t we,
     if (w->batch && (w->batch->query != q->index || w->batch->nrows == w->batch->caprows))
         flush_batch(w);
     if (!w->batch) {
-        w->batch = msg_new(MSG_ROWS, ncols, 256);
+        w->batch = msg_new(w, MSG_ROWS, ncols, 256);
         if (!w->batch)
             rt_fatal_oom();
         w->batch->query = q->index;
