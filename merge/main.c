@@ -82,7 +82,7 @@ static struct {
     const char *kprops[64];
     int nkprops;
     int64_t site_timeout_ns, idle_exit_ns;
-    int commit_ms, txn_timeout_ms;
+    int commit_ms, txn_timeout_ms, state_partitions;
     unsigned long long max_keys;
     bool quiet;
 } opt;
@@ -600,6 +600,8 @@ static void usage(FILE *out)
           "  --txn-timeout MS       transaction.timeout.ms (default 10000): how long the\n"
           "                         rows of an instance that died block read_committed\n"
           "                         consumers\n"
+          "  --state-partitions N   partitions of the state topic when htsmerge creates\n"
+          "                         it before any site has (default 12, as htsd's)\n"
           "  --max-keys N           keys per stateful operator, window and partition\n"
           "                         (default 4000000)\n"
           "  --idle-exit DUR        exit once every site is done (or silent) in every\n"
@@ -618,6 +620,7 @@ static void parse_args(int argc, char **argv)
         {"group", required_argument, 0, 'g'},  {"instance", required_argument, 0, 'I'},
         {"commit-interval", required_argument, 0, 'C'},
         {"txn-timeout", required_argument, 0, 'O'},
+        {"state-partitions", required_argument, 0, 'N'},
         {"max-keys", required_argument, 0, 'K'}, {"idle-exit", required_argument, 0, 'i'},
         {"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
@@ -627,6 +630,7 @@ static void parse_args(int argc, char **argv)
     opt.site_timeout_ns = 30 * 1000000000ll;
     opt.commit_ms = 200;
     opt.txn_timeout_ms = 10000;
+    opt.state_partitions = 12;
     opt.max_keys = 4000000;
     int c;
     while ((c = getopt_long(argc, argv, "X:qh", longs, NULL)) != -1) {
@@ -652,6 +656,11 @@ static void parse_args(int argc, char **argv)
         case 'I': opt.instance = optarg; break;
         case 'C': opt.commit_ms = atoi(optarg); break;
         case 'O': opt.txn_timeout_ms = atoi(optarg); break;
+        case 'N':
+            opt.state_partitions = atoi(optarg);
+            if (opt.state_partitions < 1 || opt.state_partitions > 10000)
+                die("--state-partitions is 1 to 10000");
+            break;
         case 'K': opt.max_keys = strtoull(optarg, NULL, 10); break;
         case 'i':
             if (hts_parse_duration(optarg, &opt.idle_exit_ns) < 0 || opt.idle_exit_ns <= 0)
@@ -713,6 +722,43 @@ static void user_props(rd_kafka_conf_t *conf)
     }
 }
 
+/* The state topic, created when no site has yet (the same default
+ * partitions as htsd --site), so that the subscription finds it at once. */
+static void ensure_topic(rd_kafka_t *rk)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    /* all topics: asking for one would have the broker auto-create it */
+    if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        die("no broker at %s answered", opt.brokers);
+    bool have = false;
+    for (int i = 0; i < md->topic_cnt; i++)
+        have |= strcmp(md->topics[i].topic, in_topic) == 0;
+    rd_kafka_metadata_destroy(md);
+    if (have)
+        return;
+    char err[256];
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(in_topic, opt.state_partitions, -1, err,
+                                                    sizeof err);
+    if (!nt)
+        die("topic %s: %s", in_topic, err);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
+    const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
+    size_t cnt = 0;
+    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
+    rd_kafka_resp_err_t e = !ev ? RD_KAFKA_RESP_ERR__TIMED_OUT
+                            : rd_kafka_event_error(ev) ? rd_kafka_event_error(ev)
+                            : cnt == 1 ? rd_kafka_topic_result_error(tr[0])
+                                       : RD_KAFKA_RESP_ERR__FAIL;
+    if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        die("cannot create topic %s: %s", in_topic, rd_kafka_err2str(e));
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_queue_destroy(q);
+}
+
 static void kafka_up(void)
 {
     char err[512], num[32], txnid[1024];
@@ -749,6 +795,7 @@ static void kafka_up(void)
         die("consumer: %s", err);
     rd_kafka_poll_set_consumer(cons);
     snprintf(in_topic, sizeof in_topic, "%s%s", opt.prefix, NS_TOPIC);
+    ensure_topic(prod);
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(sub, in_topic, RD_KAFKA_PARTITION_UA);
     rd_kafka_resp_err_t rerr = rd_kafka_subscribe(cons, sub);

@@ -61,7 +61,7 @@ fi
 
 merge() { # merge INSTANCE
     "$BIN/htsmerge" --query "$Q" --brokers "$B" --topic-prefix "$P" --sites s0,s1,s2,s3 \
-        --site-timeout 2s --instance "$1" --txn-timeout 8000 ${NW_DEBUG:-} >"$tmp/$1.out" 2>"$tmp/$1.err" &
+        --site-timeout 2s --state-partitions 4 --instance "$1" --txn-timeout 8000 ${NW_DEBUG:-} >"$tmp/$1.out" 2>"$tmp/$1.err" &
     pids="$pids $!"
 }
 
