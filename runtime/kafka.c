@@ -512,7 +512,10 @@ int kafka_partitions(struct kafka_sink *s, const char *query, int create, int ti
                     "no broker told the partitions of topic %s", name);
             return -1;
         }
-        rd_kafka_poll(s->rk, 100);
+        /* a pause, not rd_kafka_poll: the transactional sink's thread
+         * serves this producer's callbacks */
+        struct timespec pause = {0, 100 * 1000000L};
+        nanosleep(&pause, NULL);
     }
 }
 

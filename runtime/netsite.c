@@ -57,8 +57,8 @@ struct ns_site *ns_site_new(const struct ir_program *prog, struct rt_sink *sink,
                             const char *site, int create_parts, char *err, size_t errlen)
 {
     if (!sink->ops->produce_to || !sink->ops->partitions) {
-        snprintf(err, errlen, "network-wide queries need Kafka (--brokers) without "
-                 "--exactly-once: their state goes to topic PREFIX" NS_TOPIC);
+        snprintf(err, errlen, "network-wide queries need Kafka (--brokers): their state "
+                 "goes to topic PREFIX" NS_TOPIC);
         return NULL;
     }
     if (strlen(site) == 0 || strlen(site) > NS_MAX_SITE) {

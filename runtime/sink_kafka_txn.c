@@ -48,6 +48,7 @@
 struct trow {
     struct trow *next;
     int64_t ts_ms;
+    int32_t partition;        /* -1: by key (network-wide state: one of its own) */
     size_t qlen, keylen, len; /* keylen = SIZE_MAX: no key */
     char data[];              /* query NUL, key, value */
 };
@@ -197,9 +198,9 @@ static int produce_rows(struct txs *t, struct rlist *rows)
     struct trow *r = rows->head, *next;
     for (; r; r = next) {
         next = r->next;
-        int rc = kafka_produce(t->k, r->data, row_key(r),
-                               r->keylen == SIZE_MAX ? 0 : r->keylen, row_value(r),
-                               r->len, r->ts_ms);
+        int rc = kafka_produce_to(t->k, r->data, r->partition, row_key(r),
+                                  r->keylen == SIZE_MAX ? 0 : r->keylen, row_value(r),
+                                  r->len, r->ts_ms);
         if (rc == 0) {
             rl_push(&t->tx, r);
             continue;
@@ -341,8 +342,33 @@ static void *txs_main(void *arg)
 
 /* ---- the sink interface, called from the main lcore ---- */
 
+static int tx_produce_part(void *self, const char *query, int32_t partition,
+                           const void *key, size_t keylen, const void *value, size_t len,
+                           int64_t ts_ns);
+
 static int tx_produce(void *self, const char *query, const void *key, size_t keylen,
                       const void *value, size_t len, int64_t ts_ns)
+{
+    return tx_produce_part(self, query, -1, key, keylen, value, len, ts_ns);
+}
+
+/* network-wide state (netstate.h): into one partition, in the transaction */
+static int tx_produce_to(void *self, const char *topic, int32_t partition,
+                         const void *value, size_t len, int64_t ts_ns)
+{
+    return tx_produce_part(self, topic, partition, NULL, 0, value, len, ts_ns);
+}
+
+static int tx_partitions(void *self, const char *topic, int create, char *err,
+                         size_t errlen)
+{
+    struct txs *t = self;
+    return kafka_partitions(t->k, topic, create, 10000, err, errlen);
+}
+
+static int tx_produce_part(void *self, const char *query, int32_t partition,
+                           const void *key, size_t keylen, const void *value, size_t len,
+                           int64_t ts_ns)
 {
     struct txs *t = self;
     size_t qlen = strlen(query);
@@ -356,6 +382,7 @@ static int tx_produce(void *self, const char *query, const void *key, size_t key
         return -ENOMEM;
     }
     r->ts_ms = ts_ns / 1000000;
+    r->partition = partition;
     r->qlen = qlen;
     r->keylen = key ? keylen : SIZE_MAX;
     r->len = len;
@@ -470,7 +497,8 @@ static void tx_free(void *self)
 }
 
 static const struct rt_sink_ops txn_ops = {
-    tx_produce, tx_poll, tx_flush, tx_counters, tx_free, tx_abandon, NULL, NULL, NULL,
+    tx_produce, tx_poll, tx_flush, tx_counters, tx_free, tx_abandon, tx_produce_to,
+    tx_partitions, NULL,
 };
 
 struct rt_sink *rt_sink_kafka_txn(const char *brokers, const char *topic_prefix,

@@ -9,6 +9,7 @@
 # groupbys: handshake times).
 # ftp_brute_force.pcap, put in time order, is split by flow into three
 # captures (splitpcap, as RSS would); each is one site's htsd (net_pcap,
+# s2 with --exactly-once: its state in Kafka transactions;
 # replayed at 3x its pace, so that the run lasts about 15 s). The merge
 # expects four sites: s3 never sends anything, so every partition must time
 # it out (--site-timeout) and say so. Once the first rows are out, the first merge
@@ -68,8 +69,10 @@ merge() { # merge INSTANCE
 # the sites create the state topic (4 partitions); the merges wait for it
 site_pids=""
 for i in 0 1 2; do
+    # site s2 produces its state in Kafka transactions (--exactly-once)
+    x=""; [ $i = 2 ] && x="--exactly-once=nwsite$$"
     # shellcheck disable=SC2086
-    timeout 120 "$BIN/htsd" --query "$Q" --brokers "$B" --topic-prefix "$P" --site "s$i" \
+    timeout 120 "$BIN/htsd" --query "$Q" --brokers "$B" --topic-prefix "$P" --site "s$i" $x \
         --state-partitions 4 --replay-speed 3 --idle-exit 1000 \
         -- $EAL --file-prefix "nw$$_$i" -l 0,1 --vdev "net_pcap0,rx_pcap=$tmp/site$i.pcap" \
         >"$tmp/site$i.out" 2>"$tmp/site$i.err" &
