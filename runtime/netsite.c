@@ -41,6 +41,7 @@ struct ns_site {
     int cur_q, cur_node, cur_ncols; /* what the staged messages hold */
     int64_t cur_ws;
     int64_t wm_sent;
+    uint64_t wm_sent_ns; /* when (the wall clock) */
     bool state_since_wm;
     struct rowbuf wm;
     struct ns_site_stats st;
@@ -162,13 +163,12 @@ void ns_site_row(struct ns_site *s, int query, int node, int64_t ws,
 
 void ns_site_watermark(struct ns_site *s, int64_t wm, bool force)
 {
-    static uint64_t last_ns;
     if (wm <= s->wm_sent)
         return;
     uint64_t now = wall_ns();
     /* at once after state (it closes windows at the merge); else at most
      * ten times a second: silent windows close on it too */
-    if (!force && !s->state_since_wm && now - last_ns < 100000000ull)
+    if (!force && !s->state_since_wm && now - s->wm_sent_ns < 100000000ull)
         return;
     ns_site_flush(s);
     for (int32_t p = 0; p < s->nparts; p++) {
@@ -179,7 +179,7 @@ void ns_site_watermark(struct ns_site *s, int64_t wm, bool force)
     s->st.watermarks++;
     s->wm_sent = wm;
     s->state_since_wm = false;
-    last_ns = now;
+    s->wm_sent_ns = now;
 }
 
 void ns_site_stats(const struct ns_site *s, struct ns_site_stats *out)
