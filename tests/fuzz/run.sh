@@ -29,10 +29,10 @@ if [ -f tests/fuzz/fuzz_decode.c ]; then
 fi
 if [ -f tests/fuzz/fuzz_jit.c ]; then
     # the JIT against the executor: the compiler, executor, decoder and LLVM
-    clang $CF -Iruntime -o "$OUT/fuzz_jit" tests/fuzz/fuzz_jit.c runtime/jit*.c exec/exec.c \
+    clang $CF -Iruntime -o "$OUT/fuzz_jit" tests/fuzz/fuzz_jit.c runtime/jit*.c exec/exec.c exec/hll.c \
         core/arena.c compiler/ast.c compiler/parse.c compiler/diag.c compiler/sema.c compiler/ir.c build/gen/lexer.c \
         build/gen/parser.c core/decode.c core/fields.c core/value.c \
-        $(llvm-config --ldflags --libs core orcjit native passes)
+        $(llvm-config --ldflags --libs core orcjit native passes) -lm
 fi
 if [ -f tests/fuzz/fuzz_report.c ]; then
     clang $CF -o "$OUT/fuzz_report" tests/fuzz/fuzz_report.c core/report.c core/decode.c \
