@@ -204,8 +204,8 @@ all: $(BIN)/htscp
 # ---- htsmerge: the merge stage of network-wide queries (librdkafka, no DPDK) ----
 $(BUILD)/merge/main.o: merge/main.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(RDK_CFLAGS) -c $< -o $@
-$(BIN)/htsmerge: $(BUILD)/merge/main.o $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
+	$(CC) $(ALL_CFLAGS) -Iruntime $(RDK_CFLAGS) -c $< -o $@
+$(BIN)/htsmerge: $(BUILD)/merge/main.o $(BUILD)/runtime/kafka.o $(BUILD)/libhtsc.a $(BUILD)/libhtscore.a
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $(LINK_INPUTS) $(RDK_LIBS) $(LDLIBS)
 all: $(BIN)/htsmerge

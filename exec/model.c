@@ -628,6 +628,20 @@ static void agg_update(const struct ir_node *n, hts_value *vals, int64_t *aux,
     }
 }
 
+/* A groupby slot as partial state (exec_partial_ncols' shape: keys, each
+ * aggregate's running value, its count of present inputs), for the host's
+ * exec_merge. */
+static void slot_partial(const struct reg *r, uint32_t i, hts_value *row)
+{
+    const struct ir_node *n = r->n;
+    memcpy(row, r->kv + (size_t)i * (size_t)n->nkeys, (size_t)n->nkeys * sizeof *row);
+    for (int a = 0; a < n->naggs; a++) {
+        size_t at = (size_t)i * (size_t)n->naggs + (size_t)a;
+        row[n->nkeys + a] = r->vals[at];
+        row[n->nkeys + n->naggs + a] = hts_int(r->aux[at]);
+    }
+}
+
 /* A groupby slot as a row (exec.c acc_finish). */
 static void slot_row(const struct reg *r, uint32_t i, hts_value *row)
 {
@@ -864,17 +878,9 @@ static void close_query(struct dpm *m, int qi)
         if (n->kind == IR_GROUPBY && mq->coarse[k]) {
             /* refined: every fine slot, as partial state, unthresholded
              * (the host may hold tuples of the same key: the gate's) */
-            int nc = n->nkeys + 2 * n->naggs;
-            hts_value *row = scratch_row(m, nc);
+            hts_value *row = scratch_row(m, exec_partial_ncols(n));
             for (uint32_t d = 0; d < r->ndirty; d++) {
-                uint32_t i = r->dirty[d];
-                memcpy(row, r->kv + (size_t)i * (size_t)n->nkeys,
-                       (size_t)n->nkeys * sizeof *row);
-                for (int a = 0; a < n->naggs; a++) {
-                    size_t at = (size_t)i * (size_t)n->naggs + (size_t)a;
-                    row[n->nkeys + a] = r->vals[at];
-                    row[n->nkeys + n->naggs + a] = hts_int(r->aux[at]);
-                }
+                slot_partial(r, r->dirty[d], row);
                 emit(m, qi, k, REP_PARTIAL, (uint64_t)ws, NULL, row);
             }
         } else if (n->kind == IR_GROUPBY) {
@@ -902,19 +908,12 @@ static void close_query(struct dpm *m, int qi)
                  * the distinct rows the data plane held for its key, so one
                  * partial record of it stands for all of them (the host
                  * merges it with the rows that overflowed to it) */
-                int nc = n->nkeys + 2 * n->naggs;
-                hts_value *prow = scratch_row(m, nc);
+                hts_value *prow = scratch_row(m, exec_partial_ncols(n));
                 for (uint32_t d = 0; d < r->ndirty; d++) {
                     uint32_t i = r->dirty[d];
                     if (r->state[i] != SLOT_SPILLED)
                         continue;
-                    memcpy(prow, r->kv + (size_t)i * (size_t)n->nkeys,
-                           (size_t)n->nkeys * sizeof *prow);
-                    for (int a = 0; a < n->naggs; a++) {
-                        size_t at = (size_t)i * (size_t)n->naggs + (size_t)a;
-                        prow[n->nkeys + a] = r->vals[at];
-                        prow[n->nkeys + n->naggs + a] = hts_int(r->aux[at]);
-                    }
+                    slot_partial(r, i, prow);
                     m->st.spills++;
                     emit(m, qi, k, REP_PARTIAL, (uint64_t)ws, NULL, prow);
                 }

@@ -29,6 +29,7 @@
  * its committed offset. docs/network-wide.md describes the deployment.
  */
 #include "exec.h"
+#include "kafka.h"
 #include "hll.h"
 #include "load.h"
 #include "netstate.h"
@@ -726,37 +727,9 @@ static void user_props(rd_kafka_conf_t *conf)
  * partitions as htsd --site), so that the subscription finds it at once. */
 static void ensure_topic(rd_kafka_t *rk)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    /* all topics: asking for one would have the broker auto-create it */
-    if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        die("no broker at %s answered", opt.brokers);
-    bool have = false;
-    for (int i = 0; i < md->topic_cnt; i++)
-        have |= strcmp(md->topics[i].topic, in_topic) == 0;
-    rd_kafka_metadata_destroy(md);
-    if (have)
-        return;
-    char err[256];
-    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(in_topic, opt.state_partitions, -1, err,
-                                                    sizeof err);
-    if (!nt)
-        die("topic %s: %s", in_topic, err);
-    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 15000);
-    const rd_kafka_CreateTopics_result_t *res = ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
-    size_t cnt = 0;
-    const rd_kafka_topic_result_t **tr = res ? rd_kafka_CreateTopics_result_topics(res, &cnt) : NULL;
-    rd_kafka_resp_err_t e = !ev ? RD_KAFKA_RESP_ERR__TIMED_OUT
-                            : rd_kafka_event_error(ev) ? rd_kafka_event_error(ev)
-                            : cnt == 1 ? rd_kafka_topic_result_error(tr[0])
-                                       : RD_KAFKA_RESP_ERR__FAIL;
-    if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-        die("cannot create topic %s: %s", in_topic, rd_kafka_err2str(e));
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
+    char err[512];
+    if (kafka_topic_ensure(rk, in_topic, opt.state_partitions, 15000, err, sizeof err) < 0)
+        die("%s", err);
 }
 
 static void kafka_up(void)

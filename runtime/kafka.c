@@ -424,12 +424,12 @@ int kafka_produce_to(struct kafka_sink *s, const char *query, int32_t partition,
 
 /* The partition count of topic `name` in the cluster's metadata: > 0, 0
  * when the topic does not exist, -1 when no broker answered. */
-static int topic_partitions(struct kafka_sink *s, const char *name, int timeout_ms)
+static int topic_partitions(rd_kafka_t *rk, const char *name, int timeout_ms)
 {
     const struct rd_kafka_metadata *md = NULL;
     /* all topics: asking for this one would have a broker with
      * auto.create.topics.enable make it, with its default partitions */
-    rd_kafka_resp_err_t e = rd_kafka_metadata(s->rk, 1, NULL, &md, timeout_ms);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
     int n = -1;
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR && md) {
         n = 0;
@@ -448,13 +448,19 @@ int kafka_partitions(struct kafka_sink *s, const char *query, int create, int ti
 {
     char name[KAFKA_TOPIC_MAX + 1];
     snprintf(name, sizeof name, "%s%s", s->prefix, query);
+    return kafka_topic_ensure(s->rk, name, create, timeout_ms, err, errlen);
+}
+
+int kafka_topic_ensure(rd_kafka_t *rk, const char *name, int create, int timeout_ms,
+                       char *err, size_t errlen)
+{
     int64_t deadline = now_ms() + timeout_ms;
     int asked = 0;
     for (;;) {
-        int n = topic_partitions(s, name, 2000);
+        int n = topic_partitions(rk, name, 2000);
         if (n > 0)
             return n;
-        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(s->rk);
+        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(rk);
         if (n == 0 && create > 0 && !asked && mc) { /* the mock has no Admin API */
             rd_kafka_resp_err_t me = rd_kafka_mock_topic_create(mc, name, create, 1);
             if (me) {
@@ -469,7 +475,7 @@ int kafka_partitions(struct kafka_sink *s, const char *query, int create, int ti
             /* the broker's default replication factor (-1) */
             char e[256];
             rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(name, create, -1, e, sizeof e);
-            rd_kafka_queue_t *q = rd_kafka_queue_new(s->rk);
+            rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
             if (!nt || !q) {
                 set_msg(err, errlen, "topic %s: %s", name, nt ? "out of memory" : e);
                 if (nt)
@@ -478,9 +484,9 @@ int kafka_partitions(struct kafka_sink *s, const char *query, int create, int ti
                     rd_kafka_queue_destroy(q);
                 return -1;
             }
-            rd_kafka_CreateTopics(s->rk, &nt, 1, NULL, q);
+            rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
             rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms);
-            /* TOPIC_ALREADY_EXISTS: another site created it first */
+            /* TOPIC_ALREADY_EXISTS: another site (or htsmerge) was first */
             const rd_kafka_CreateTopics_result_t *res =
                 ev ? rd_kafka_event_CreateTopics_result(ev) : NULL;
             size_t cnt = 0;

@@ -113,6 +113,12 @@ int kafka_produce_to(struct kafka_sink *s, const char *query, int32_t partition,
 int kafka_partitions(struct kafka_sink *s, const char *query, int create, int timeout_ms,
                      char *err, size_t errlen);
 
+/* The same for topic `name` as it is, on any librdkafka handle (htsmerge's
+ * producer too); rk is an rd_kafka_t. */
+struct rd_kafka_s;
+int kafka_topic_ensure(struct rd_kafka_s *rk, const char *name, int create, int timeout_ms,
+                       char *err, size_t errlen);
+
 /* Serves delivery reports and errors without blocking; call on every loop pass. */
 void kafka_poll(struct kafka_sink *s);
 
