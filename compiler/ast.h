@@ -59,7 +59,9 @@ extern const char *const ast_op_text[OP__COUNT];
     X(MIN, "min")                                                              \
     X(MAX, "max")                                                              \
     X(AVG, "avg")                                                              \
-    X(APPROX_DISTINCT, "approx_distinct") /* HyperLogLog (exec/hll.h) */
+    X(APPROX_DISTINCT, "approx_distinct") /* HyperLogLog (exec/hll.h) */       \
+    X(APPROX_COUNT, "approx_count")       /* Count-Min (exec/cms.h) */         \
+    X(APPROX_SUM, "approx_sum")
 
 enum ast_agg {
     AGG_NONE = -1,

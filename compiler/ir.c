@@ -171,6 +171,9 @@ static void print_details(const struct ir_node *n, FILE *out)
                 fprintf(out, "%s%s = ", i ? ", " : "", n->cols[n->nkeys + i].name);
                 ir_expr_print(n->aggs[i], in, out);
             }
+            if (n->sketch) /* the sketch's size is exec/cms.h's */
+                fprintf(out, " sketch count-min, keys kept from %s >= %lld",
+                        n->cols[n->nkeys + n->sketch_agg].name, (long long)n->sketch_min);
         }
         if (n->kind == IR_FOLD) {
             fputs(" { ", out);

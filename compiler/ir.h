@@ -89,6 +89,12 @@ struct ir_node {
     uint8_t *jside;
     int *jcol;
     bool left_join;
+    /* GROUPBY of approx_count/approx_sum (a Count-Min sketch, exec/cms.h):
+     * the aggregate its threshold filter tests, and the least value that
+     * passes it; a key is kept once its estimate reaches that */
+    bool sketch;
+    int sketch_agg;
+    int64_t sketch_min;
     /* the sub-query (let NAME = ...) this node ends, for display */
     const char *label;
 };

@@ -14,6 +14,7 @@
 
 #include "fields.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -383,13 +384,13 @@ static enum hts_type check_call(struct sema *s, struct scope *sc,
             return TY_ERROR;
         }
         e->agg = (enum ast_agg)i;
-        int need = i == AGG_COUNT ? 0 : 1;
+        int need = i == AGG_COUNT || i == AGG_APPROX_COUNT ? 0 : 1;
         if (e->nargs != need) {
             diag_error(s->d, e->loc, "%s takes %s", e->name,
                        need ? "one argument" : "no argument");
             return TY_ERROR;
         }
-        if (i == AGG_COUNT)
+        if (i == AGG_COUNT || i == AGG_APPROX_COUNT)
             return TY_INT;
         enum hts_type t = check(s, sc, e->args[0], 0);
         if (is_error(t))
@@ -1031,6 +1032,101 @@ static void check_network_wide(struct sema *s)
     }
 }
 
+/* Whether e tests column col of its input against a literal so that rows
+ * pass only from some value up (col >= c, col > c, c <= col, c < col): the
+ * least such value in *min. */
+static bool lower_bound(const struct ast_expr *e, int col, int64_t *min)
+{
+    if (e->kind != E_BINARY)
+        return false;
+    if (e->op == OP_AND)
+        return lower_bound(e->a, col, min) || lower_bound(e->b, col, min);
+    const struct ast_expr *c = e->a, *lit = e->b;
+    enum ast_op op = e->op;
+    if (op == OP_LE || op == OP_LT) {
+        c = e->b;
+        lit = e->a;
+        op = op == OP_LE ? OP_GE : OP_GT;
+    }
+    if ((op != OP_GE && op != OP_GT) || c->kind != E_NAME || c->ref_kind != REF_COL ||
+        c->ref != col || lit->kind != E_LIT || lit->lit.type != TY_INT)
+        return false;
+    int64_t v = lit->lit.u.i;
+    if (op == OP_GT && v == INT64_MAX)
+        return false;
+    *min = op == OP_GT ? v + 1 : v;
+    return true;
+}
+
+/* approx_count / approx_sum: a Count-Min sketch instead of a table of keys
+ * (exec/cms.h). The sketch cannot list its keys, so the groupby keeps the
+ * keys whose estimate reaches the threshold that follows it: the query
+ * must say it, as `| filter name >= N` right after, and every aggregate of
+ * that groupby must be a sketch (any other would keep state per key). */
+static void check_sketches(struct sema *s)
+{
+    for (int i = 0; i < s->nodes.n; i++) {
+        struct ir_node *n = s->nodes.v[i];
+        if (n->kind != IR_GROUPBY)
+            continue;
+        int first = -1, other = -1;
+        for (int a = 0; a < n->naggs; a++) {
+            enum ast_agg g = n->aggs[a]->agg;
+            if (g == AGG_APPROX_COUNT || g == AGG_APPROX_SUM) {
+                if (first < 0)
+                    first = a;
+            } else if (other < 0) {
+                other = a;
+            }
+        }
+        if (first < 0)
+            continue;
+        const struct ast_expr *call = n->aggs[first];
+        if (other >= 0) {
+            diag_error(s->d, n->aggs[other]->loc, "a groupby with %s keeps no "
+                       "state per key (a Count-Min sketch); '%s' would: make "
+                       "every aggregate of this groupby approx_count or "
+                       "approx_sum, or use count and sum", ast_agg_text[call->agg],
+                       ast_agg_text[n->aggs[other]->agg]);
+            diag_note(s->d, call->loc, "the sketch is asked for here");
+            continue;
+        }
+        if (!n->nkeys) {
+            diag_error(s->d, call->loc, "%s needs group keys: with none, "
+                       "count() and sum() are exact in one counter",
+                       ast_agg_text[call->agg]);
+            continue;
+        }
+        struct ir_node *consumer = NULL;
+        int nc = 0;
+        for (int j = 0; j < s->nodes.n; j++) {
+            struct ir_node *m = s->nodes.v[j];
+            for (int k = 0; k < m->nin; k++)
+                if (m->in[k] == n) {
+                    consumer = m;
+                    nc++;
+                }
+        }
+        bool found = false;
+        for (int a = 0; nc == 1 && consumer->kind == IR_FILTER && a < n->naggs && !found;
+             a++) {
+            if (lower_bound(consumer->expr, n->nkeys + a, &n->sketch_min) &&
+                n->sketch_min >= 1) {
+                n->sketch_agg = a;
+                found = true;
+            }
+        }
+        if (!found) {
+            diag_error(s->d, call->loc, "%s reports heavy keys only: follow "
+                       "its groupby with a threshold on it, as `| filter %s >= N` "
+                       "(N at least 1), and nothing else reading the groupby",
+                       ast_agg_text[call->agg], n->cols[n->nkeys + first].name);
+            continue;
+        }
+        n->sketch = true;
+    }
+}
+
 static struct ir_query *build_query(struct sema *s, struct ast_query *aq,
                                     int index)
 {
@@ -1070,6 +1166,7 @@ static struct ir_query *build_query(struct sema *s, struct ast_query *aq,
     s->nodes.n = keep;
     q->stateful = stateful;
     build_refine(s);
+    check_sketches(s);
     check_network_wide(s);
     q->nodes = (struct ir_node **)s->nodes.v;
     q->nnodes = s->nodes.n;

@@ -16,6 +16,7 @@
  * matters; the runtime has its own fast paths and is tested against this.
  */
 #include "exec.h"
+#include "cms.h"
 #include "hll.h"
 
 #include <assert.h>
@@ -383,18 +384,27 @@ struct acc {
     int64_t *hist;          /* histogram: nedges + 1 counters */
     struct exec_stats *st;
     size_t max_keys;        /* 0: unbounded */
+    int64_t *cms;           /* sketch groupby: naggs x CMS_CELLS counters */
+    int parts;              /* sketch groupby: the traffic is split in this
+                             * many parts (workers x sites) */
 };
 
 static void acc_init(struct acc *a, const struct ir_node *n, struct arena *ar,
-                     struct exec_stats *st, size_t max_keys)
+                     struct exec_stats *st, size_t max_keys, int parts)
 {
     memset(a, 0, sizeof *a);
     a->n = n;
     a->ar = ar;
     a->st = st;
     a->max_keys = max_keys;
+    a->parts = parts > 0 ? parts : 1;
     if (n->kind == IR_HISTOGRAM)
         a->hist = arena_alloc(ar, (size_t)(n->nedges + 1) * sizeof *a->hist);
+    if (n->kind == IR_GROUPBY && n->sketch) {
+        size_t sz = (size_t)n->naggs * CMS_CELLS * sizeof *a->cms;
+        a->cms = arena_alloc(ar, sz);
+        memset(a->cms, 0, sz);
+    }
 }
 
 static void agg_update(const struct ir_node *n, struct entry *e,
@@ -516,6 +526,35 @@ static struct entry *acc_entry(struct acc *a, const hts_value *key)
     return e;
 }
 
+/* A sketch groupby's tuple: its value into each aggregate's counters;
+ * the key is kept (as a key of a's table, with no values) once its
+ * estimate in this part of the traffic reaches threshold / parts. A key
+ * whose total over all parts reaches the threshold reaches that share in
+ * at least one part, and an estimate is never below the exact value: no
+ * heavy key is missed. The table holds at most parts x total / threshold
+ * keys (plus the sketch's over-estimates). */
+static void sketch_add(struct acc *a, const hts_value *key, const struct env *in)
+{
+    const struct ir_node *n = a->n;
+    uint32_t cells[CMS_D];
+    cms_cells(key_hash(key, n->nkeys), cells);
+    for (int k = 0; k < n->naggs; k++) {
+        int64_t v = 1;
+        if (n->aggs[k]->agg == AGG_APPROX_SUM) {
+            hts_value x = eval(n->aggs[k]->args[0], in);
+            if (!x.present || x.u.i <= 0)
+                continue; /* absent inputs skipped; negative ones count 0 */
+            v = x.u.i;
+        }
+        int64_t *c = a->cms + (size_t)k * CMS_CELLS;
+        for (int d = 0; d < CMS_D; d++)
+            c[cells[d]] = (int64_t)((uint64_t)c[cells[d]] + (uint64_t)v);
+    }
+    int64_t est = cms_estimate(a->cms + (size_t)n->sketch_agg * CMS_CELLS, cells);
+    if (est >= (n->sketch_min - 1) / a->parts + 1) /* est >= ceil(min / parts) */
+        (void)acc_entry(a, key); /* a full table is counted there */
+}
+
 static void acc_add(struct acc *a, const struct env *in)
 {
     const struct ir_node *n = a->n;
@@ -538,6 +577,10 @@ static void acc_add(struct acc *a, const struct env *in)
             a->st->absent_keys++;
             return;
         }
+    }
+    if (a->cms) {
+        sketch_add(a, key, in);
+        return;
     }
     struct entry *e = acc_entry(a, key);
     if (!e)
@@ -605,8 +648,16 @@ static void acc_finish(struct acc *a, struct rowlist *out)
             continue;
         hts_value *row = arena_alloc(a->ar, (size_t)(n->ncols ? n->ncols : 1) * sizeof *row);
         memcpy(row, e->key, (size_t)n->nkeys * sizeof *row);
+        uint32_t cells[CMS_D];
+        if (a->cms)
+            cms_cells(e->hash, cells);
         for (int k = 0; k < n->naggs; k++) {
             hts_value v = e->vals[k];
+            if (a->cms) { /* the estimate from the (merged) sketch */
+                row[n->nkeys + k] = hts_int(cms_estimate(a->cms + (size_t)k * CMS_CELLS,
+                                                         cells));
+                continue;
+            }
             if (n->kind == IR_GROUPBY && n->aggs[k]->agg != AGG_COUNT) {
                 if (e->aux[k] == 0)
                     v = hts_absent(n->cols[n->nkeys + k].type);
@@ -625,7 +676,10 @@ static void acc_finish(struct acc *a, struct rowlist *out)
 /* Partial state, for merging several workers' accumulators (exec_merge).
  * Row shapes: groupby: keys, then each aggregate's running value, then each
  * aggregate's count of present inputs; distinct: keys; histogram: bucket
- * index and count. A fold's state depends on arrival order: not mergeable. */
+ * index and count. A sketch groupby (approx_count/approx_sum) sends the
+ * keys it keeps in the same shape (values 0), then its non-zero counters:
+ * keys absent, each aggregate's counter, the cell's index as the count. A
+ * fold's state depends on arrival order: not mergeable. */
 int exec_partial_ncols(const struct ir_node *n)
 {
     switch (n->kind) {
@@ -657,10 +711,27 @@ static void acc_partial(struct acc *a, exec_partial_fn fn, void *ctx, int query,
             continue;
         memcpy(row, e->key, (size_t)n->nkeys * sizeof *row);
         for (int k = 0; n->kind == IR_GROUPBY && k < n->naggs; k++) {
-            row[n->nkeys + k] = e->vals[k];
-            row[n->nkeys + n->naggs + k] = hts_int(e->aux[k]);
+            row[n->nkeys + k] = a->cms ? hts_int(0) : e->vals[k];
+            row[n->nkeys + n->naggs + k] = hts_int(a->cms ? 0 : e->aux[k]);
         }
         fn(ctx, query, n->id, ws, row, nc);
+    }
+    if (!a->cms)
+        return;
+    /* A sketch's counters, the non-zero cells only: keys absent, each
+     * aggregate's counter, and the cell's index in every count column. */
+    for (int k = 0; k < n->nkeys; k++)
+        row[k] = hts_absent(n->cols[k].type);
+    for (uint32_t cell = 0; cell < CMS_CELLS; cell++) {
+        bool any = false;
+        for (int k = 0; k < n->naggs; k++) {
+            int64_t c = a->cms[(size_t)k * CMS_CELLS + cell];
+            any |= c != 0;
+            row[n->nkeys + k] = hts_int(c);
+            row[n->nkeys + n->naggs + k] = hts_int(cell);
+        }
+        if (any)
+            fn(ctx, query, n->id, ws, row, nc);
     }
 }
 
@@ -670,6 +741,20 @@ static void acc_merge(struct acc *a, const hts_value *row)
     if (n->kind == IR_HISTOGRAM) {
         if (row[0].u.i >= 0 && row[0].u.i <= n->nedges)
             a->hist[row[0].u.i] += row[1].u.i;
+        return;
+    }
+    if (a->cms) { /* a sketch's cell (keys absent), or a key it keeps */
+        if (n->nkeys && row[0].present) {
+            (void)acc_entry(a, row);
+            return;
+        }
+        for (int k = 0; k < n->naggs; k++) {
+            int64_t cell = row[n->nkeys + n->naggs + k].u.i;
+            if (cell >= 0 && cell < CMS_CELLS)
+                a->cms[(size_t)k * CMS_CELLS + cell] = (int64_t)(
+                    (uint64_t)a->cms[(size_t)k * CMS_CELLS + cell] +
+                    (uint64_t)row[n->nkeys + k].u.i);
+        }
         return;
     }
     struct entry *e = acc_entry(a, row);
@@ -742,6 +827,7 @@ struct exec {
     void *ctx;
     struct exec_stats st;
     size_t max_keys;         /* per table and window; 0: unbounded */
+    int sketch_parts;        /* exec_set_sketch_parts */
     exec_partial_fn partial; /* set: windows hand over partial state */
     void *partial_ctx;
     int64_t watermark;    /* the latest packet time seen: windows ending at
@@ -919,7 +1005,7 @@ static void window_add(struct exec *x, struct xquery *xq, struct winst *w,
             if (!xq->active[in])
                 continue;
             if (!w->acc[k].n)
-                acc_init(&w->acc[k], n, &w->ar, &x->st, x->max_keys);
+                acc_init(&w->acc[k], n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
             struct env env = {.pkt = pkt, .row = xq->rows[in]};
             acc_add(&w->acc[k], &env);
         } else if (xq->buffered[k] && xq->active[k]) {
@@ -1064,7 +1150,7 @@ static const struct rowlist *batch(struct exec *x, struct xquery *xq,
         const struct rowlist *in = batch(x, xq, w, n->in[0]);
         if (ir_kind_stateful(n->kind)) {
             struct acc a;
-            acc_init(&a, n, &w->ar, &x->st, x->max_keys);
+            acc_init(&a, n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
             for (int i = 0; i < in->n; i++) {
                 struct env env = {.row = in->v[i]};
                 acc_add(&a, &env);
@@ -1362,6 +1448,11 @@ void exec_set_max_keys(struct exec *x, size_t max_keys)
     x->max_keys = max_keys;
 }
 
+void exec_set_sketch_parts(struct exec *x, int parts)
+{
+    x->sketch_parts = parts;
+}
+
 void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx)
 {
     x->partial = fn;
@@ -1409,7 +1500,7 @@ void exec_merge(struct exec *x, int query, int node, int64_t window_start,
     struct winst *w = window_get(xq, window_start);
     if (xq->frontier[node]) {
         if (!w->acc[node].n)
-            acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys);
+            acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
         acc_merge(&w->acc[node], row);
     } else if (xq->buffered[node]) {
         w->buf[node].ncols = n->ncols;
@@ -1434,7 +1525,7 @@ void exec_fold_state(struct exec *x, int query, int node, int64_t window_start,
     }
     struct winst *w = window_get(xq, window_start);
     if (!w->acc[node].n)
-        acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys);
+        acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
     struct entry *e = acc_entry(&w->acc[node], row);
     for (int i = 0; e && i < n->naggs; i++)
         e->vals[i] = own(&w->ar, row[n->nkeys + i]);

@@ -98,6 +98,11 @@ typedef void (*exec_partial_fn)(void *ctx, int query, int node,
                                 int64_t window_start, const hts_value *row,
                                 int ncols);
 void exec_set_partial(struct exec *x, exec_partial_fn fn, void *ctx);
+/* In how many parts the traffic of a query with approx_count/approx_sum is
+ * split before it is merged (workers x sites; 1 when unset): each part
+ * keeps the keys whose estimate reaches threshold / parts, so that no key
+ * heavy in all the traffic is missed (exec/cms.h). */
+void exec_set_sketch_parts(struct exec *x, int parts);
 /* Which queries a partial executor hands over (all, after
  * exec_set_partial): one that does not closes its windows and emits rows as
  * a whole executor would (htsd's main lcore at a site: it merges its

@@ -44,6 +44,8 @@ void ns_route(const struct ir_query *q, struct ns_route *r)
     const struct ir_node *f = q->nodes[frontier];
     if (f->kind != IR_GROUPBY && f->kind != IR_DISTINCT)
         return;
+    if (f->sketch)
+        return; /* a Count-Min sketch's counters serve every key: one partition */
     bool keep[IR_MAX_KEYS];
     for (int i = 0; i < f->nkeys && i < IR_MAX_KEYS; i++)
         keep[i] = true;

@@ -114,6 +114,9 @@ static void usage(FILE *out)
           "  --state-partitions N   partitions of that topic when htsd creates it\n"
           "                         (default 12): the most htsmerge instances that share\n"
           "                         the merge\n"
+          "  --site-count N         how many sites run the network-wide queries; needed\n"
+          "                         when one of them has approx_count or approx_sum (each\n"
+          "                         site keeps the keys heavy at 1/N of the threshold)\n"
           "  -q, --quiet            no summary on stderr (warnings of lost or late\n"
           "                         packets still)\n"
           "EAL example: -- --no-huge --no-pci -m 512 -l 0,1 --vdev net_pcap0,rx_pcap=FILE\n",
@@ -147,6 +150,7 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
         {"late-topic", no_argument, 0, 'L'},
         {"site", required_argument, 0, 'S'},
         {"state-partitions", required_argument, 0, 'N'},
+        {"site-count", required_argument, 0, 'U'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -214,6 +218,13 @@ static int parse_args(int argc, char **argv, struct rt_options *o)
             o->state_partitions = atoi(optarg);
             if (o->state_partitions < 1 || o->state_partitions > 10000) {
                 fprintf(stderr, "htsd: --state-partitions is 1 to 10000\n");
+                return -EINVAL;
+            }
+            break;
+        case 'U':
+            o->site_count = atoi(optarg);
+            if (o->site_count < 1 || o->site_count > 100000) {
+                fprintf(stderr, "htsd: --site-count is 1 to 100000\n");
                 return -EINVAL;
             }
             break;
@@ -712,6 +723,18 @@ int main(int argc, char **argv)
     if (rt.opt.site && !nnw)
         rte_exit(EXIT_FAILURE, "htsd: --site applies to network-wide queries, and none "
                  "of these is (declare one with 'network-wide' after its window)\n");
+    int nsketch = 0;
+    for (int q = 0; q < rt.prog->nqueries; q++)
+        for (int k = 0; rt.prog->queries[q]->network_wide && k < rt.prog->queries[q]->nnodes; k++)
+            nsketch += rt.prog->queries[q]->nodes[k]->sketch;
+    if (nsketch && !rt.opt.site_count)
+        rte_exit(EXIT_FAILURE, "htsd: a network-wide query has approx_count or "
+                 "approx_sum: say how many sites run it with --site-count N (a key "
+                 "heavy over all sites is heavy at 1/N of the threshold at one of "
+                 "them, docs/network-wide.md)\n");
+    if (rt.opt.site_count && !nsketch)
+        rte_exit(EXIT_FAILURE, "htsd: --site-count applies to network-wide queries "
+                 "with approx_count or approx_sum, and none of these has one\n");
     if (nnw && rt.report_mode)
         rte_exit(EXIT_FAILURE, "htsd: network-wide queries run on mirrored packets "
                  "(--mode raw): the data plane's window rows are final, not state to "
@@ -780,6 +803,8 @@ int main(int argc, char **argv)
         if (!w->ring || !w->free_ring || !w->x)
             rte_exit(EXIT_FAILURE, "htsd: cannot set up worker %d\n", wi);
         exec_set_max_keys(w->x, rt.opt.max_keys);
+        /* approx_count/approx_sum: each worker (of each site) sees a part */
+        exec_set_sketch_parts(w->x, rt.nworkers * (rt.opt.site_count ? rt.opt.site_count : 1));
         w->eng = jp ? eng_new_jit(jp, w->x, rt_worker_row, w, &w->ds)
                     : eng_new_interp(w->x, HTS_DLT_EN10MB, &w->ds);
         w->late_q = calloc((size_t)rt.prog->nqueries + 1, sizeof *w->late_q);

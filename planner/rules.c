@@ -269,8 +269,18 @@ int plan_zone_for(const struct ir_query *q, const struct ir_node *n,
             const struct ast_expr *a = n->aggs[i];
             if (a->agg == AGG_COUNT)
                 continue;
+            if (a->agg == AGG_APPROX_COUNT) {
+                *why = "a Count-Min sketch (approx_count, approx_sum) has no "
+                       "data-plane form yet";
+                return -1;
+            }
             if (a->agg == AGG_APPROX_DISTINCT) {
                 *why = "approx_distinct's sketch has no data-plane form";
+                return -1;
+            }
+            if (a->agg == AGG_APPROX_COUNT || a->agg == AGG_APPROX_SUM) {
+                *why = "a Count-Min sketch (approx_count, approx_sum) has no "
+                       "data-plane form yet";
                 return -1;
             }
             if (!plan_expr_dp(a->args[0], why))

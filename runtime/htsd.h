@@ -71,6 +71,8 @@ struct rt_options {
     const char *site;         /* --site: this htsd's name among the sites of
                                * network-wide queries (netsite.h) */
     int state_partitions;     /* --state-partitions: when creating the topic */
+    int site_count;           /* --site-count: sites of the network-wide
+                               * queries (approx_count/approx_sum need it) */
 };
 
 /* Messages from a worker to the main lcore (one allocation per window per

@@ -305,6 +305,8 @@ static bool node_ok(struct chk *c, const struct ir_node *n)
                 return no(c, "aggregate %d of groupby at %s", i, at);
             if (a->agg == AGG_APPROX_DISTINCT)
                 return no(c, "approx_distinct of groupby at %s (a sketch)", at);
+            if (a->agg == AGG_APPROX_COUNT || a->agg == AGG_APPROX_SUM)
+                return no(c, "approx_count/approx_sum of groupby at %s (a sketch)", at);
             if (a->agg != AGG_COUNT && !expr_ok(c, a->args[0]))
                 return false;
         }

@@ -264,7 +264,8 @@ def bench_netwide(caps):
         times = {"site": [], "local": []}
         out = None
         for _ in range(runs):
-            for mode, q, extra in (("site", "tests/netwide/sites.htq", ["--site", "s%d" % i]),
+            for mode, q, extra in (("site", "tests/netwide/sites.htq",
+                                    ["--site", "s%d" % i, "--site-count", "3"]),
                                    ("local", local, [])):
                 t0 = time.perf_counter()
                 p = run([HTSD, "--query", q, "--brokers", "mock", "--idle-exit", "300"] + extra +

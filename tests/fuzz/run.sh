@@ -29,7 +29,7 @@ if [ -f tests/fuzz/fuzz_decode.c ]; then
 fi
 if [ -f tests/fuzz/fuzz_jit.c ]; then
     # the JIT against the executor: the compiler, executor, decoder and LLVM
-    clang $CF -Iruntime -o "$OUT/fuzz_jit" tests/fuzz/fuzz_jit.c runtime/jit*.c exec/exec.c exec/hll.c \
+    clang $CF -Iruntime -o "$OUT/fuzz_jit" tests/fuzz/fuzz_jit.c runtime/jit*.c exec/exec.c exec/hll.c exec/cms.c \
         core/arena.c compiler/ast.c compiler/parse.c compiler/diag.c compiler/sema.c compiler/ir.c build/gen/lexer.c \
         build/gen/parser.c core/decode.c core/fields.c core/value.c \
         $(llvm-config --ldflags --libs core orcjit native passes) -lm

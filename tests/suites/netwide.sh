@@ -6,7 +6,8 @@
 # tests/netwide/sites.htq holds five network-wide queries (SYNs per
 # destination, distinct ports per source, bytes with min and max per source,
 # approx_distinct's HyperLogLog sketch of ports per source, a join of three
-# groupbys: handshake times).
+# groupbys: handshake times, and approx_sum/approx_count's Count-Min sketch
+# of bytes per source).
 # ftp_brute_force.pcap, put in time order, is split by flow into three
 # captures (splitpcap, as RSS would); each is one site's htsd (net_pcap,
 # s2 with --exactly-once: its state in Kafka transactions;
@@ -22,6 +23,9 @@
 #     kill);
 #   - approx_distinct's estimates within 3 standard errors of the exact
 #     distinct count, where both report a source;
+#   - approx_sum reports every source the exact sum does, never below it
+#     (the sites keep sources heavy at a quarter of the threshold:
+#     --site-count 4);
 #   - the per-site answers differ from it (the merge is what makes it right);
 #   - the survivor was given every partition and timed s3 out, reported;
 #   - every site and the survivor exit 0.
@@ -73,7 +77,7 @@ for i in 0 1 2; do
     x=""; [ $i = 2 ] && x="--exactly-once=nwsite$$"
     # shellcheck disable=SC2086
     timeout 120 "$BIN/htsd" --query "$Q" --brokers "$B" --topic-prefix "$P" --site "s$i" $x \
-        --state-partitions 4 --replay-speed 3 --idle-exit 1000 \
+        --site-count 4 --state-partitions 4 --replay-speed 3 --idle-exit 1000 \
         -- $EAL --file-prefix "nw$$_$i" -l 0,1 --vdev "net_pcap0,rx_pcap=$tmp/site$i.pcap" \
         >"$tmp/site$i.out" 2>"$tmp/site$i.err" &
     site_pids="$site_pids $!"
@@ -88,7 +92,7 @@ wait_for() { # wait_for FILE PATTERN SECONDS
     return 1
 }
 read_rows() {
-    for q in nw_conns nw_ports nw_bytes nw_approx nw_rtt; do
+    for q in nw_conns nw_ports nw_bytes nw_approx nw_rtt nw_heavy; do
         kcat -b "$B" -C -t "$P$q" -o beginning -e -q -X isolation.level=read_committed \
             -f '%s\n' 2>/dev/null
     done | sort
@@ -157,8 +161,18 @@ worst = max(abs(a - e) / e for a, e in pairs)
 print("netwide: approx_distinct against the exact count: %d sources, worst error %.2f%%"
       % (len(pairs), 100 * worst))
 assert worst <= bound, (worst, bound)
+exact = {(r["window_start"], r["ipv4.src"]): r for r in rows if r["query"] == "nw_bytes"}
+heavy = {(r["window_start"], r["ipv4.src"]): r for r in rows if r["query"] == "nw_heavy"}
+assert exact, "nw_bytes has no row: approx_sum not compared"
+missed = [k for k in exact if k not in heavy]
+assert not missed, ("approx_sum missed heavy sources", missed[:5])
+below = [k for k in exact if heavy[k]["bytes"] < exact[k]["bytes"] or heavy[k]["n"] < exact[k]["n"]]
+assert not below, ("an estimate below the exact value", below[:5])
+over = max(heavy[k]["bytes"] - exact[k]["bytes"] for k in exact)
+print("netwide: approx_sum against the exact sum: %d sources, all found, %d more reported, "
+      "worst over-estimate %d bytes" % (len(exact), len(heavy) - len(exact), over))
 PY
-then echo "FAIL netwide: approx_distinct outside its error bound"; fail=1; fi
+then echo "FAIL netwide: a sketch outside its bounds"; fail=1; fi
 persite_only=$(comm -13 "$tmp/want" "$tmp/persite" | wc -l)
 [ $fail -eq 0 ] && echo "ok netwide: 3 sites + 1 silent, 2 merges (one killed mid-run):" \
     "$(wc -l <"$tmp/got") rows equal htsc run on the whole capture, 0 doubled" \

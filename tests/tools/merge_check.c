@@ -98,6 +98,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < nw; i++) {
         w[i] = exec_new(p, add_row, &many);
         exec_set_partial(w[i], on_partial, &mc);
+        exec_set_sketch_parts(w[i], nw);
     }
     if (!exec_mergeable(mainx, err, sizeof err)) {
         fprintf(stderr, "merge_check: %s\n", err);
