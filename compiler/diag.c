@@ -131,13 +131,14 @@ DEFINE_DIAG(diag_note, DIAG_NOTE)
 static void print_line(FILE *out, struct loc loc)
 {
     const char *t = loc.file->text, *end = t + loc.file->len;
-    const char *p = t;
-    for (int l = 1; l < loc.line && p < end; p++)
-        if (*p == '\n')
-            l++;
-    const char *e = p;
-    while (e < end && *e != '\n')
-        e++;
+    const char *p = t; /* memchr: many diagnostics in a long file stay cheap */
+    for (int l = 1; l < loc.line && p < end; l++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        p = nl ? nl + 1 : end;
+    }
+    const char *e = memchr(p, '\n', (size_t)(end - p));
+    if (!e)
+        e = end;
     long col = loc.col - 1, width = e - p;
     long from = col > 60 ? col - 40 : 0;
     long to = width - from > 100 ? from + 100 : width;
