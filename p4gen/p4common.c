@@ -972,38 +972,115 @@ void p4g_rec_common(struct p4g_out *o, const char *h, const struct rep_layout *l
     p4g_line(o, "hdr.%s.ts = %s;", h, ts);
 }
 
+/* Column c of record L: its validity test and value, as P4. */
+static void rec_col(const struct plan *p, const struct p4g_arch *a, const struct rep_layout *L,
+                    int c, char *valid, size_t vn, char *val, size_t ln)
+{
+    const struct rep_col *col = &L->cols[c];
+    int bits = (int)rep_col_bytes(col) * 8;
+    if (L->packet) {
+        const struct p4g_field *f = p4g_field_of(a, col->field);
+        snprintf(valid, vn, "%s", f->valid);
+        snprintf(val, ln, "(bit<%d>)%s", bits, f->expr);
+    } else {
+        int src = p4g_colsrc(p->queries[L->query].q, L->node);
+        snprintf(valid, vn, "meta.q%d_n%d_c%d_v == 1", L->query, src, c);
+        snprintf(val, ln, "(bit<%d>)meta.q%d_n%d_c%d", bits, L->query, src, c);
+    }
+}
+
+bool p4g_presence_table(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
+                        const struct rep_layout *L, const char *dst, const char *name,
+                        char sep, const char *tname)
+{
+    enum { MAXK = 8 };
+    char keys[MAXK][128];
+    int nk = 0, keyof[REP_MAX_COLS];
+    for (int c = 0; c < L->ncols; c++) {
+        char valid[128], val[160];
+        rec_col(p, a, L, c, valid, sizeof valid, val, sizeof val);
+        keyof[c] = -1;
+        if (!strcmp(valid, "true"))
+            continue; /* always present */
+        char *eq = strstr(valid, " == 1"); /* a 1-bit field: the key is the field */
+        if (eq)
+            *eq = 0;
+        for (int k = 0; k < nk && keyof[c] < 0; k++)
+            if (!strcmp(keys[k], valid))
+                keyof[c] = k;
+        if (keyof[c] >= 0)
+            continue;
+        if (nk == MAXK)
+            return false;
+        snprintf(keys[nk], sizeof keys[nk], "%s", valid);
+        keyof[c] = nk++;
+    }
+    const int nbits = L->presence_bytes * 8;
+    p4g_line(o, "action %s_set(bit<%d> v) { %s%s%cpresence = v; }", tname, nbits, dst, name, sep);
+    char head[160];
+    snprintf(head, sizeof head, "table %s", tname);
+    p4g_open(o, head);
+    p4g_indent(o);
+    p4g_raw(o, "key = {");
+    for (int k = 0; k < nk; k++)
+        p4g_raw(o, " %s: exact;", keys[k]);
+    p4g_raw(o, " }\n");
+    p4g_line(o, "actions = { %s_set; }", tname);
+    p4g_line(o, "size = %d;", 1 << nk);
+    /* the entries list every combination; the default serves no key */
+    uint64_t always = 0;
+    for (int c = 0; c < L->ncols; c++)
+        if (keyof[c] < 0)
+            always |= 1ull << (nbits - 1 - c);
+    p4g_line(o, "default_action = %s_set(0x%llx);", tname, (unsigned long long)always);
+    if (nk) {
+        p4g_open(o, "const entries =");
+        for (int m = 0; m < 1 << nk; m++) {
+            uint64_t v = always;
+            for (int c = 0; c < L->ncols; c++)
+                if (keyof[c] >= 0 && (m >> keyof[c] & 1))
+                    v |= 1ull << (nbits - 1 - c);
+            p4g_indent(o);
+            p4g_raw(o, "%s", nk > 1 ? "(" : "");
+            for (int k = 0; k < nk; k++) {
+                bool bit = strstr(keys[k], "isValid()") == NULL; /* bit<1>, else bool */
+                int on = m >> k & 1;
+                p4g_raw(o, "%s%s", k ? ", " : "", bit ? (on ? "1" : "0") : (on ? "true" : "false"));
+            }
+            p4g_raw(o, "%s: %s_set(0x%llx);\n", nk > 1 ? ")" : "", tname, (unsigned long long)v);
+        }
+        p4g_close(o, "");
+    }
+    p4g_close(o, "");
+    return true;
+}
+
 void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
                     const struct rep_layout *L, const char *dst, const char *name, char sep,
-                    const char *const *vnames, const bool *shared)
+                    const char *const *vnames, const bool *shared, const char *ptable)
 {
-    p4g_line(o, "%s%s%cpresence = 0;", dst, name, sep);
-    const struct ir_query *q = p->queries[L->query].q;
-    int src = p4g_colsrc(q, L->node);
+    if (ptable)
+        p4g_line(o, "%s.apply(); /* the presence bits, in one step */", ptable);
+    else
+        p4g_line(o, "%s%s%cpresence = 0;", dst, name, sep);
     for (int c = 0; c < L->ncols; c++) {
-        const struct rep_col *col = &L->cols[c];
         char cn[64], valid[128], val[160];
-        p4g_sanitize(cn, sizeof cn, col->name);
-        int bits = (int)rep_col_bytes(col) * 8;
+        p4g_sanitize(cn, sizeof cn, L->cols[c].name);
+        rec_col(p, a, L, c, valid, sizeof valid, val, sizeof val);
         char target[256];
         if (vnames)
             snprintf(target, sizeof target, "%s%s", dst, vnames[c]);
         else
             snprintf(target, sizeof target, "%s%s%cv%d_%s", dst, name, sep, c, cn);
-        if (L->packet) {
-            const struct p4g_field *f = p4g_field_of(a, col->field);
-            snprintf(valid, sizeof valid, "%s", f->valid);
-            snprintf(val, sizeof val, "(bit<%d>)%s", bits, f->expr);
-        } else {
-            snprintf(valid, sizeof valid, "meta.q%d_n%d_c%d_v == 1", L->query, src, c);
-            snprintf(val, sizeof val, "(bit<%d>)meta.q%d_n%d_c%d", bits, L->query, src, c);
-        }
+        bool clear = !(shared && shared[c]); /* else zeroed by the caller */
         p4g_line(o, "if (%s) {", valid);
         o->indent++;
-        p4g_line(o, "%s%s%cpresence = %s%s%cpresence | (1 << %d);", dst, name, sep, dst, name,
-                 sep, L->presence_bytes * 8 - 1 - c);
+        if (!ptable)
+            p4g_line(o, "%s%s%cpresence = %s%s%cpresence | (1 << %d);", dst, name, sep, dst,
+                     name, sep, L->presence_bytes * 8 - 1 - c);
         p4g_line(o, "%s = %s;", target, val);
         o->indent--;
-        if (shared && shared[c]) { /* zeroed by the caller before the records */
+        if (!clear) {
             p4g_line(o, "}");
             continue;
         }

@@ -102,10 +102,20 @@ void p4g_rec_common(struct p4g_out *o, const char *h, const struct rep_layout *l
  * '.': the record header itself). vnames (or NULL) names column c's field
  * DST vnames[c] instead (TNA's mirror header, where records share packet
  * fields); shared[c] (or NULL): the caller zeroes that field, so it is not
- * cleared when absent here. */
+ * cleared when absent here. ptable (or NULL): the presence comes from that
+ * table (p4g_presence_table) instead of a statement per column. */
 void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
                     const struct rep_layout *L, const char *dst, const char *name, char sep,
-                    const char *const *vnames, const bool *shared);
+                    const char *const *vnames, const bool *shared, const char *ptable);
+/* Declares table TNAME (and its action) that sets record L's presence,
+ * DST NAME SEP presence, in one step: keyed by the distinct validity tests
+ * of its columns, one const entry per combination. `presence = presence |
+ * bit` in every column's block is a read-modify-write chain, one Tofino
+ * stage per column; the table is one. false (nothing written) when the
+ * record has more than 8 distinct tests. */
+bool p4g_presence_table(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
+                        const struct rep_layout *L, const char *dst, const char *name,
+                        char sep, const char *tname);
 /* Packet records: how many layouts, their header types, and the statements
  * that fill hdr.rec_packet / hdr.rec_targets (locals count, meta.npkt). */
 int p4g_packet_layouts(const struct plan *p);

@@ -1154,7 +1154,7 @@ static void report_build(struct gen *g)
         p4g_line(o, "if (meta.r_%s == 1) {", name);
         o->indent++;
         p4g_rec_common(o, name, L, ts);
-        p4g_rec_values(o, p, &arch, L, "hdr.", name, '.', NULL, NULL);
+        p4g_rec_values(o, p, &arch, L, "hdr.", name, '.', NULL, NULL, NULL);
         p4g_line(o, "count = count + 1;");
         p4g_line(o, "len = len + %u;", L->rec_len);
         o->indent--;

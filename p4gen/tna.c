@@ -70,6 +70,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct p4g_arch tna_arch = {
@@ -92,6 +93,7 @@ struct tna {
     bool failed;
     const struct ir_query *cq; /* the node whose expressions are being written */
     const struct ir_node *cn;
+    bool *ptable; /* per layout: its presence comes from a table (ingress) */
 };
 
 /* Records the first refusal, gcc-shaped when the node has a location. */
@@ -614,7 +616,8 @@ static bool mirror_value_first(const struct plan *p, int l, int c)
 
 /* Fills record l's presence and values in the mirror header; a shared
  * field is written by each record that carries it (the same value). */
-static void mirror_values(struct p4g_out *o, const struct plan *p, int l, const char *name)
+static void mirror_values(struct p4g_out *o, const struct plan *p, int l, const char *name,
+                          bool ptable)
 {
     const struct rep_layout *L = &p->layouts[l];
     char names[REP_MAX_COLS][160];
@@ -625,7 +628,10 @@ static void mirror_values(struct p4g_out *o, const struct plan *p, int l, const 
         vn[c] = names[c];
         shared[c] = mirror_field(p, L, c) >= 0;
     }
-    p4g_rec_values(o, p, &tna_arch, L, "meta.mirror.", name, '_', vn, shared);
+    char t[96];
+    snprintf(t, sizeof t, "%s_presence_t", name);
+    p4g_rec_values(o, p, &tna_arch, L, "meta.mirror.", name, '_', vn, shared,
+                   ptable ? t : NULL);
 }
 
 /* Closes the open "if (x valid) {" block and opens another on the same
@@ -1693,6 +1699,18 @@ static void ingress(struct tna *g, int mirror_bytes)
         p4g_line(o, "%d: set_tcp_hdr_len(%d, %d);", v, 4 * v, 4 * v);
     p4g_close(o, "");
     p4g_close(o, "");
+    /* each record's presence bits in one table: set column by column, they
+     * were a chain of one stage per column (all bits share a container) */
+    g->ptable = calloc((size_t)p->nlayouts + 1, sizeof *g->ptable);
+    for (int l = 0; g->ptable && l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        char name[64], t[96];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        p4g_rec_name(name, sizeof name, L);
+        snprintf(t, sizeof t, "%s_presence_t", name);
+        g->ptable[l] = p4g_presence_table(o, p, &tna_arch, L, "meta.mirror.", name, '_', t);
+    }
     p4g_blank(o);
     p4g_open(o, "apply");
     p4g_line(o, "meta.ts = %s;", tna_arch.ts);
@@ -1770,7 +1788,7 @@ static void ingress(struct tna *g, int mirror_bytes)
         p4g_rec_name(name, sizeof name, L);
         p4g_line(o, "if (meta.r_%s == 1) {", name);
         o->indent++;
-        mirror_values(o, p, l, name);
+        mirror_values(o, p, l, name, g->ptable && g->ptable[l]);
         o->indent--;
         p4g_line(o, "}");
     }
@@ -1977,6 +1995,7 @@ static int tna_program(const struct plan *p, const struct p4g_target *t, struct 
     p4g_line(o, "Pipeline(IngressParser(), Ingress(), IngressDeparser(),");
     p4g_line(o, "         EgressParser(), Egress(), EgressDeparser()) pipe;");
     p4g_line(o, "Switch(pipe) main;");
+    free(g->ptable);
     return g->failed ? -EINVAL : 0;
 }
 

@@ -486,6 +486,32 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             15: set_tcp_hdr_len(60, 60);
         }
     }
+    action rec_q0_n1_row_presence_t_set(bit<8> v) { meta.mirror.rec_q0_n1_row_presence = v; }
+    table rec_q0_n1_row_presence_t {
+        key = { meta.q0_n1_c0_v: exact; meta.q0_n1_c1_v: exact; }
+        actions = { rec_q0_n1_row_presence_t_set; }
+        size = 4;
+        default_action = rec_q0_n1_row_presence_t_set(0x0);
+        const entries = {
+            (0, 0): rec_q0_n1_row_presence_t_set(0x0);
+            (1, 0): rec_q0_n1_row_presence_t_set(0x80);
+            (0, 1): rec_q0_n1_row_presence_t_set(0x40);
+            (1, 1): rec_q0_n1_row_presence_t_set(0xc0);
+        }
+    }
+    action rec_q0_n0_tuple_presence_t_set(bit<8> v) { meta.mirror.rec_q0_n0_tuple_presence = v; }
+    table rec_q0_n0_tuple_presence_t {
+        key = { hdr.ipv4.isValid(): exact; hdr.tcp.isValid(): exact; }
+        actions = { rec_q0_n0_tuple_presence_t_set; }
+        size = 4;
+        default_action = rec_q0_n0_tuple_presence_t_set(0x0);
+        const entries = {
+            (false, false): rec_q0_n0_tuple_presence_t_set(0x0);
+            (true, false): rec_q0_n0_tuple_presence_t_set(0x80);
+            (false, true): rec_q0_n0_tuple_presence_t_set(0x40);
+            (true, true): rec_q0_n0_tuple_presence_t_set(0xc0);
+        }
+    }
 
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
@@ -564,24 +590,20 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.f_ipv4_src = 0;
             meta.mirror.f_tcp_dport = 0;
             if (meta.r_rec_q0_n1_row == 1) {
-                meta.mirror.rec_q0_n1_row_presence = 0;
+                rec_q0_n1_row_presence_t.apply(); /* the presence bits, in one step */
                 if (meta.q0_n1_c0_v == 1) {
-                    meta.mirror.rec_q0_n1_row_presence = meta.mirror.rec_q0_n1_row_presence | (1 << 7);
                     meta.mirror.f_ipv4_src = (bit<32>)meta.q0_n1_c0;
                 }
                 if (meta.q0_n1_c1_v == 1) {
-                    meta.mirror.rec_q0_n1_row_presence = meta.mirror.rec_q0_n1_row_presence | (1 << 6);
                     meta.mirror.f_tcp_dport = (bit<16>)meta.q0_n1_c1;
                 }
             }
             if (meta.r_rec_q0_n0_tuple == 1) {
-                meta.mirror.rec_q0_n0_tuple_presence = 0;
+                rec_q0_n0_tuple_presence_t.apply(); /* the presence bits, in one step */
                 if (hdr.ipv4.isValid()) {
-                    meta.mirror.rec_q0_n0_tuple_presence = meta.mirror.rec_q0_n0_tuple_presence | (1 << 7);
                     meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
                 }
                 if (hdr.tcp.isValid()) {
-                    meta.mirror.rec_q0_n0_tuple_presence = meta.mirror.rec_q0_n0_tuple_presence | (1 << 6);
                     meta.mirror.f_tcp_dport = (bit<16>)hdr.tcp.dst_port;
                 }
             }

@@ -596,6 +596,39 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             15: set_tcp_hdr_len(60, 60);
         }
     }
+    action rec_q0_n1_tuple_presence_t_set(bit<8> v) { meta.mirror.rec_q0_n1_tuple_presence = v; }
+    table rec_q0_n1_tuple_presence_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { rec_q0_n1_tuple_presence_t_set; }
+        size = 2;
+        default_action = rec_q0_n1_tuple_presence_t_set(0x0);
+        const entries = {
+            false: rec_q0_n1_tuple_presence_t_set(0x0);
+            true: rec_q0_n1_tuple_presence_t_set(0x80);
+        }
+    }
+    action rec_q0_n3_tuple_presence_t_set(bit<8> v) { meta.mirror.rec_q0_n3_tuple_presence = v; }
+    table rec_q0_n3_tuple_presence_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { rec_q0_n3_tuple_presence_t_set; }
+        size = 2;
+        default_action = rec_q0_n3_tuple_presence_t_set(0x0);
+        const entries = {
+            false: rec_q0_n3_tuple_presence_t_set(0x0);
+            true: rec_q0_n3_tuple_presence_t_set(0x80);
+        }
+    }
+    action rec_q0_n6_tuple_presence_t_set(bit<8> v) { meta.mirror.rec_q0_n6_tuple_presence = v; }
+    table rec_q0_n6_tuple_presence_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { rec_q0_n6_tuple_presence_t_set; }
+        size = 2;
+        default_action = rec_q0_n6_tuple_presence_t_set(0x0);
+        const entries = {
+            false: rec_q0_n6_tuple_presence_t_set(0x0);
+            true: rec_q0_n6_tuple_presence_t_set(0x80);
+        }
+    }
 
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
@@ -745,23 +778,20 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.f_ipv4_dst = 0;
             meta.mirror.f_ipv4_src = 0;
             if (meta.r_rec_q0_n1_tuple == 1) {
-                meta.mirror.rec_q0_n1_tuple_presence = 0;
+                rec_q0_n1_tuple_presence_t.apply(); /* the presence bits, in one step */
                 if (hdr.ipv4.isValid()) {
-                    meta.mirror.rec_q0_n1_tuple_presence = meta.mirror.rec_q0_n1_tuple_presence | (1 << 7);
                     meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
                 }
             }
             if (meta.r_rec_q0_n3_tuple == 1) {
-                meta.mirror.rec_q0_n3_tuple_presence = 0;
+                rec_q0_n3_tuple_presence_t.apply(); /* the presence bits, in one step */
                 if (hdr.ipv4.isValid()) {
-                    meta.mirror.rec_q0_n3_tuple_presence = meta.mirror.rec_q0_n3_tuple_presence | (1 << 7);
                     meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
                 }
             }
             if (meta.r_rec_q0_n6_tuple == 1) {
-                meta.mirror.rec_q0_n6_tuple_presence = 0;
+                rec_q0_n6_tuple_presence_t.apply(); /* the presence bits, in one step */
                 if (hdr.ipv4.isValid()) {
-                    meta.mirror.rec_q0_n6_tuple_presence = meta.mirror.rec_q0_n6_tuple_presence | (1 << 7);
                     meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
                 }
             }
