@@ -1083,6 +1083,32 @@ static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
         }
         if (!pn->dp)
             continue;
+        for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
+            int agg = n->aggs[a]->agg;
+            if (agg != AGG_MIN && agg != AGG_MAX)
+                continue;
+            /* The high word of a min or max with its sign bit flipped (and
+             * for min every bit): an xor with a constant, which needs action
+             * data; p4c-barefoot builds the 64-bit value's high word with
+             * the hash unit, and a keyless table (an if block's) cannot have
+             * both ("can only be done through the hit pathway"). A table
+             * with a key that always hits there (gen_aggs runs it under
+             * hit == 1) can. */
+            p4g_indent(o);
+            p4g_raw(o, "action q%d_n%d_hi%d_set() { meta.q%d_n%d_x%d[63:32] = (", qi, k, a, qi,
+                    k, a);
+            value_as(g, qi, q, n, n->aggs[a]->args[0], 64, ast_agg_text[agg]);
+            p4g_raw(o, ")[63:32] ^ %s; }\n",
+                    agg == AGG_MIN ? "32w0x7fffffff" : "32w0x80000000");
+            snprintf(head, sizeof head, "table q%d_n%d_hi%d_t", qi, k, a);
+            p4g_open(o, head);
+            p4g_line(o, "key = { meta.q%d_n%d_hit: exact; }", qi, k);
+            p4g_line(o, "actions = { q%d_n%d_hi%d_set; NoAction; }", qi, k, a);
+            p4g_line(o, "size = 2;");
+            p4g_line(o, "default_action = NoAction;");
+            p4g_line(o, "const entries = { 1: q%d_n%d_hi%d_set(); }", qi, k, a);
+            p4g_close(o, "");
+        }
         if (n->kind == IR_HISTOGRAM) {
             char v[512];
             int w;
@@ -1312,10 +1338,8 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
             p4g_raw(o, "meta.q%d_n%d_x%d[31:0] = (", qi, k, a);
             value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
             p4g_raw(o, ")[31:0]%s;\n", agg == AGG_MIN ? " ^ 32w0xffffffff" : "");
-            p4g_indent(o);
-            p4g_raw(o, "meta.q%d_n%d_x%d[63:32] = (", qi, k, a);
-            value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
-            p4g_raw(o, ")[63:32] ^ %s;\n", agg == AGG_MIN ? "32w0x7fffffff" : "32w0x80000000");
+            p4g_line(o, "q%d_n%d_hi%d_t.apply(); /* the high word (declare_tables) */", qi, k,
+                     a);
         }
         p4g_line(o, "q%d_n%d_seen%d_inc.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
         if (agg == AGG_SUM || agg == AGG_AVG) {
