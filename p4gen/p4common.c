@@ -1072,13 +1072,16 @@ void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_ar
             snprintf(target, sizeof target, "%s%s", dst, vnames[c]);
         else
             snprintf(target, sizeof target, "%s%s%cv%d_%s", dst, name, sep, c, cn);
-        bool clear = !(shared && shared[c]); /* else zeroed by the caller */
+        bool clear = !(shared && shared[c]); /* else written by the caller */
+        if (!clear && ptable)
+            continue;
         p4g_line(o, "if (%s) {", valid);
         o->indent++;
         if (!ptable)
             p4g_line(o, "%s%s%cpresence = %s%s%cpresence | (1 << %d);", dst, name, sep, dst,
                      name, sep, L->presence_bytes * 8 - 1 - c);
-        p4g_line(o, "%s = %s;", target, val);
+        if (clear)
+            p4g_line(o, "%s = %s;", target, val);
         o->indent--;
         if (!clear) {
             p4g_line(o, "}");

@@ -101,8 +101,8 @@ void p4g_rec_common(struct p4g_out *o, const char *h, const struct rep_layout *l
  * DST NAME SEP presence and DST NAME SEP vC_COL ("hdr." "rec_q0_n1_tuple"
  * '.': the record header itself). vnames (or NULL) names column c's field
  * DST vnames[c] instead (TNA's mirror header, where records share packet
- * fields); shared[c] (or NULL): the caller zeroes that field, so it is not
- * cleared when absent here. ptable (or NULL): the presence comes from that
+ * fields); shared[c] (or NULL): the caller writes that field (the packet's
+ * own, or 0), so only its presence is set here. ptable (or NULL): the presence comes from that
  * table (p4g_presence_table) instead of a statement per column. */
 void p4g_rec_values(struct p4g_out *o, const struct plan *p, const struct p4g_arch *a,
                     const struct rep_layout *L, const char *dst, const char *name, char sep,

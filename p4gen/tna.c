@@ -1792,16 +1792,31 @@ static void ingress(struct tna *g, int mirror_bytes)
         p4g_rec_name(name, sizeof name, L);
         p4g_line(o, "meta.mirror.r_%s = meta.r_%s;", name, name);
     }
-    for (int l = 0; l < p->nlayouts; l++) { /* shared fields: 0 unless a record sets them */
+    /* Shared fields, once for every record that carries them (the packet's
+     * field, or 0 when absent), whatever the records: written by each
+     * record's block, they were zeroed first and then written record after
+     * record, a chain of stages on the same field. */
+    for (int l = 0; l < p->nlayouts; l++) {
         const struct rep_layout *L = &p->layouts[l];
         if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
             continue;
         for (int c = 0; c < L->ncols; c++) {
             char vn[160];
-            if (mirror_field(p, L, c) < 0 || !mirror_value_first(p, l, c))
+            int f = mirror_field(p, L, c);
+            if (f < 0 || !mirror_value_first(p, l, c))
                 continue;
             mirror_value_name(vn, sizeof vn, p, L, c);
-            p4g_line(o, "meta.mirror.%s = 0;", vn);
+            const struct p4g_field *pf = p4g_field_of(&tna_arch, f);
+            unsigned bits = rep_col_bytes(&L->cols[c]) * 8;
+            if (!strcmp(pf->valid, "true")) {
+                p4g_line(o, "meta.mirror.%s = (bit<%u>)%s;", vn, bits, pf->expr);
+                continue;
+            }
+            p4g_line(o, "if (%s) {", pf->valid);
+            p4g_line(o, "    meta.mirror.%s = (bit<%u>)%s;", vn, bits, pf->expr);
+            p4g_line(o, "} else {");
+            p4g_line(o, "    meta.mirror.%s = 0;", vn);
+            p4g_line(o, "}");
         }
     }
     for (int l = 0; l < p->nlayouts; l++) {

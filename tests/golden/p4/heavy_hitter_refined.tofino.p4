@@ -725,20 +725,23 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
             meta.mirror.seq = report_seq_next.execute(0);
             meta.mirror.r_rec_q0_n0_tuple = meta.r_rec_q0_n0_tuple;
-            meta.mirror.f_ipv4_len = 0;
-            meta.mirror.f_ipv4_src = 0;
-            meta.mirror.f_ipv4_dst = 0;
+            if (hdr.ipv4.isValid()) {
+                meta.mirror.f_ipv4_len = (bit<16>)hdr.ipv4.total_len;
+            } else {
+                meta.mirror.f_ipv4_len = 0;
+            }
+            if (hdr.ipv4.isValid()) {
+                meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
+            } else {
+                meta.mirror.f_ipv4_src = 0;
+            }
+            if (hdr.ipv4.isValid()) {
+                meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
+            } else {
+                meta.mirror.f_ipv4_dst = 0;
+            }
             if (meta.r_rec_q0_n0_tuple == 1) {
                 rec_q0_n0_tuple_presence_t.apply(); /* the presence bits, in one step */
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_len = (bit<16>)hdr.ipv4.total_len;
-                }
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
-                }
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
             if (meta.whole == 1) {

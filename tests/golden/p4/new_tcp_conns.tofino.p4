@@ -537,12 +537,13 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;
             meta.mirror.seq = report_seq_next.execute(0);
             meta.mirror.r_rec_q0_n1_tuple = meta.r_rec_q0_n1_tuple;
-            meta.mirror.f_ipv4_dst = 0;
+            if (hdr.ipv4.isValid()) {
+                meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
+            } else {
+                meta.mirror.f_ipv4_dst = 0;
+            }
             if (meta.r_rec_q0_n1_tuple == 1) {
                 rec_q0_n1_tuple_presence_t.apply(); /* the presence bits, in one step */
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
             if (meta.whole == 1) {

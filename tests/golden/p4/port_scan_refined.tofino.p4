@@ -587,25 +587,21 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.q0_ws = meta.q0_ws;
             meta.mirror.r_rec_q0_n1_row = meta.r_rec_q0_n1_row;
             meta.mirror.r_rec_q0_n0_tuple = meta.r_rec_q0_n0_tuple;
-            meta.mirror.f_ipv4_src = 0;
-            meta.mirror.f_tcp_dport = 0;
+            if (hdr.ipv4.isValid()) {
+                meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
+            } else {
+                meta.mirror.f_ipv4_src = 0;
+            }
+            if (hdr.tcp.isValid()) {
+                meta.mirror.f_tcp_dport = (bit<16>)hdr.tcp.dst_port;
+            } else {
+                meta.mirror.f_tcp_dport = 0;
+            }
             if (meta.r_rec_q0_n1_row == 1) {
                 rec_q0_n1_row_presence_t.apply(); /* the presence bits, in one step */
-                if (meta.q0_n1_c0_v == 1) {
-                    meta.mirror.f_ipv4_src = (bit<32>)meta.q0_n1_c0;
-                }
-                if (meta.q0_n1_c1_v == 1) {
-                    meta.mirror.f_tcp_dport = (bit<16>)meta.q0_n1_c1;
-                }
             }
             if (meta.r_rec_q0_n0_tuple == 1) {
                 rec_q0_n0_tuple_presence_t.apply(); /* the presence bits, in one step */
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
-                }
-                if (hdr.tcp.isValid()) {
-                    meta.mirror.f_tcp_dport = (bit<16>)hdr.tcp.dst_port;
-                }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
             if (meta.whole == 1) {

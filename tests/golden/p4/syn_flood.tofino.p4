@@ -775,25 +775,24 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.mirror.r_rec_q0_n1_tuple = meta.r_rec_q0_n1_tuple;
             meta.mirror.r_rec_q0_n3_tuple = meta.r_rec_q0_n3_tuple;
             meta.mirror.r_rec_q0_n6_tuple = meta.r_rec_q0_n6_tuple;
-            meta.mirror.f_ipv4_dst = 0;
-            meta.mirror.f_ipv4_src = 0;
+            if (hdr.ipv4.isValid()) {
+                meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
+            } else {
+                meta.mirror.f_ipv4_dst = 0;
+            }
+            if (hdr.ipv4.isValid()) {
+                meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
+            } else {
+                meta.mirror.f_ipv4_src = 0;
+            }
             if (meta.r_rec_q0_n1_tuple == 1) {
                 rec_q0_n1_tuple_presence_t.apply(); /* the presence bits, in one step */
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                }
             }
             if (meta.r_rec_q0_n3_tuple == 1) {
                 rec_q0_n3_tuple_presence_t.apply(); /* the presence bits, in one step */
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_src = (bit<32>)hdr.ipv4.src_addr;
-                }
             }
             if (meta.r_rec_q0_n6_tuple == 1) {
                 rec_q0_n6_tuple_presence_t.apply(); /* the presence bits, in one step */
-                if (hdr.ipv4.isValid()) {
-                    meta.mirror.f_ipv4_dst = (bit<32>)hdr.ipv4.dst_addr;
-                }
             }
             ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;
             if (meta.whole == 1) {
