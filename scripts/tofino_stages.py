@@ -2,7 +2,7 @@
 """tofino_stages.py - each library query's TNA program through the open-source
 Tofino back end (p4c-barefoot), against the planner's stage estimate.
 
-    scripts/tofino_stages.py [--only Q,Q] [--jobs N] [--markdown]
+    scripts/tofino_stages.py [--only Q,Q] [--jobs N] [--markdown] [--check FILE]
 
 For every query of queries/ (alone), `htsc compile --target tofino` writes
 the TNA program; p4c-barefoot (PATH, else $HTS_P4TOOLS/bin) compiles it
@@ -11,8 +11,12 @@ are read from pipe/NAME.bfa (the highest `stage N ingress:` / `egress:`, plus
 one). The planner's estimate is the highest stage `htsc explain --target
 tofino` places an operator in, plus one. Prints a table: compiled or the
 compiler's first error, stages per gress, the planner's figure, and whether
-the program fits Tofino-1's 12 stages per gress. Issue 21's work list, not a
-test yet (docs/targets.md, "Tofino's compiler"): exit 0 whatever it finds.
+the program fits Tofino-1's 12 stages per gress (docs/targets.md, "Tofino's
+compiler"). Exit 0 whatever it finds, unless --check FILE: then 1 when a
+program does not compile, or needs more than 12 stages in a gress and FILE
+does not list it, or more than FILE records for it (lines "QUERY INGRESS
+EGRESS": the programs known to be over 12, issue 21's work; a regression
+guard for the rest). The suite `tofino` of make check runs it so.
 """
 import argparse
 import glob
@@ -75,8 +79,10 @@ def main():
     ap.add_argument("--only")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--check", help="fail on what FILE does not allow (see above)")
+    ap.add_argument("--p4c", help="the p4c-barefoot to run (default: PATH, then $HTS_P4TOOLS/bin)")
     args = ap.parse_args()
-    args.p4c = tool()
+    args.p4c = args.p4c or tool()
     if not args.p4c:
         print("tofino_stages: p4c-barefoot not found (PATH, or HTS_P4TOOLS=../shared/p4tools)")
         return 1
@@ -103,7 +109,29 @@ def main():
                 "" if what == "compiled" else what))
     print("%stofino_stages: %d of %d programs compile, %d within 12 stages per gress" % (
         "\n" if args.markdown else "", ok, len(res), fit))
-    return 0
+    if not args.check:
+        return 0
+    known = {}
+    for line in open(args.check):
+        f = line.split("#")[0].split()
+        if f:
+            known[f[0]] = (int(f[1]), int(f[2]))
+    bad = []
+    for q, what, ig, eg, plan in res:
+        if what != "compiled":
+            bad.append("%s does not compile: %s" % (q, what))
+        elif q in known and (ig > known[q][0] or eg > known[q][1]):
+            bad.append("%s needs %d ingress / %d egress stages, more than the %d / %d of %s"
+                       % (q, ig, eg, known[q][0], known[q][1], args.check))
+        elif q not in known and (ig > 12 or eg > 12):
+            bad.append("%s needs %d ingress / %d egress stages: over Tofino-1's 12" % (q, ig, eg))
+    for b in bad:
+        print("FAIL tofino: " + b)
+    over = [q for q in known if any(r[0] == q and r[2] is not None and (r[2] > 12 or r[3] > 12)
+                                    for r in res)]
+    print("tofino: %d programs checked, %d known over 12 stages (%s): %s" % (
+        len(res), len(over), ", ".join(over) or "none", "FAIL" if bad else "ok"))
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
