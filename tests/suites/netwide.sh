@@ -3,7 +3,7 @@
 # broker (scripts/kafka-broker.sh): three htsd sites, two htsmerge instances
 # in one consumer group, and a site that never comes.
 #
-# tests/netwide/sites.htq holds five network-wide queries (SYNs per
+# tests/netwide/sites.htq holds six network-wide queries (SYNs per
 # destination, distinct ports per source, bytes with min and max per source,
 # approx_distinct's HyperLogLog sketch of ports per source, a join of three
 # groupbys: handshake times, and approx_sum/approx_count's Count-Min sketch
