@@ -90,6 +90,17 @@ int hts_value_cmp(const hts_value *a, const hts_value *b);
 /* Equality of present values of one type; absent equals absent. */
 bool hts_value_eq(const hts_value *a, const hts_value *b);
 
+/* splitmix64's finaliser: spreads a hash's bits over all 64 (sketches
+ * take their register or cell from it: exec/hll.c, exec/cms.c). */
+static inline uint64_t hts_mix64(uint64_t h)
+{
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebULL;
+    return h ^ (h >> 31);
+}
+
 /* 64-bit hash of a value (type-aware); stable across runs and machines. */
 uint64_t hts_value_hash(const hts_value *v, uint64_t seed);
 

@@ -2,15 +2,7 @@
  * cms.c - Count-Min cells and estimates (cms.h).
  */
 #include "cms.h"
-
-static uint64_t mix(uint64_t h) /* splitmix64's finaliser */
-{
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-}
+#include "value.h"
 
 /* One independent-looking hash per row: the key's hash re-mixed with the
  * row's number. Fixed seeds, so that every worker, site and htsc run put
@@ -18,7 +10,7 @@ static uint64_t mix(uint64_t h) /* splitmix64's finaliser */
 void cms_cells(uint64_t h, uint32_t cells[CMS_D])
 {
     for (uint32_t d = 0; d < CMS_D; d++) {
-        uint64_t x = mix(h ^ (0x9e3779b97f4a7c15ULL * (d + 1)));
+        uint64_t x = hts_mix64(h ^ (0x9e3779b97f4a7c15ULL * (d + 1)));
         cells[d] = d * CMS_W + (uint32_t)(x >> (64 - CMS_LOGW));
     }
 }

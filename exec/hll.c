@@ -5,18 +5,9 @@
 
 #include <math.h>
 
-static uint64_t mix(uint64_t h) /* splitmix64's finaliser */
-{
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebULL;
-    return h ^ (h >> 31);
-}
-
 void hll_add(uint8_t *regs, const hts_value *x)
 {
-    uint64_t h = mix(hts_value_hash(x, 0x48594c4cULL));
+    uint64_t h = hts_mix64(hts_value_hash(x, 0x48594c4cULL));
     uint32_t idx = (uint32_t)(h >> (64 - HLL_P));
     uint64_t rest = h << HLL_P; /* the other 53 bits, at the top */
     uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : (uint8_t)(64 - HLL_P + 1);

@@ -542,15 +542,7 @@ class Checker:
                 self.expect("=")
                 self.expect("{")
                 while self.peek()[1] != "}":
-                    if self.peek()[1] == "(":  # a tuple key: (K1, K2, ...)
-                        self.next()
-                        self.expr(env, local)
-                        while self.peek()[1] == ",":
-                            self.next()
-                            self.expr(env, local)
-                        self.expect(")")
-                    else:
-                        self.expr(env, local)
+                    self.expr(env, local)
                     self.expect(":")
                     mk = self.next()
                     if mk[1] not in self.arch["match"]:
