@@ -403,6 +403,37 @@ int rep_add_watermark(struct rep_writer *w, uint64_t ts)
     return 0;
 }
 
+/* A param record's text: NAME=VALUE, printable ASCII, a name first. */
+static bool param_text_ok(const uint8_t *t, size_t len)
+{
+    if (len < 3 || len > REP_MAX_PARAM)
+        return false;
+    size_t eq = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (t[i] < 0x20 || t[i] > 0x7e)
+            return false;
+        if (t[i] == '=' && !eq)
+            eq = i;
+    }
+    return eq > 0 && eq + 1 < len;
+}
+
+int rep_add_param(struct rep_writer *w, int query, uint64_t ts, const char *text,
+                  size_t len)
+{
+    if (query < 0 || query >= REP_NONE || !param_text_ok((const uint8_t *)text, len))
+        return -EINVAL;
+    size_t rl = REP_REC_HDR_LEN + len;
+    int rc = reserve(w, rl);
+    if (rc < 0)
+        return rc;
+    put_rec_hdr(w->buf + w->len, rl, query, REP_NONE, REP_PARAM, ts);
+    memcpy(w->buf + w->len + REP_REC_HDR_LEN, text, len);
+    w->len += rl;
+    w->count++;
+    return 0;
+}
+
 size_t rep_frame_end(struct rep_writer *w)
 {
     if (!w->count) {
@@ -501,6 +532,16 @@ int rep_frame_open(struct rep_reader *r, const struct rep_schema *s,
             p += rl;
             continue;
         }
+        if (kind == REP_PARAM) {
+            if (query >= s->nqueries || node != REP_NONE)
+                return refuse(st, REP_ERR_LAYOUT);
+            if (rl < REP_REC_HDR_LEN || (size_t)(end - p) < rl)
+                return refuse(st, rl < REP_REC_HDR_LEN ? REP_ERR_LENGTH : REP_ERR_TRUNCATED);
+            if (p[7] || !param_text_ok(p + REP_REC_HDR_LEN, rl - REP_REC_HDR_LEN))
+                return refuse(st, REP_ERR_VALUE);
+            p += rl;
+            continue;
+        }
         const struct rep_layout *l = rep_layout_find(s, query, node, kind);
         if (!l)
             return refuse(st, REP_ERR_LAYOUT);
@@ -576,6 +617,9 @@ int rep_next(struct rep_reader *r, struct rep_record *rec)
         rec->cap_len = (uint32_t)(rl - head);
         if (rec->wire_len == 0) /* not known to the data plane */
             rec->wire_len = rec->cap_len;
+    } else if (rec->kind == REP_PARAM) {
+        rec->data = p + REP_REC_HDR_LEN;
+        rec->cap_len = (uint32_t)(rl - REP_REC_HDR_LEN);
     } else if (rec->kind != REP_WATERMARK) {
         rec->layout = rep_layout_find(r->s, rec->query, rec->node, rec->kind);
         rec->presence = p + REP_REC_HDR_LEN;

@@ -50,6 +50,7 @@
 #define REP_MAX_TARGETS 64      /* (query, node) targets of one packet record */
 #define REP_MIN_FRAME 60        /* Ethernet minimum (without FCS): padding */
 #define REP_NONE 0xFFFF         /* query and node of a watermark record */
+#define REP_MAX_PARAM 240       /* text bytes of a param record */
 
 /* Record kinds. REPORT KIND ORDER: rep_kind_names[] follows this list. */
 #define REP_KINDS(X)                                                           \
@@ -57,7 +58,8 @@
     X(ROW, 2, "row")            /* a row of stateful node N (or after it) */   \
     X(WATERMARK, 3, "watermark") /* event time reached ts: close windows */  \
     X(PACKET, 4, "packet")      /* a whole mirrored frame leaving at node N */ \
-    X(PARTIAL, 5, "partial")    /* part of a groupby's state: merge it */
+    X(PARTIAL, 5, "partial")    /* part of a groupby's state: merge it */   \
+    X(PARAM, 6, "param")        /* from window ts, query's NAME=VALUE */
 
 enum rep_kind {
 #define X(id, code, name) REP_##id = code,
@@ -173,6 +175,13 @@ int rep_add_packet(struct rep_writer *w, const struct rep_layout *const *t,
 /* A watermark record: event time has reached ts. Same returns as rep_add. */
 int rep_add_watermark(struct rep_writer *w, uint64_t ts);
 
+/* A param record: query's parameter changes from the window starting at
+ * ts on; text is "NAME=VALUE" (VALUE as `htsc --set` takes it), printable
+ * ASCII, 3 to REP_MAX_PARAM bytes. Same returns as rep_add, and -EINVAL for
+ * a text that is not one. */
+int rep_add_param(struct rep_writer *w, int query, uint64_t ts, const char *text,
+                  size_t len);
+
 /* Finishes the frame being built: returns its length (padded to
  * REP_MIN_FRAME) and the frame is in w->buf; 0 when it holds no record.
  * The next rep_add starts a new frame. */
@@ -214,12 +223,13 @@ struct rep_stats {
 struct rep_record {
     const struct rep_layout *layout; /* NULL for a watermark */
     enum rep_kind kind;
-    int query, node;   /* REP_NONE for a watermark */
-    uint64_t ts;       /* tuple: meta.ts; row: window start; watermark: time */
+    int query, node;   /* REP_NONE for a watermark; node REP_NONE for a param */
+    uint64_t ts;       /* tuple: meta.ts; row, param: window start; watermark: time */
     const uint8_t *presence;
     const uint8_t *values;
     /* PACKET: the frame and what came with it; its targets are (query,
-     * node) and then rep_record_target(rec, 1 .. ntargets - 1) */
+     * node) and then rep_record_target(rec, 1 .. ntargets - 1); PARAM:
+     * data[0, cap_len) is its "NAME=VALUE" text (not NUL-terminated) */
     const uint8_t *data;
     uint32_t cap_len, wire_len;
     uint16_t port, linktype;

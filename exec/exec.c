@@ -20,6 +20,8 @@
 #include "hll.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -826,6 +828,7 @@ struct exec {
     exec_row_fn fn;
     void *ctx;
     struct exec_stats st;
+    struct exec_stats *sp;   /* &st, or in a version its first executor's */
     size_t max_keys;         /* per table and window; 0: unbounded */
     int sketch_parts;        /* exec_set_sketch_parts */
     exec_partial_fn partial; /* set: windows hand over partial state */
@@ -835,7 +838,25 @@ struct exec {
     bool by_watermark;    /* only exec_advance moves event time */
     uint64_t *late_q;     /* per query: packets or rows that came late */
     struct arena scratch; /* per-packet rows of the streaming region */
+    /* Versions (exec_add_version): the first executor lists the later ones,
+     * oldest first, through `ver`; each runs query ver_query from ver_from
+     * on, with the program it was given. */
+    struct exec *ver;
+    int ver_query;
+    int64_t ver_from;
+    bool is_version;
 };
+
+/* The executor that runs query's records of time t: the latest version of
+ * that query from t or before, else x itself. */
+static struct exec *version_for(struct exec *x, int query, int64_t t)
+{
+    struct exec *r = x;
+    for (struct exec *v = x->ver; v; v = v->ver)
+        if (v->ver_query == query && t >= v->ver_from)
+            r = v;
+    return r;
+}
 
 uint32_t exec_sample_hash(uint64_t ts_ns)
 {
@@ -858,6 +879,7 @@ struct exec *exec_new(const struct ir_program *p, exec_row_fn fn, void *ctx)
     x->p = p;
     x->fn = fn;
     x->ctx = ctx;
+    x->sp = &x->st;
     x->qs = calloc((size_t)p->nqueries + 1, sizeof *x->qs);
     x->late_q = calloc((size_t)p->nqueries + 1, sizeof *x->late_q);
     if (!x->qs || !x->late_q) {
@@ -1005,7 +1027,7 @@ static void window_add(struct exec *x, struct xquery *xq, struct winst *w,
             if (!xq->active[in])
                 continue;
             if (!w->acc[k].n)
-                acc_init(&w->acc[k], n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
+                acc_init(&w->acc[k], n, &w->ar, x->sp, x->max_keys, x->sketch_parts);
             struct env env = {.pkt = pkt, .row = xq->rows[in]};
             acc_add(&w->acc[k], &env);
         } else if (xq->buffered[k] && xq->active[k]) {
@@ -1150,7 +1172,7 @@ static const struct rowlist *batch(struct exec *x, struct xquery *xq,
         const struct rowlist *in = batch(x, xq, w, n->in[0]);
         if (ir_kind_stateful(n->kind)) {
             struct acc a;
-            acc_init(&a, n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
+            acc_init(&a, n, &w->ar, x->sp, x->max_keys, x->sketch_parts);
             for (int i = 0; i < in->n; i++) {
                 struct env env = {.row = in->v[i]};
                 acc_add(&a, &env);
@@ -1280,8 +1302,8 @@ static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
 {
     const struct ir_query *q = xq->q;
     if (w->ext) { /* finished elsewhere (exec_window_external) */
-        x->st.rows += w->ext(w->ext_ctx, q, w->start, w->end);
-        x->st.windows++;
+        x->sp->rows += w->ext(w->ext_ctx, q, w->start, w->end);
+        x->sp->windows++;
         arena_free(&w->ar);
         free(w);
         return;
@@ -1298,7 +1320,7 @@ static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
                            w->part[k].ncols);
             table_free(&w->acc[k].tab);
         }
-        x->st.windows++;
+        x->sp->windows++;
         arena_free(&w->ar);
         free(w);
         return;
@@ -1317,13 +1339,13 @@ static void window_close(struct exec *x, struct xquery *xq, struct winst *w)
             if (rowbytes > 64)
                 __builtin_prefetch((const char *)sorted[i + 8] + 64);
         }
-        x->st.rows++;
+        x->sp->rows++;
         x->fn(x->ctx, q, w->start, w->end, sorted[i], q->root->ncols);
     }
     free(sorted);
     for (int k = 0; k < q->nnodes; k++)
         table_free(&w->acc[k].tab);
-    x->st.windows++;
+    x->sp->windows++;
     arena_free(&w->ar);
     free(w);
 }
@@ -1378,12 +1400,12 @@ static void route(struct exec *x, struct xquery *xq,
             return;
         const hts_value *row = xq->rows[q->root->id];
         if (!W) {
-            x->st.rows++;
+            x->sp->rows++;
             x->fn(x->ctx, q, ts, ts, row, q->root->ncols);
             return;
         }
         for (int64_t s = first_window(ts, W, H); s <= ts; s += H) {
-            x->st.rows++;
+            x->sp->rows++;
             x->fn(x->ctx, q, s, s + W, row, q->root->ncols);
         }
         return;
@@ -1396,7 +1418,7 @@ static void route(struct exec *x, struct xquery *xq,
         }
         window_add(x, xq, window_get(xq, s), pkt);
     }
-    x->st.late += late;
+    x->sp->late += late;
     x->late_q[q->index] += late;
 }
 
@@ -1410,7 +1432,7 @@ bool exec_late_for(const struct ir_query *q, int64_t ts, int64_t watermark)
 void exec_packet(struct exec *x, const struct hts_pkt *pkt)
 {
     int64_t ts = (int64_t)pkt->f[FLD_META_TS].u;
-    x->st.packets++;
+    x->sp->packets++;
     advance(x, ts);
     for (int i = 0; i < x->p->nqueries; i++) {
         struct xquery *xq = &x->qs[i];
@@ -1420,13 +1442,20 @@ void exec_packet(struct exec *x, const struct hts_pkt *pkt)
     arena_reset(&x->scratch);
 }
 
+static void advance_all(struct exec *x, int64_t ts);
+
 void exec_feed(struct exec *x, int query, int node, const struct hts_pkt *pkt,
                const hts_value *row, int64_t ts)
 {
+    if (__builtin_expect(x->ver != NULL, 0)) {
+        if (!x->by_watermark)
+            advance_all(x, ts);
+        x = version_for(x, query, ts);
+    }
     struct xquery *xq = &x->qs[query];
     assert(query >= 0 && query < x->p->nqueries);
     assert(node >= 0 && node < xq->q->nnodes && xq->streaming[node]);
-    x->st.packets++;
+    x->sp->packets++;
     if (!x->by_watermark)
         advance(x, ts);
     stream_from(x, xq, pkt, node, row);
@@ -1437,12 +1466,14 @@ void exec_feed(struct exec *x, int query, int node, const struct hts_pkt *pkt,
 void exec_feed_rows(struct exec *x, int query, int node, int64_t window_start,
                     const hts_value *row)
 {
+    if (__builtin_expect(x->ver != NULL, 0))
+        x = version_for(x, query, window_start);
     struct xquery *xq = &x->qs[query];
     const struct ir_query *q = xq->q;
     assert(query >= 0 && query < x->p->nqueries);
     assert(node >= 0 && node < q->nnodes && !xq->streaming[node]);
     if (window_start + q->window_ns <= x->watermark) {
-        x->st.late++;
+        x->sp->late++;
         x->late_q[query]++;
         return;
     }
@@ -1497,18 +1528,20 @@ bool exec_mergeable(const struct exec *x, char *why, size_t len)
 void exec_merge(struct exec *x, int query, int node, int64_t window_start,
                 const hts_value *row)
 {
+    if (__builtin_expect(x->ver != NULL, 0))
+        x = version_for(x, query, window_start);
     struct xquery *xq = &x->qs[query];
     const struct ir_node *n = xq->q->nodes[node];
     assert(query >= 0 && query < x->p->nqueries);
     if (window_start + xq->q->window_ns <= x->watermark) {
-        x->st.late++;
+        x->sp->late++;
         x->late_q[query]++;
         return;
     }
     struct winst *w = window_get(xq, window_start);
     if (xq->frontier[node]) {
         if (!w->acc[node].n)
-            acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
+            acc_init(&w->acc[node], n, &w->ar, x->sp, x->max_keys, x->sketch_parts);
         acc_merge(&w->acc[node], row);
     } else if (xq->buffered[node]) {
         w->buf[node].ncols = n->ncols;
@@ -1523,17 +1556,19 @@ void exec_merge(struct exec *x, int query, int node, int64_t window_start,
 void exec_fold_state(struct exec *x, int query, int node, int64_t window_start,
                      const hts_value *row)
 {
+    if (__builtin_expect(x->ver != NULL, 0))
+        x = version_for(x, query, window_start);
     struct xquery *xq = &x->qs[query];
     const struct ir_node *n = xq->q->nodes[node];
     assert(query >= 0 && query < x->p->nqueries && xq->frontier[node] && n->kind == IR_FOLD);
     if (window_start + xq->q->window_ns <= x->watermark) {
-        x->st.late++;
+        x->sp->late++;
         x->late_q[query]++;
         return;
     }
     struct winst *w = window_get(xq, window_start);
     if (!w->acc[node].n)
-        acc_init(&w->acc[node], n, &w->ar, &x->st, x->max_keys, x->sketch_parts);
+        acc_init(&w->acc[node], n, &w->ar, x->sp, x->max_keys, x->sketch_parts);
     struct entry *e = acc_entry(&w->acc[node], row);
     for (int i = 0; e && i < n->naggs; i++)
         e->vals[i] = own(&w->ar, row[n->nkeys + i]);
@@ -1542,10 +1577,12 @@ void exec_fold_state(struct exec *x, int query, int node, int64_t window_start,
 bool exec_window_external(struct exec *x, int query, int64_t window_start,
                           exec_window_fn emit, void *ctx)
 {
+    if (__builtin_expect(x->ver != NULL, 0))
+        x = version_for(x, query, window_start);
     struct xquery *xq = &x->qs[query];
     assert(query >= 0 && query < x->p->nqueries);
     if (window_start + xq->q->window_ns <= x->watermark) {
-        x->st.late++;
+        x->sp->late++;
         x->late_q[query]++;
         return false;
     }
@@ -1560,9 +1597,17 @@ void exec_time_by_watermark(struct exec *x, bool on)
     x->by_watermark = on;
 }
 
+/* Event time to ts in x and its versions, oldest first: a window of the
+ * old version closes before the new version's windows that end with it. */
+static void advance_all(struct exec *x, int64_t ts)
+{
+    for (; x; x = x->ver)
+        advance(x, ts);
+}
+
 void exec_advance(struct exec *x, int64_t ts)
 {
-    advance(x, ts);
+    advance_all(x, ts);
 }
 
 int64_t exec_watermark(const struct exec *x)
@@ -1573,6 +1618,8 @@ int64_t exec_watermark(const struct exec *x)
 uint64_t exec_state_keys(const struct exec *x)
 {
     uint64_t n = 0;
+    if (x->ver)
+        n += exec_state_keys(x->ver);
     for (int i = 0; i < x->p->nqueries; i++) {
         const struct xquery *xq = &x->qs[i];
         for (int w = 0; w < xq->nopen; w++)
@@ -1584,7 +1631,58 @@ uint64_t exec_state_keys(const struct exec *x)
 
 void exec_finish(struct exec *x)
 {
-    close_until(x, INT64_MAX);
+    for (; x; x = x->ver)
+        close_until(x, INT64_MAX);
+}
+
+int exec_add_version(struct exec *x, const struct ir_program *p, int query, int64_t from,
+                     char *err, size_t errlen)
+{
+    if (x->is_version || query < 0 || query >= x->p->nqueries ||
+        p->nqueries != x->p->nqueries) {
+        snprintf(err, errlen, "not a version of this executor's program");
+        return -EINVAL;
+    }
+    const struct ir_query *q = p->queries[query], *o = x->p->queries[query];
+    if (q->nnodes != o->nnodes || q->window_ns != o->window_ns || q->hop_ns != o->hop_ns ||
+        q->per_packet != o->per_packet) {
+        snprintf(err, errlen, "query '%s': the new version's operators or window differ",
+                 o->name);
+        return -EINVAL;
+    }
+    if (q->window_ns && ((q->hop_ns && q->hop_ns != q->window_ns) || from % q->window_ns)) {
+        snprintf(err, errlen, "query '%s': a new version starts at a window of a tumbling "
+                 "window, not at %lld", o->name, (long long)from);
+        return -EINVAL;
+    }
+    struct exec **tail = &x->ver;
+    for (; *tail; tail = &(*tail)->ver)
+        if ((*tail)->ver_query == query && (*tail)->ver_from >= from) {
+            snprintf(err, errlen, "query '%s': a version from %lld exists already",
+                     o->name, (long long)(*tail)->ver_from);
+            return -EINVAL;
+        }
+    struct exec *y = exec_new(p, x->fn, x->ctx);
+    if (!y) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    y->is_version = true;
+    y->sp = x->sp;
+    free(y->late_q);
+    y->late_q = x->late_q;
+    y->max_keys = x->max_keys;
+    y->sketch_parts = x->sketch_parts;
+    y->partial = x->partial;
+    y->partial_ctx = x->partial_ctx;
+    y->by_watermark = x->by_watermark;
+    y->watermark = x->watermark;
+    for (int i = 0; i < p->nqueries; i++)
+        y->qs[i].keep = x->qs[i].keep;
+    y->ver_query = query;
+    y->ver_from = from;
+    *tail = y;
+    return 0;
 }
 
 uint64_t exec_late(const struct exec *x, int query)
@@ -1594,13 +1692,14 @@ uint64_t exec_late(const struct exec *x, int query)
 
 const struct exec_stats *exec_stats(const struct exec *x)
 {
-    return &x->st;
+    return x->sp;
 }
 
 void exec_free(struct exec *x)
 {
     if (!x)
         return;
+    exec_free(x->ver);
     for (int i = 0; i < x->p->nqueries; i++) {
         struct xquery *xq = &x->qs[i];
         for (int w = 0; w < xq->nopen; w++) {
@@ -1617,7 +1716,8 @@ void exec_free(struct exec *x)
         free(xq->rows);
     }
     free(x->qs);
-    free(x->late_q);
+    if (!x->is_version)
+        free(x->late_q);
     arena_free(&x->scratch);
     free(x);
 }

@@ -44,6 +44,21 @@ void exec_packet(struct exec *x, const struct hts_pkt *pkt);
 /* End of input: closes every open window, in order, emitting their rows. */
 void exec_finish(struct exec *x);
 
+/*
+ * A live change of a query's parameters (htscp's `set`, the param record):
+ * from event time `from` on, query `query` runs the operators of p, a
+ * program with the same queries and operators and other constants (plan
+ * files loaded with the change, plan_load_set). x keeps the records of
+ * earlier windows; a version gets those of its windows (a tuple by its time,
+ * a row or partial state by its window's start); every version sees every
+ * advance, oldest first, and rows leave through x's callback, counted in
+ * x's stats. The query's window must be tumbling and `from` one of its
+ * window starts. p must outlive x. 0, or -EINVAL / -ENOMEM with the reason
+ * in err.
+ */
+int exec_add_version(struct exec *x, const struct ir_program *p, int query, int64_t from,
+                     char *err, size_t errlen);
+
 const struct exec_stats *exec_stats(const struct exec *x);
 /* Packets (or handed-over rows) that came after their window of query
  * `query` had closed: the per-query part of exec_stats' late. */

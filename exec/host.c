@@ -7,6 +7,8 @@
 #include "host.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,38 @@ static int by_query(const void *a, const void *b)
     if (x->query != y->query)
         return x->query < y->query ? -1 : 1;
     return (x->seq > y->seq) - (x->seq < y->seq); /* stable */
+}
+
+/* A param record: query's NAME=VALUE from the window starting at `from`. */
+static int param(struct host_feeder *f, const struct plan *p, struct exec *x, int query,
+                 int64_t from, const uint8_t *text, uint32_t len)
+{
+    const char *who = f->who ? f->who : "host";
+    const char *qn = p->queries[query].q->name;
+    char set[REP_MAX_PARAM + 300], err[400] = "";
+    snprintf(set, sizeof set, "%s.%.*s", qn, (int)len, (const char *)text);
+    struct plan *np = NULL;
+    if (!f->plan_path) {
+        snprintf(err, sizeof err, "this host was not given the plan file to load it with");
+    } else {
+        np = plan_changes_add(&f->changes, f->plan_path, set, err, sizeof err);
+        if (np && np->fingerprint != p->fingerprint)
+            snprintf(err, sizeof err, "%s is not the plan of these reports", f->plan_path);
+        else if (np)
+            exec_add_version(x, np->prog, query, from, err, sizeof err);
+        if (np && err[0]) { /* refused: later changes must not build on it */
+            plan_changes_pop(&f->changes);
+            np = NULL;
+        }
+    }
+    if (!np) {
+        f->params_refused++;
+        fprintf(stderr, "%s: change %s from %" PRId64 " refused: %s\n", who, set, from, err);
+        return 0;
+    }
+    f->params++;
+    fprintf(stderr, "%s: %s from the window at %" PRId64 " on\n", who, set, from);
+    return 0;
 }
 
 int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
@@ -64,6 +98,10 @@ int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
         case REP_WATERMARK:
             exec_advance(x, (int64_t)rc_->ts);
             break;
+        case REP_PARAM:
+            if (param(f, p, x, rc_->query, (int64_t)rc_->ts, rc_->data, rc_->cap_len) < 0)
+                return -ENOMEM;
+            break;
         case REP_ROW:
             rep_record_values(rc_, f->vals);
             exec_feed_rows(x, rc_->query, rc_->node, (int64_t)rc_->ts, f->vals);
@@ -98,6 +136,7 @@ int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
 
 void host_feeder_free(struct host_feeder *f)
 {
+    plan_changes_free(&f->changes);
     free(f->items);
     memset(f, 0, sizeof *f);
 }

@@ -23,6 +23,17 @@ struct host_feeder {
     size_t cap;
     struct hts_pkt pkt;
     hts_value vals[REP_MAX_COLS];
+    /* Live changes. A param record (docs/wire-format.md) says that from a
+     * window on a query's parameter has another value: the feeder loads the
+     * plan at plan_path again with every change so far (plan_load_set) and
+     * gives x a version of that query from that window (exec_add_version).
+     * Without plan_path a param record is refused, counted and said. `who`
+     * prefixes the line each change prints on stderr. */
+    const char *plan_path;
+    const char *who;
+    uint64_t params, params_refused;
+    /* private */
+    struct plan_changes changes;
 };
 int host_feed_frame(struct host_feeder *f, const struct plan *p, struct exec *x,
                     const uint8_t *data, uint32_t caplen, struct rep_stats *rs,

@@ -347,6 +347,8 @@ int htsc_cmd_host(const struct htsc_opts *o)
     int rc = 0;
     struct host_ctx hc = {0};
     struct exec *x = NULL;
+    /* a param record loads the plan again with the change (exec/host.h) */
+    struct host_feeder feeder = {.plan_path = o->files[0], .who = "htsc host"};
     struct hts_pcap *in = hts_pcap_open(o->reports, err, sizeof err);
     if (!in) {
         fprintf(stderr, "htsc: %s\n", err);
@@ -366,18 +368,11 @@ int htsc_cmd_host(const struct htsc_opts *o)
     uint32_t caplen, wirelen;
     uint64_t ts;
     int r;
-    struct host_feeder *feeder = calloc(1, sizeof *feeder);
-    if (!feeder) {
-        fprintf(stderr, "htsc: out of memory\n");
-        exit(2);
-    }
     while ((r = hts_pcap_next(in, &data, &caplen, &wirelen, &ts)) == 1)
-        if (host_feed_frame(feeder, p, x, data, caplen, &rs, &ds) == -ENOMEM) {
+        if (host_feed_frame(&feeder, p, x, data, caplen, &rs, &ds) == -ENOMEM) {
             fprintf(stderr, "htsc: out of memory\n");
             exit(2);
         }
-    host_feeder_free(feeder);
-    free(feeder);
     if (r < 0) {
         fprintf(stderr, "htsc: %s: %s\n", o->reports, hts_pcap_error(in));
         rc = 1;
@@ -402,6 +397,7 @@ int htsc_cmd_host(const struct htsc_opts *o)
         rc = 1;
 out:
     exec_free(x);
+    host_feeder_free(&feeder); /* after x: its versions run the feeder's plans */
     rowbuf_free(&hc.line);
     rowfmt_free(hc.fmt);
     if (in)

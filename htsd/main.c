@@ -904,6 +904,10 @@ int main(int argc, char **argv)
     for (int i = 0; i < rt.nworkers; i++) {
         eng_free(rt.workers[i].eng);
         exec_free(rt.workers[i].x);
+        if (rt.workers[i].feeder) { /* after x: its versions run the feeder's plans */
+            host_feeder_free(rt.workers[i].feeder);
+            free(rt.workers[i].feeder);
+        }
         hts_reorder_free(rt.workers[i].ro);
         free(rt.workers[i].late_q);
         rte_ring_free(rt.workers[i].ring);

@@ -831,8 +831,45 @@ static void first_error(const struct diag *d, char *buf, size_t len)
         }
 }
 
+static struct plan *load_text(const char *text, size_t len, const char *name,
+                              const char *const *sets, int nsets, char *err, size_t errlen);
+
 struct plan *plan_load_text(const char *text, size_t len, const char *name,
                             char *err, size_t errlen)
+{
+    return load_text(text, len, name, NULL, 0, err, errlen);
+}
+
+/* Applies "QUERY.NAME=VALUE" to the plan's own parameter values. */
+static bool apply_set(struct loader *L, struct arena *a, const char *set,
+                      struct ir_override *ovr, int novr)
+{
+    const char *eq = strchr(set, '='), *dot = eq ? memchr(set, '.', (size_t)(eq - set)) : NULL;
+    if (!eq || !dot || dot == set || dot + 1 == eq) {
+        lfail(L, "%s: expected QUERY.NAME=VALUE", set);
+        return false;
+    }
+    for (int i = 0; i < novr; i++) {
+        const char *q = ovr[i].query, *n = ovr[i].name;
+        if (strlen(q) != (size_t)(dot - set) || strncmp(q, set, (size_t)(dot - set)) ||
+            strlen(n) != (size_t)(eq - dot - 1) || strncmp(n, dot + 1, (size_t)(eq - dot - 1)))
+            continue;
+        char msg[200];
+        hts_value v;
+        if (ast_parse_literal(eq + 1, &v, a, msg, sizeof msg) < 0) {
+            lfail(L, "%s: %s", set, msg);
+            return false;
+        }
+        ovr[i].value = v;
+        return true;
+    }
+    lfail(L, "%s: the plan has no query '%.*s' with a parameter '%.*s'", set,
+          (int)(dot - set), set, (int)(eq - dot - 1), dot + 1);
+    return false;
+}
+
+static struct plan *load_text(const char *text, size_t len, const char *name,
+                              const char *const *sets, int nsets, char *err, size_t errlen)
 {
     struct loader L = {.name = name, .err = err, .errlen = errlen};
     struct json_doc doc = {0};
@@ -991,6 +1028,8 @@ struct plan *plan_load_text(const char *text, size_t len, const char *name,
             param_from_json(&L, p->prog_arena, pt, pv, &o->value, where);
         }
     }
+    for (int i = 0; i < nsets && !L.failed; i++)
+        apply_set(&L, p->prog_arena, sets[i], ovr, novr);
     if (L.failed) {
         diag_free(&d);
         goto out;
@@ -1127,6 +1166,10 @@ struct plan *plan_load_text(const char *text, size_t len, const char *name,
             goto out;
         }
     }
+    if (nsets) { /* the same plan with other constants: the switch's plan still */
+        p->fingerprint = fp;
+        p->reports.fingerprint = fp;
+    }
     if (p->fingerprint != fp) {
         lfail(&L, "the content is not what this program derives from it (fingerprint "
               "0x%016" PRIx64 ", derived 0x%016" PRIx64 ")", fp, p->fingerprint);
@@ -1141,6 +1184,12 @@ out:
 }
 
 struct plan *plan_load(const char *path, char *err, size_t errlen)
+{
+    return plan_load_set(path, NULL, 0, err, errlen);
+}
+
+struct plan *plan_load_set(const char *path, const char *const *sets, int nsets, char *err,
+                           size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -1179,7 +1228,49 @@ struct plan *plan_load(const char *path, char *err, size_t errlen)
         free(buf);
         return NULL;
     }
-    struct plan *p = plan_load_text(buf, len, path, err, errlen);
+    struct plan *p = load_text(buf, len, path, sets, nsets, err, errlen);
     free(buf);
     return p;
+}
+
+struct plan *plan_changes_add(struct plan_changes *c, const char *path, const char *set,
+                              char *err, size_t errlen)
+{
+    char **sets = realloc(c->sets, (size_t)(c->n + 1) * sizeof *sets);
+    if (sets)
+        c->sets = sets;
+    struct plan **plans = realloc(c->plans, (size_t)(c->n + 1) * sizeof *plans);
+    if (plans)
+        c->plans = plans;
+    if (!sets || !plans || !(c->sets[c->n] = strdup(set))) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    struct plan *p = plan_load_set(path, (const char *const *)c->sets, c->n + 1, err, errlen);
+    if (!p) {
+        free(c->sets[c->n]);
+        return NULL;
+    }
+    c->plans[c->n++] = p;
+    return p;
+}
+
+void plan_changes_pop(struct plan_changes *c)
+{
+    if (c->n > 0) {
+        c->n--;
+        free(c->sets[c->n]);
+        plan_free(c->plans[c->n]);
+    }
+}
+
+void plan_changes_free(struct plan_changes *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        free(c->sets[i]);
+        plan_free(c->plans[i]);
+    }
+    free(c->sets);
+    free(c->plans);
+    memset(c, 0, sizeof *c);
 }

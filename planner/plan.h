@@ -228,6 +228,31 @@ int plan_write(const struct plan *p, FILE *out);
  * again. NULL on failure with a one-line reason in err ("plan.json: ...").
  */
 struct plan *plan_load(const char *path, char *err, size_t errlen);
+/*
+ * The same plan with other values of some parameters: sets[i] is
+ * "QUERY.NAME=VALUE" (VALUE as `htsc --set` takes it). The operators, the
+ * cut, the report layouts must come out the same (checked); the result keeps
+ * the file's fingerprint, so that it decodes the reports of the data plane
+ * the file was compiled for. What a live change loads (htscp `set`, the
+ * param record, exec_add_version). NULL with the reason in err.
+ */
+struct plan *plan_load_set(const char *path, const char *const *sets, int nsets, char *err,
+                           size_t errlen);
+/* Live changes of one plan file: every change so far ("QUERY.NAME=VALUE")
+ * and the plan loaded with it and all before it. Zero-initialised. */
+struct plan_changes {
+    char **sets;
+    struct plan **plans;
+    int n;
+};
+/* Loads path with every change so far and `set` (plan_load_set) and keeps
+ * both; the plan lives until plan_changes_free. NULL with the reason in err
+ * (nothing kept). */
+struct plan *plan_changes_add(struct plan_changes *c, const char *path, const char *set,
+                              char *err, size_t errlen);
+/* Forgets the last change (one refused after it was loaded). */
+void plan_changes_pop(struct plan_changes *c);
+void plan_changes_free(struct plan_changes *c);
 /* The same from memory (tests, fuzzers); `name` is used in messages. */
 struct plan *plan_load_text(const char *text, size_t len, const char *name,
                             char *err, size_t errlen);

@@ -347,8 +347,12 @@ int rt_worker_main(void *arg)
                               : 0;
     if (!linear)
         rt_fatal_oom();
-    if (rt->report_mode && !(w->feeder = calloc(1, sizeof *w->feeder)))
-        rt_fatal_oom();
+    if (rt->report_mode) {
+        if (!(w->feeder = calloc(1, sizeof *w->feeder)))
+            rt_fatal_oom();
+        w->feeder->plan_path = rt->opt.plan; /* for live changes (param records) */
+        w->feeder->who = "htsd";
+    }
     /* one worker sees every packet: it emits final rows itself (folds need
      * that); several hand their window state to the main lcore, and so does
      * one at a site of network-wide queries (the main lcore sends it on) */

@@ -85,6 +85,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case REP_WATERMARK:
             rc = rep_add_watermark(&w, rec.ts);
             break;
+        case REP_PARAM: /* the decoder checked its text: the encoder takes it */
+            rc = rep_add_param(&w, rec.query, rec.ts, (const char *)rec.data, rec.cap_len);
+            break;
         case REP_PACKET: {
             hts_decode(&pkt, rec.data, rec.cap_len, rec.wire_len, rec.ts, rec.port,
                        rec.linktype, NULL);

@@ -80,7 +80,8 @@ def frame(recs):
 wm = struct.pack(">HHHBBQ", 16, 0xffff, 0xffff, 3, 0, 123456789)
 tup = struct.pack(">HHHBBQ", 16 + 1 + 4 + 1 + 2 + 16 + 6, 0, 1, 1, 0, 99) + bytes([0xf8]) + bytes(4) + b"\x02" + b"\x00\x05" + bytes(16) + bytes(6)
 pk = struct.pack(">HHHBBQ", 16 + 12 + 20, 1, 0, 4, 0, 5) + struct.pack(">IHHHH", 20, 0, 101, 0, 0) + bytes([0x45]) + bytes(19)
-for i, recs in enumerate([[wm], [tup], [pk], [wm, tup, pk]]):
+par = struct.pack(">HHHBBQ", 16 + 12, 1, 0xffff, 6, 0, 3000000000) + b"threshold=50"
+for i, recs in enumerate([[wm], [tup], [pk], [wm, tup, pk], [par, wm]]):
     open(os.path.join(d, "seed%d" % i), "wb").write(frame(recs))
 PY
 fi

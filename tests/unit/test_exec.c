@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 /* ---- frames ---- */
@@ -302,6 +303,50 @@ static void test_tumbling_window(void **state)
     exec_finish(r.x);
     assert_int_equal(r.n, 3);
     stop(&r);
+}
+
+/* A live change (exec_add_version): from window 20us on the query runs with
+ * threshold 2 instead of 3; records of earlier windows stay with the first
+ * version, even when they come after the change (a row of an open window). */
+static void test_version(void **state)
+{
+    (void)state;
+    const char *text = "query c(t = 3) window 10us { packets | groupby ipv4.dst "
+                       "aggregate n = count() | filter n >= t }";
+    struct run r, r2;
+    start(&r, text);
+    struct ir_override ov = {.query = "c", .name = "t", .value = hts_int(2)};
+    memset(&r2, 0, sizeof r2);
+    diag_init(&r2.d);
+    r2.src = src_from_string("x.htq", text, strlen(text));
+    struct ast_file *f = NULL;
+    assert_int_equal(ast_parse(&r2.arena, &r2.d, r2.src, &f), 0);
+    r2.p = sema_build(&r2.arena, &r2.d, &f, 1, &ov, 1);
+    assert_non_null(r2.p);
+    char err[200];
+    /* a start that is not a window's, or another program shape: refused */
+    assert_int_equal(exec_add_version(r.x, r2.p, 0, 25 * US, err, sizeof err), -EINVAL);
+    assert_int_equal(exec_add_version(r.x, r2.p, 1, 20 * US, err, sizeof err), -EINVAL);
+    assert_int_equal(exec_add_version(r.x, r2.p, 0, 20 * US, err, sizeof err), 0);
+    assert_int_equal(exec_add_version(r.x, r2.p, 0, 20 * US, err, sizeof err), -EINVAL);
+    uint8_t buf[2048];
+    int64_t times[] = {1, 2, 11, 12, 21, 22, 31, 32, 33};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        uint32_t len = build_frame(buf, sizeof buf, &(struct pk){.dport = 1});
+        struct hts_pkt pkt;
+        assert_int_equal(hts_decode(&pkt, buf, len, len, (uint64_t)(times[i] * US), 1,
+                                    HTS_DLT_EN10MB, NULL), 0);
+        exec_feed(r.x, 0, 0, &pkt, NULL, times[i] * US);
+    }
+    exec_finish(r.x);
+    /* 2 a window until 30us: no row with 3, a row with 2 from 20us on */
+    EXPECT_ROWS(&r, "c 20000..30000: 10.0.0.2, 2", "c 30000..40000: 10.0.0.2, 3");
+    assert_int_equal(exec_stats(r.x)->rows, 2);
+    assert_int_equal(exec_stats(r.x)->packets, 9);
+    stop(&r);
+    arena_free(&r2.arena);
+    diag_free(&r2.d);
+    src_free(r2.src);
 }
 
 static void test_window_alignment_epoch(void **state)
@@ -992,6 +1037,7 @@ int main(void)
         cmocka_unit_test(test_sample_hash_vectors),
         cmocka_unit_test(test_frame_builder),
         cmocka_unit_test(test_tumbling_window),
+        cmocka_unit_test(test_version),
         cmocka_unit_test(test_window_alignment_epoch),
         cmocka_unit_test(test_hopping_window),
         cmocka_unit_test(test_late_packets),

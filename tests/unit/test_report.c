@@ -188,6 +188,46 @@ static void test_partial(void **state)
     rep_schema_free(&s);
 }
 
+/* A param record (a live change): its text round-trips; a bad text, an
+ * unknown query or a node that is not 0xFFFF refuses the frame. */
+static void test_param(void **state)
+{
+    (void)state;
+    struct rep_writer w;
+    rep_writer_init(&w, &schema, buf, 1514);
+    assert_string_equal(rep_kind_name(REP_PARAM), "param");
+    assert_int_equal(rep_add_param(&w, 0, 6000000000ull, "threshold=50", 12), 0);
+    assert_int_equal(rep_add_param(&w, 0, 1, "=5", 2), -EINVAL);
+    assert_int_equal(rep_add_param(&w, 0, 1, "x=\n5", 4), -EINVAL);
+    assert_int_equal(rep_add_param(&w, 0, 1, "noequals", 8), -EINVAL);
+    size_t n = rep_frame_end(&w);
+    struct rep_reader r;
+    struct rep_stats st = {0};
+    assert_int_equal(rep_frame_open(&r, &schema, buf, n, &st), 0);
+    struct rep_record rec;
+    assert_int_equal(rep_next(&r, &rec), 1);
+    assert_int_equal(rec.kind, REP_PARAM);
+    assert_int_equal(rec.query, 0);
+    assert_int_equal(rec.ts, 6000000000ull);
+    assert_int_equal(rec.cap_len, 12);
+    assert_memory_equal(rec.data, "threshold=50", 12);
+    assert_int_equal(rep_next(&r, &rec), 0);
+    /* hostile variants of the same frame */
+    uint8_t bad[128];
+    memcpy(bad, buf, n);
+    bad[34 + 16 + 9] = 0x01; /* a control character in the text */
+    assert_int_equal(rep_frame_open(&r, &schema, bad, n, &st), -(1 + REP_ERR_VALUE));
+    memcpy(bad, buf, n);
+    bad[34 + 3] = 99; /* a query the plan does not have */
+    assert_int_equal(rep_frame_open(&r, &schema, bad, n, &st), -(1 + REP_ERR_LAYOUT));
+    memcpy(bad, buf, n);
+    bad[34 + 5] = 0; /* node 0xFF00 */
+    assert_int_equal(rep_frame_open(&r, &schema, bad, n, &st), -(1 + REP_ERR_LAYOUT));
+    memcpy(bad, buf, n);
+    bad[34 + 1] = 16 + 40; /* runs past the frame's records */
+    assert_true(rep_frame_open(&r, &schema, bad, n, &st) < 0);
+}
+
 static void test_value_range(void **state)
 {
     (void)state;
@@ -254,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_partial),
+        cmocka_unit_test(test_param),
         cmocka_unit_test(test_value_range),
         cmocka_unit_test(test_refusals),
     };
