@@ -316,6 +316,22 @@ static int bm_set_default(struct sw *s, const char *table, const char *action,
     return rc;
 }
 
+static int bm_table_clear(struct sw *s, const char *table, char *err, size_t errlen)
+{
+    const struct json *t = named(s, "tables", table, err, errlen);
+    if (!t)
+        return -1;
+    InvalidTableOperation *ouch = NULL;
+    GError *e = NULL;
+    int rc = 0;
+    if (!standard_client_bm_mt_clear_entries(s->std, CXT, str(t, "name"), FALSE, &ouch, &e))
+        rc = fail(err, errlen, table, e, ouch ? (int)ouch->code : -1);
+    g_clear_error(&e);
+    if (ouch)
+        g_object_unref(ouch);
+    return rc;
+}
+
 static int bm_add_ternary(struct sw *s, const char *table, const struct sw_ternary *keys,
                           int nkeys, const char *action, const struct sw_bytes *params,
                           int nparams, int priority, char *err, size_t errlen)
@@ -495,6 +511,7 @@ const struct sw_ops sw_bmv2 = {
     .close = bm_close,
     .set_default = bm_set_default,
     .add_ternary = bm_add_ternary,
+    .table_clear = bm_table_clear,
     .mirror_add = bm_mirror_add,
     .reg_read = bm_reg_read,
     .reg_read_all = bm_reg_read_all,

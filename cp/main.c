@@ -26,6 +26,7 @@
  * is the one back end today.
  */
 #include "model.h"
+#include "p4gen.h"
 #include "plan.h"
 #include "switch.h"
 
@@ -41,6 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -53,6 +56,24 @@ static void on_signal(int sig)
     (void)sig;
     stop = 1;
 }
+
+/* A change waiting for its window (docs/targets.md, "Live changes"). Taken
+ * when the switch's time is in window cur of the query's length W, it
+ * applies from window n = cur + 2. Both banks are kept once their windows
+ * (cur, cur + 1) are read: a packet of window n or later then finds its bank
+ * held and waits, resubmitted. When the switch's time reaches n's start,
+ * every packet of the older windows has gone through, none of n's: the new
+ * entries go in, the model takes the new operators, a param record tells
+ * the host, and the banks are freed. */
+struct change {
+    bool pending;
+    int qi;
+    int64_t n;          /* the first window with the new value */
+    int64_t win[2];     /* per bank: the window whose close keeps it */
+    bool kept[2];       /* that window was read and the bank kept */
+    const char *set;    /* QUERY.NAME=VALUE */
+    struct plan *np;    /* the plan with every change so far and this one */
+};
 
 struct cp {
     const struct plan *p;
@@ -68,6 +89,14 @@ struct cp {
     int64_t last_ts;    /* the switch's time when the banks were last looked at */
     uint64_t windows, frames, send_errors, bad_slots;
     char err[ERRLEN];
+    /* live changes (`htscp set`): the control socket, the entries the
+     * switch holds now (p4gen's text of the plan in force), every change so
+     * far (QUERY.NAME=VALUE) and the plans loaded with them */
+    const char *plan_path;
+    int ctl;
+    char *entries_now;
+    struct plan_changes changes;
+    struct change chg;
 };
 
 static void die(const char *what, const char *msg)
@@ -154,6 +183,71 @@ static bool parse_bytes(const char *s, struct sw_bytes *out)
     return true;
 }
 
+/* One line of NAME.entries into the switch: 0, or -1 with the reason in e.
+ * line is cut into words in place. */
+static int apply_line(struct cp *c, char *line, char *e, size_t elen)
+{
+    char *tok[64];
+    int nt = 0;
+    for (char *t = strtok(line, " \t\r\n"); t && nt < 64; t = strtok(NULL, " \t\r\n"))
+        tok[nt++] = t;
+    if (!nt || tok[0][0] == '#')
+        return 0;
+    e[0] = 0;
+    int rc = -1;
+    if (!strcmp(tok[0], "mirroring_add") && nt == 3) {
+        rc = c->ops->mirror_add(c->sw, atoi(tok[1]), atoi(tok[2]), e, elen);
+    } else if (!strcmp(tok[0], "table_set_default") && nt >= 3) {
+        struct sw_bytes par[SW_MAX_PARAMS];
+        int np = 0;
+        rc = 0;
+        for (int i = 3; i < nt; i++)
+            if (np == SW_MAX_PARAMS || !parse_bytes(tok[i], &par[np++])) {
+                snprintf(e, elen, "bad action parameter '%s'", tok[i]);
+                rc = -1;
+            }
+        if (!rc)
+            rc = c->ops->set_default(c->sw, tok[1], tok[2], par, np, e, elen);
+    } else if (!strcmp(tok[0], "table_add") && nt >= 5) {
+        /* table_add TABLE ACTION K&&&M ... [=> P ...] PRIORITY: the priority
+         * is the last word after "=>" (p4gen's actions take no data) */
+        struct sw_ternary keys[SW_MAX_KEYS];
+        struct sw_bytes par[SW_MAX_PARAMS];
+        int nk = 0, np = 0, arrow = -1;
+        for (int i = 3; i < nt; i++)
+            if (!strcmp(tok[i], "=>"))
+                arrow = i;
+        rc = arrow > 3 && arrow < nt - 1 ? 0 : -1;
+        if (rc)
+            snprintf(e, elen, "expected KEY&&&MASK ... => PRIORITY");
+        for (int i = 3; !rc && i < arrow; i++) {
+            char *amp = strstr(tok[i], "&&&");
+            if (!amp || nk == SW_MAX_KEYS) {
+                snprintf(e, elen, "expected a ternary KEY&&&MASK, not '%s'", tok[i]);
+                rc = -1;
+                break;
+            }
+            *amp = 0;
+            if (!parse_bytes(tok[i], &keys[nk].value) || !parse_bytes(amp + 3, &keys[nk].mask)) {
+                snprintf(e, elen, "bad ternary value '%s'", tok[i]);
+                rc = -1;
+            }
+            nk++;
+        }
+        for (int i = arrow + 1; !rc && i < nt - 1; i++)
+            if (np == SW_MAX_PARAMS || !parse_bytes(tok[i], &par[np++])) {
+                snprintf(e, elen, "bad action parameter '%s'", tok[i]);
+                rc = -1;
+            }
+        if (!rc)
+            rc = c->ops->add_ternary(c->sw, tok[1], keys, nk, tok[2], par, np,
+                                     atoi(tok[nt - 1]), e, elen);
+    } else {
+        snprintf(e, elen, "unknown command '%s'", tok[0]);
+    }
+    return rc;
+}
+
 static int load_entries(struct cp *c, const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -165,71 +259,15 @@ static int load_entries(struct cp *c, const char *path)
     int lineno = 0, n = 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
-        char *tok[64];
-        int nt = 0;
-        for (char *t = strtok(line, " \t\r\n"); t && nt < 64; t = strtok(NULL, " \t\r\n"))
-            tok[nt++] = t;
-        if (!nt || tok[0][0] == '#')
-            continue;
         char e[ERRLEN / 2] = "";
-        int rc = -1;
-        if (!strcmp(tok[0], "mirroring_add") && nt == 3) {
-            rc = c->ops->mirror_add(c->sw, atoi(tok[1]), atoi(tok[2]), e, sizeof e);
-        } else if (!strcmp(tok[0], "table_set_default") && nt >= 3) {
-            struct sw_bytes par[SW_MAX_PARAMS];
-            int np = 0;
-            rc = 0;
-            for (int i = 3; i < nt; i++)
-                if (np == SW_MAX_PARAMS || !parse_bytes(tok[i], &par[np++])) {
-                    snprintf(e, sizeof e, "bad action parameter '%s'", tok[i]);
-                    rc = -1;
-                }
-            if (!rc)
-                rc = c->ops->set_default(c->sw, tok[1], tok[2], par, np, e, sizeof e);
-        } else if (!strcmp(tok[0], "table_add") && nt >= 5) {
-            /* table_add TABLE ACTION K&&&M ... [=> P ...] PRIORITY: the priority
-             * is the last word after "=>" (p4gen's actions take no data) */
-            struct sw_ternary keys[SW_MAX_KEYS];
-            struct sw_bytes par[SW_MAX_PARAMS];
-            int nk = 0, np = 0, arrow = -1;
-            for (int i = 3; i < nt; i++)
-                if (!strcmp(tok[i], "=>"))
-                    arrow = i;
-            rc = arrow > 3 && arrow < nt - 1 ? 0 : -1;
-            if (rc)
-                snprintf(e, sizeof e, "expected KEY&&&MASK ... => PRIORITY");
-            for (int i = 3; !rc && i < arrow; i++) {
-                char *amp = strstr(tok[i], "&&&");
-                if (!amp || nk == SW_MAX_KEYS) {
-                    snprintf(e, sizeof e, "expected a ternary KEY&&&MASK, not '%s'", tok[i]);
-                    rc = -1;
-                    break;
-                }
-                *amp = 0;
-                if (!parse_bytes(tok[i], &keys[nk].value) ||
-                    !parse_bytes(amp + 3, &keys[nk].mask)) {
-                    snprintf(e, sizeof e, "bad ternary value '%s'", tok[i]);
-                    rc = -1;
-                }
-                nk++;
-            }
-            for (int i = arrow + 1; !rc && i < nt - 1; i++)
-                if (np == SW_MAX_PARAMS || !parse_bytes(tok[i], &par[np++])) {
-                    snprintf(e, sizeof e, "bad action parameter '%s'", tok[i]);
-                    rc = -1;
-                }
-            if (!rc)
-                rc = c->ops->add_ternary(c->sw, tok[1], keys, nk, tok[2], par, np,
-                                         atoi(tok[nt - 1]), e, sizeof e);
-        } else {
-            snprintf(e, sizeof e, "unknown command '%s'", tok[0]);
-        }
-        if (rc) {
+        const char *w = line + strspn(line, " \t");
+        bool blank = !*w || *w == '\n' || *w == '#';
+        if (apply_line(c, line, e, sizeof e)) {
             snprintf(c->err, sizeof c->err, "%s:%d: %s", path, lineno, e);
             fclose(f);
             return -1;
         }
-        n++;
+        n += !blank;
     }
     fclose(f);
     fprintf(stderr, "htscp: %s: %d entries loaded\n", path, n);
@@ -392,7 +430,7 @@ out:
     return rc;
 }
 
-static int close_window(struct cp *c, int qi, int64_t win, int bank)
+static int close_window(struct cp *c, int qi, int64_t win, int bank, bool keep)
 {
     const struct plan_query *pq = &c->p->queries[qi];
     for (int k = 1; k < pq->q->nnodes; k++)
@@ -403,7 +441,314 @@ static int close_window(struct cp *c, int qi, int64_t win, int bank)
     char nm[48];
     snprintf(nm, sizeof nm, "q%d_owner", qi);
     c->windows++;
+    if (keep) /* held for a live change: packets of later windows wait */
+        return 0;
     return c->ops->reg_write(c->sw, nm, (uint32_t)bank, 0, c->err, sizeof c->err);
+}
+
+/* ---- live changes ---- */
+
+/* p4gen's entries of plan p (malloc'd), or NULL with the reason in c->err. */
+static char *entries_of(struct cp *c, const struct plan *p)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    const struct p4g_target *t = p4g_target_find(p->target);
+    if (!f || !t || p4g_entries(p, t, f, c->err, sizeof c->err) < 0) {
+        if (f)
+            fclose(f);
+        free(text);
+        if (!t)
+            snprintf(c->err, sizeof c->err, "no target '%s'", p->target);
+        return NULL;
+    }
+    fclose(f);
+    return text;
+}
+
+/* The lines of text that start with `head` (a command and a table name and
+ * a space), concatenated: what the switch holds for that table. */
+static char *table_lines(const char *text, const char *head)
+{
+    size_t hl = strlen(head), cap = 1, n = 0;
+    char *out = calloc(1, cap);
+    for (const char *l = text; out && *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t ll = nl ? (size_t)(nl - l) + 1 : strlen(l);
+        if (ll >= hl && !strncmp(l, head, hl)) {
+            char *o = realloc(out, cap + ll);
+            if (!o) {
+                free(out);
+                return NULL;
+            }
+            out = o;
+            memcpy(out + n, l, ll);
+            n += ll;
+            cap += ll;
+            out[n] = 0;
+        }
+        l += ll;
+    }
+    return out;
+}
+
+/* Puts into the switch what differs between the entries `now` and `next`:
+ * a changed default action is set again; a table whose entries differ is
+ * cleared and filled again. Returns the number of tables changed, or -1. */
+static int apply_entries(struct cp *c, const char *now, const char *next)
+{
+    int changed = 0;
+    for (const char *l = next; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t ll = nl ? (size_t)(nl - l) + 1 : strlen(l);
+        char line[4096], head[300], cmd[32], table[256];
+        snprintf(line, sizeof line, "%.*s", (int)ll, l);
+        l += ll;
+        if (sscanf(line, "%31s %255s", cmd, table) != 2 ||
+            (strcmp(cmd, "table_set_default") && strcmp(cmd, "table_add")))
+            continue;
+        snprintf(head, sizeof head, "%s %s ", cmd, table);
+        char *a = table_lines(now, head), *b = table_lines(next, head);
+        int rc = 0;
+        bool first = b && !strncmp(b, line, strlen(line)); /* once per table */
+        if (!a || !b) {
+            snprintf(c->err, sizeof c->err, "out of memory");
+            rc = -1;
+        } else if (first && strcmp(a, b)) {
+            char e[ERRLEN / 2] = "";
+            if (!strcmp(cmd, "table_add") &&
+                c->ops->table_clear(c->sw, table, e, sizeof e))
+                rc = -1;
+            for (char *x = b; !rc && *x;) {
+                char *xe = strchr(x, '\n');
+                if (xe)
+                    *xe = 0;
+                rc = apply_line(c, x, e, sizeof e);
+                x = xe ? xe + 1 : x + strlen(x);
+            }
+            if (rc)
+                snprintf(c->err, sizeof c->err, "table %.200s: %.250s", table, e);
+            changed++;
+        }
+        free(a);
+        free(b);
+        if (rc)
+            return -1;
+    }
+    return changed;
+}
+
+/* The change's param record into the switch's CPU port, and the wait until
+ * the switch has taken it in (hts_cpu_frames). Sent when the change is taken,
+ * two windows before it applies: the host routes records by their time, so
+ * it only has to come before every record of window n. It cannot wait until
+ * then: while a packet of window n is held, resubmitted, BMv2 takes no new
+ * frame in (resubmitted packets go first), so a frame sent then would pass
+ * after the held packet. 0, or -1 with the reason in c->err. */
+static int send_param(struct cp *c, const struct change *g)
+{
+    int64_t from = g->n * c->p->queries[g->qi].q->window_ns, before, seen;
+    const char *text = strchr(g->set, '.') + 1;
+    if (reg(c, "hts_cpu_frames", 0, &before))
+        return -1;
+    if (dpm_cp_param(c->m, g->qi, from, text)) {
+        snprintf(c->err, sizeof c->err, "%s: not a parameter a report can carry", g->set);
+        return -1;
+    }
+    for (int waited = 0;; waited++) {
+        if (reg(c, "hts_cpu_frames", 0, &seen))
+            return -1;
+        if (seen > before)
+            return 0;
+        if (waited == 2000) {
+            snprintf(c->err, sizeof c->err, "the switch did not take the param record in "
+                     "within 2 s: the host may take the change late");
+            return -1;
+        }
+        struct timespec d = {0, 1000000};
+        nanosleep(&d, NULL);
+    }
+}
+
+/* Takes `set QUERY.NAME=VALUE`: writes the reply into out. */
+static void take_change(struct cp *c, const char *set, char *out, size_t outlen)
+{
+    if (c->chg.pending) {
+        snprintf(out, outlen, "error: %s is waiting for window %" PRId64 "; one change at a "
+                 "time", c->chg.set, c->chg.n);
+        return;
+    }
+    const char *eq = strchr(set, '='), *dot = eq ? memchr(set, '.', (size_t)(eq - set)) : NULL;
+    if (!dot) {
+        snprintf(out, outlen, "error: expected set QUERY.NAME=VALUE");
+        return;
+    }
+    char qn[256];
+    snprintf(qn, sizeof qn, "%.*s", (int)(dot - set), set);
+    int qi = plan_query_id(c->p, qn);
+    if (qi < 0) {
+        snprintf(out, outlen, "error: the plan has no query '%s'", qn);
+        return;
+    }
+    if (!c->banked[qi]) {
+        snprintf(out, outlen, "error: query '%s' keeps no window in the data plane: there is "
+                 "no bank to hold its next window, so no exact boundary for a live change "
+                 "(compile it again with the new value)", qn);
+        return;
+    }
+    int64_t maxts, own[2];
+    char nm[48], err[ERRLEN];
+    snprintf(nm, sizeof nm, "q%d_owner", qi);
+    if (reg(c, "hts_maxts", 0, &maxts) || reg(c, nm, 0, &own[0]) || reg(c, nm, 1, &own[1])) {
+        snprintf(out, outlen, "error: reading the switch: %s", c->err);
+        return;
+    }
+    int64_t W = c->p->queries[qi].q->window_ns, cur = maxts / W;
+    int64_t win[2];
+    for (int i = 0; i < 2; i++)
+        win[(cur + i) & 1] = cur + i;
+    for (int b = 0; b < 2; b++)
+        if (own[b] && own[b] != win[b] + 1) {
+            snprintf(out, outlen, "error: the switch's banks are behind (windows %" PRId64
+                     " and %" PRId64 " still held): try again", own[0] - 1, own[1] - 1);
+            return;
+        }
+    struct plan *np = plan_changes_add(&c->changes, c->plan_path, set, err, sizeof err);
+    if (!np) {
+        snprintf(out, outlen, "error: %s", err);
+        return;
+    }
+    for (int b = 0; b < 2; b++) /* a bank not claimed yet is claimed for its window */
+        if (!own[b] && c->ops->reg_write(c->sw, nm, (uint32_t)b, win[b] + 1, c->err,
+                                         sizeof c->err)) {
+            plan_changes_pop(&c->changes);
+            snprintf(out, outlen, "error: writing the switch: %s", c->err);
+            return;
+        }
+    struct change *g = &c->chg;
+    *g = (struct change){.pending = true, .qi = qi, .n = cur + 2,
+                         .set = c->changes.sets[c->changes.n - 1], .np = np};
+    memcpy(g->win, win, sizeof win);
+    if (send_param(c, g)) {
+        /* the switch and htscp still apply it at window n; the host has (or
+         * will have) the record: say that it may come late */
+        snprintf(out, outlen, "error: %s (it applies from window %" PRId64 " on the switch)",
+                 c->err, g->n);
+        fprintf(stderr, "htscp: %s: %s\n", set, c->err);
+        return;
+    }
+    snprintf(out, outlen, "ok: %s from window %" PRId64 " (starting at %" PRId64
+             " ns; the switch is at %" PRId64 ")", set, g->n, g->n * W, maxts);
+    fprintf(stderr, "htscp: %s taken: from window %" PRId64 " on\n", set, g->n);
+}
+
+/* The change's windows are read and the switch's time has reached window
+ * n: puts the new entries in, then the param record, then frees the banks. */
+static int apply_change(struct cp *c)
+{
+    struct change *g = &c->chg;
+    int qi = g->qi;
+    char *next = entries_of(c, g->np);
+    if (!next)
+        return -1;
+    int tables = apply_entries(c, c->entries_now, next);
+    if (tables < 0) {
+        free(next);
+        return -1;
+    }
+    free(c->entries_now);
+    c->entries_now = next;
+    dpm_cp_set_query(c->m, qi, &g->np->queries[qi]);
+    char nm[48];
+    snprintf(nm, sizeof nm, "q%d_owner", qi);
+    for (int b = 0; b < 2; b++)
+        if (c->ops->reg_write(c->sw, nm, (uint32_t)b, 0, c->err, sizeof c->err))
+            return -1;
+    fprintf(stderr, "htscp: %s applied from window %" PRId64 " (%d table%s changed)\n", g->set,
+            g->n, tables, tables == 1 ? "" : "s");
+    g->pending = false;
+    return 0;
+}
+
+/* Commands on the control socket: one datagram each, answered to its
+ * sender. Never waits: what is not there yet is read on a later poll. */
+static void control(struct cp *c)
+{
+    for (int i = 0; i < 8; i++) {
+        char buf[600], out[ERRLEN + 800];
+        struct sockaddr_un from;
+        socklen_t fl = sizeof from;
+        ssize_t n = recvfrom(c->ctl, buf, sizeof buf - 1, MSG_DONTWAIT, (struct sockaddr *)&from,
+                             &fl);
+        if (n < 0)
+            return;
+        buf[n] = 0;
+        buf[strcspn(buf, "\r\n")] = 0;
+        if (!strncmp(buf, "set ", 4))
+            take_change(c, buf + 4, out, sizeof out);
+        else
+            snprintf(out, sizeof out, "error: unknown command (htscp takes: set QUERY.NAME=VALUE)");
+        if (fl > sizeof(sa_family_t))
+            sendto(c->ctl, out, strlen(out), MSG_DONTWAIT, (struct sockaddr *)&from, fl);
+    }
+}
+
+static int control_open(struct cp *c, const char *path)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path) {
+        snprintf(c->err, sizeof c->err, "socket path too long");
+        return -1;
+    }
+    strcpy(a.sun_path, path);
+    struct stat st;
+    if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
+        unlink(path); /* a previous run's */
+    c->ctl = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (c->ctl < 0 || bind(c->ctl, (struct sockaddr *)&a, sizeof a) < 0) {
+        snprintf(c->err, sizeof c->err, "%s", strerror(errno));
+        return -1;
+    }
+    chmod(path, 0600); /* changes are for whoever runs the switch */
+    return 0;
+}
+
+/* `htscp set --control PATH QUERY.NAME=VALUE`: asks a running htscp. */
+static int client(int argc, char **argv)
+{
+    const char *path = NULL, *set = NULL;
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--control") && i + 1 < argc)
+            path = argv[++i];
+        else if (!set && argv[i][0] != '-')
+            set = argv[i];
+        else
+            set = NULL, i = argc;
+    }
+    if (!path || !set) {
+        fprintf(stderr, "usage: htscp set --control PATH QUERY.NAME=VALUE\n");
+        return 2;
+    }
+    struct sockaddr_un a = {.sun_family = AF_UNIX}, me = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof a.sun_path)
+        die(path, "socket path too long");
+    strcpy(a.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {30, 0}; /* htscp answers on its next poll */
+    char msg[600], reply[2048];
+    snprintf(msg, sizeof msg, "set %s", set);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof(sa_family_t)) < 0 || /* autobind */
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0 ||
+        sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof a) < 0)
+        die(path, strerror(errno));
+    ssize_t n = recv(fd, reply, sizeof reply - 1, 0);
+    if (n < 0)
+        die(path, errno == EAGAIN ? "no answer in 30 s" : strerror(errno));
+    reply[n] = 0;
+    close(fd);
+    printf("%s\n", reply);
+    return strncmp(reply, "ok:", 3) ? 1 : 0;
 }
 
 /* One pass: every bank whose window has ended (all, at the end) is closed,
@@ -416,7 +761,7 @@ static int cycle(struct cp *c, bool all)
     /* the banks change hands only when time crosses a window boundary:
      * until then, one read per poll (the switch's Thrift server is shared
      * with its packet path) */
-    bool moved = all;
+    bool moved = all || c->chg.pending;
     for (int qi = 0; qi < c->p->nqueries && !moved; qi++)
         moved = c->banked[qi] && (c->last_ts < 0 ||
                                   maxts / c->p->queries[qi].q->window_ns !=
@@ -436,11 +781,21 @@ static int cycle(struct cp *c, bool all)
         int order[2] = {0, 1};
         if (own[0] && own[1] && own[1] < own[0])
             order[0] = 1, order[1] = 0;
+        struct change *g = &c->chg;
+        bool mine = g->pending && g->qi == qi;
         for (int i = 0; i < 2; i++) {
             int b = order[i];
-            if (own[b] && (all || own[b] - 1 < cur) && close_window(c, qi, own[b] - 1, b))
+            if (mine && g->kept[b])
+                continue; /* read already, held for the change */
+            bool keep = mine && !all && own[b] - 1 == g->win[b];
+            if (own[b] && (all || own[b] - 1 < cur) && close_window(c, qi, own[b] - 1, b, keep))
                 return -1;
+            if (keep && own[b] - 1 < cur)
+                g->kept[b] = true;
         }
+        if (mine && g->kept[0] && g->kept[1] && maxts >= g->n * c->p->queries[qi].q->window_ns &&
+            apply_change(c))
+            return -1;
     }
     bool crossed = false;
     for (int i = 0; i < c->nhops; i++)
@@ -456,7 +811,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: htscp --plan DIR/NAME.plan.json --entries DIR/NAME.entries\n"
-            "             --switch HOST:PORT --cpu-iface IFACE [--poll MS]\n"
+            "             --switch HOST:PORT --cpu-iface IFACE [--poll MS] [--control PATH]\n"
             "\n"
             "The control plane of a switch running `htsc compile --target v1model`'s\n"
             "program: loads the entries, then at each window end reads and clears the\n"
@@ -465,17 +820,28 @@ static void usage(FILE *f)
             "Runs until SIGINT or SIGTERM, then closes the windows still open.\n"
             "  --switch HOST:PORT   BMv2's Thrift server (simple_switch --thrift-port)\n"
             "  --cpu-iface IFACE    the interface wired to the switch's CPU port\n"
-            "  --poll MS            how often to read the switch's time (default 5)\n");
+            "  --poll MS            how often to read the switch's time (default 5)\n"
+            "  --control PATH       take live changes on this Unix socket\n"
+            "\n"
+            "       htscp set --control PATH QUERY.NAME=VALUE\n"
+            "\n"
+            "Changes a parameter of a running query (a threshold, a filter constant)\n"
+            "with no recompile and no restart: the switch's entries, htscp's window end\n"
+            "and the host (a param report record) take the new value from the same\n"
+            "window on, the second after the one the switch is in. Prints that window.\n");
 }
 
 int main(int argc, char **argv)
 {
-    const char *plan_path = NULL, *entries = NULL, *addr = NULL, *iface = NULL;
+    const char *plan_path = NULL, *entries = NULL, *addr = NULL, *iface = NULL, *ctl = NULL;
     long poll_ms = 5;
+    if (argc > 1 && !strcmp(argv[1], "set"))
+        return client(argc, argv);
     static const struct option opts[] = {
         {"plan", required_argument, NULL, 'p'},    {"entries", required_argument, NULL, 'e'},
         {"switch", required_argument, NULL, 's'},  {"cpu-iface", required_argument, NULL, 'i'},
         {"poll", required_argument, NULL, 'P'},    {"help", no_argument, NULL, 'h'},
+        {"control", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0}};
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -484,6 +850,7 @@ int main(int argc, char **argv)
         case 'e': entries = optarg; break;
         case 's': addr = optarg; break;
         case 'i': iface = optarg; break;
+        case 'c': ctl = optarg; break;
         case 'P': {
             char *end;
             poll_ms = strtol(optarg, &end, 10);
@@ -504,10 +871,14 @@ int main(int argc, char **argv)
     c.wm_sent = -1;
     c.last_ts = -1;
     c.fd = -1;
+    c.ctl = -1;
+    c.plan_path = plan_path;
     struct plan *p = plan_load(plan_path, c.err, sizeof c.err);
     if (!p)
         die(plan_path, c.err);
     c.p = p;
+    if (!(c.entries_now = entries_of(&c, p))) /* what live changes are diffed against */
+        die(plan_path, c.err);
     if (strcmp(p->target, "v1model"))
         die(plan_path, "htscp drives v1model programs (BMv2); this plan is for another target");
     c.banked = calloc((size_t)p->nqueries, sizeof *c.banked);
@@ -546,7 +917,9 @@ int main(int argc, char **argv)
     c.m = dpm_new(p, send_frame, &c);
     if (!c.m)
         die("htscp", "out of memory");
-    struct sigaction sa = {.sa_handler = on_signal};
+    if (ctl && control_open(&c, ctl))
+        die(ctl, c.err);
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART}; /* a Thrift call in flight completes */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     fprintf(stderr, "htscp: closing windows of %d quer%s on %s (%s), frames into %s\n",
@@ -554,6 +927,8 @@ int main(int argc, char **argv)
     fflush(stderr);
     int rc = 0;
     while (!stop) {
+        if (c.ctl >= 0)
+            control(&c);
         if (cycle(&c, false)) {
             fprintf(stderr, "htscp: %s\n", c.err);
             rc = 1;
@@ -565,6 +940,15 @@ int main(int argc, char **argv)
     if (!rc && cycle(&c, true)) { /* the end: every window still held */
         fprintf(stderr, "htscp: %s\n", c.err);
         rc = 1;
+    }
+    if (c.chg.pending) { /* the banks it kept go back to the switch */
+        fprintf(stderr, "htscp: %s not applied: the switch's time did not reach window %" PRId64
+                "\n", c.chg.set, c.chg.n);
+        char nm[48];
+        snprintf(nm, sizeof nm, "q%d_owner", c.chg.qi);
+        for (int b = 0; b < 2; b++)
+            if (c.chg.kept[b])
+                c.ops->reg_write(c.sw, nm, (uint32_t)b, 0, c.err, sizeof c.err);
     }
     uint64_t overrun = 0, late = 0;
     int64_t held = 0;
@@ -597,6 +981,12 @@ int main(int argc, char **argv)
     dpm_free(c.m);
     c.ops->close(c.sw);
     close(c.fd);
+    if (c.ctl >= 0) {
+        close(c.ctl);
+        unlink(ctl);
+    }
+    plan_changes_free(&c.changes);
+    free(c.entries_now);
     free(c.banked);
     free(c.hops);
     plan_free(p);

@@ -42,6 +42,8 @@ struct sw_ops {
     int (*add_ternary)(struct sw *s, const char *table, const struct sw_ternary *keys,
                        int nkeys, const char *action, const struct sw_bytes *params,
                        int nparams, int priority, char *err, size_t errlen);
+    /* Deletes every entry of `table` (its default action stays). */
+    int (*table_clear)(struct sw *s, const char *table, char *err, size_t errlen);
     int (*mirror_add)(struct sw *s, int session, int port, char *err, size_t errlen);
     /* Cell idx of register array `reg` (cells wider than 63 bits read back
      * saturated on BMv2: the P4 keeps what a control plane reads narrower). */

@@ -1125,6 +1125,30 @@ void dpm_cp_close(struct dpm *m, int qi, int64_t ws)
     arena_reset(&m->scratch);
 }
 
+void dpm_cp_set_query(struct dpm *m, int qi, const struct plan_query *pq)
+{
+    struct mq *mq = &m->qs[qi];
+    for (int k = 0; k < mq->nn; k++) {
+        if (mq->reg[k])
+            mq->reg[k]->n = pq->q->nodes[k];
+        if (mq->coarse[k])
+            mq->coarse[k]->n = pq->q->nodes[k];
+    }
+    mq->q = pq->q;
+    mq->pq = pq;
+}
+
+int dpm_cp_param(struct dpm *m, int qi, int64_t from, const char *text)
+{
+    flush(m); /* a frame of its own */
+    int rc = rep_add_param(&m->w, qi, (uint64_t)from, text, strlen(text));
+    if (rc < 0)
+        return rc;
+    m->st.records[REP_PARAM]++;
+    flush(m);
+    return 0;
+}
+
 void dpm_cp_watermark(struct dpm *m, int64_t wm)
 {
     check_add(rep_add_watermark(&m->w, (uint64_t)wm));

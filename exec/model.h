@@ -37,7 +37,7 @@ typedef void (*dpm_frame_fn)(void *ctx, const uint8_t *frame, size_t len,
 struct dpm_stats {
     uint64_t packets;
     uint64_t frames;
-    uint64_t records[6];  /* by enum rep_kind */
+    uint64_t records[8];  /* by enum rep_kind */
     uint64_t overflows;   /* tuples sent to the host because a slot was taken */
     uint64_t spills;      /* spilled groupby keys: one partial record each */
     uint64_t gated;       /* tuples sent to the host by a refinement gate */
@@ -101,6 +101,13 @@ int dpm_cp_bucket(struct dpm *m, int qi, int node, int b, int64_t count);
 /* Query qi's window starting at ws, loaded with the calls above: sends its
  * records (one frame or more, to the frame callback) and forgets it. */
 void dpm_cp_close(struct dpm *m, int qi, int64_t ws);
+/* A live change: from the next window closed on, query qi's records are
+ * made with the operators of pq (the same query of a plan loaded with other
+ * parameter values, plan_load_set, which must outlive m). */
+void dpm_cp_set_query(struct dpm *m, int qi, const struct plan_query *pq);
+/* A param record (docs/wire-format.md) in a frame of its own: query qi's
+ * "NAME=VALUE" from the window starting at from. 0 or -EINVAL. */
+int dpm_cp_param(struct dpm *m, int qi, int64_t from, const char *text);
 /* A watermark record in a frame of its own. */
 void dpm_cp_watermark(struct dpm *m, int64_t wm);
 

@@ -1081,6 +1081,8 @@ static void ingress(struct gen *g)
     p4g_line(o, "register<bit<64>>(1) hts_maxts; /* the latest packet time seen: the control "
              "plane closes windows by it */");
     p4g_line(o, "register<bit<64>>(1) hts_held; /* passes of packets that waited for a bank */");
+    p4g_line(o, "register<bit<64>>(1) hts_cpu_frames; /* report frames of the control plane "
+             "taken in: it knows when one has passed */");
     p4g_blank(o);
     p4g_line(o, "/* report frames of the control plane (window ends, watermarks) come in on "
              "CPU_PORT and leave on the report port, behind every clone sent before them */");
@@ -1096,6 +1098,9 @@ static void ingress(struct gen *g)
     p4g_open(o, "apply");
     p4g_open(o, "if (standard_metadata.ingress_port == CPU_PORT)");
     p4g_open(o, "if (hdr.report.isValid())");
+    p4g_line(o, "bit<64> hts_c;");
+    p4g_line(o, "hts_cpu_frames.read(hts_c, 0);");
+    p4g_line(o, "hts_cpu_frames.write(0, hts_c + 1);");
     p4g_line(o, "hts_cpu.apply();");
     p4g_close(o, " else {");
     o->indent++;

@@ -27,7 +27,13 @@ machine). For each case (library queries and a capture):
   5. htscp must report no overrun, no unreadable slot and no send error; the
      switch must have seen every frame.
 
-Not here yet: a live change of a threshold through htscp (not built).
+Live cases (LIVE): `htscp set QUERY.NAME=VALUE` mid-capture, after a given
+number of window boundaries; htscp answers with the first window n that takes
+it. The rows must equal `htsc run`'s with the old value before window n and
+the new one from n on, and differ from the rows with no change (else the
+case proves nothing); the records must equal the model's of the old plan
+before n and of the changed plan from n on; the stream must hold exactly the
+one param record that says so.
 
 Usage: bmv2_diff.py (BIN, BUILD from the environment; tools from
 scripts/p4tools.sh's variables). One line per case, then the totals; exit 1
@@ -72,6 +78,7 @@ CP_ENV = dict(os.environ, LSAN_OPTIONS="suppressions=" +
               ASAN_OPTIONS=(os.environ.get("ASAN_OPTIONS", "") +
                             ":fast_unwind_on_malloc=0").lstrip(":"))
 REP_WATERMARK = 3
+REP_PARAM = 6
 SEQ = 14 + 16
 
 
@@ -185,6 +192,15 @@ def windows(plan_path):
     return sorted(out)
 
 
+def refuse(ctl, bad):
+    """Each (set, words) must be refused by `htscp set`: "error: ...", exit 1."""
+    for arg, why in bad:
+        r = run([HTSCP, "set", "--control", ctl, arg], timeout=60)
+        if r.returncode != 1 or not r.stdout.startswith("error:") or why not in r.stdout:
+            raise RuntimeError(f"htscp set {arg}: expected a refusal ({why}), got "
+                               f"{r.returncode}: {r.stdout}")
+
+
 def case(n, queries, capture, sets, live=None):
     label = (f"{len(queries)} queries" if len(queries) > 3 else
              "+".join(os.path.basename(q)[:-4] for q in queries)) + f" on {capture}"
@@ -229,9 +245,10 @@ def case(n, queries, capture, sets, live=None):
                 raise RuntimeError("the switch's Thrift server did not come up")
             time.sleep(0.3)
         cplog = open(os.path.join(work, "htscp.log"), "w")
+        ctl = os.path.join(work, "htscp.sock")
         cp = subprocess.Popen([HTSCP, "--plan", plan, "--entries",
                                os.path.join(work, stem + ".entries"), "--switch",
-                               f"127.0.0.1:{tport}", "--cpu-iface", c[1]],
+                               f"127.0.0.1:{tport}", "--cpu-iface", c[1], "--control", ctl],
                               stdout=subprocess.PIPE, stderr=cplog, text=True, env=CP_ENV)
         procs.append(cp)
         deadline = time.time() + 30
@@ -243,12 +260,24 @@ def case(n, queries, capture, sets, live=None):
         # the capture into the tap port: a steady pace, a pause at each window end
         out = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
         out.bind((t[1], 0))
-        prev, t0 = None, time.time()
+        prev, t0, crossed, live_from = None, time.time(), 0, None
         for i, (_, b) in enumerate(frames):
             ts = struct.unpack(">Q", b[:8])[0]
             win = tuple(ts // w for w in W)
             if prev is not None and win != prev:
                 time.sleep(PAUSE)
+                crossed += 1
+                if live and crossed == live[1]:  # the change, mid-capture
+                    q, pname = live[0].split(".")[0], live[0].split(".")[1].split("=")[0]
+                    refuse(ctl, [("nosuch.threshold=5", "no query"),
+                                 (f"{q}.nosuch=5", "with a parameter 'nosuch'"),
+                                 (f'{q}.{pname}="x"', "")])
+                    r = run([HTSCP, "set", "--control", ctl, live[0]], timeout=60)
+                    m = re.match(r"ok: .* from window (\d+) ", r.stdout)
+                    if r.returncode or not m:
+                        raise RuntimeError(f"htscp set: {r.stdout.strip()} {r.stderr.strip()}")
+                    live_from = int(m.group(1))
+                    refuse(ctl, [(live[0], "one change at a time")])
                 t0 = time.time() - i / PPS
             prev = win
             ahead = t0 + i / PPS - time.time()
@@ -276,8 +305,10 @@ def case(n, queries, capture, sets, live=None):
         got, cap = cap.frames, None
         reports = os.path.join(work, "reports.pcap")
         write_pcap(reports, got)
+        if live and live_from is None:
+            raise RuntimeError(f"the capture has fewer than {live[1]} window boundaries")
         return finish(label, work, queries, src, sets, plan, reports, len(frames),
-                      cp.returncode, cpout)
+                      cp.returncode, cpout, live and (live[0], live_from))
     except Exception as ex:  # a harness failure is a test failure, named
         return ("FAIL", label, f"{type(ex).__name__}: {ex}", {})
     finally:
@@ -303,9 +334,39 @@ def by_query(text):
     return dict(out)
 
 
-def finish(label, work, queries, src, sets, plan, reports, npackets, cprc, cpout):
+def live_rows(queries, src, setargs, change, plan):
+    """htsc run's rows with the old value before window n, the new one from n
+    on (n counted in the changed query's window length)."""
+    s, n = change
+    qname = s.split(".")[0]
+    W = [q["window_ns"] for q in json.load(open(plan))["plan"]["queries"]
+         if q["name"] == qname][0]
+    old = run([HTSC, "run", "--max-delay", "0", *queries, "--pcap", src, *setargs]).stdout
+    new = run([HTSC, "run", "--max-delay", "0", *queries, "--pcap", src, *setargs,
+               "--set", s]).stdout
+    keep = []
+    for text, later in ((old, False), (new, True)):
+        for line in text.splitlines(True):
+            r = json.loads(line)
+            if r["query"] != qname:
+                if not later:
+                    keep.append((0, line))
+            elif (r["window_start"] >= n * W) == later:
+                keep.append((r["window_start"], line))
+    keep.sort(key=lambda x: x[0])  # stable: each query's rows keep their order
+    return "".join(line for _, line in keep)
+
+
+def finish(label, work, queries, src, sets, plan, reports, npackets, cprc, cpout,
+           change=None):
     setargs = [a for s in sets for a in ("--set", s)]
-    want = run([HTSC, "run", "--max-delay", "0", *queries, "--pcap", src, *setargs]).stdout
+    if change:
+        want = live_rows(queries, src, setargs, change, plan)
+        base = run([HTSC, "run", "--max-delay", "0", *queries, "--pcap", src,
+                    *setargs]).stdout
+    else:
+        want = run([HTSC, "run", "--max-delay", "0", *queries, "--pcap", src,
+                    *setargs]).stdout
     r = run(["timeout", "120", HTSD, "--plan", plan, "--idle-exit", "400", "--",
              *EAL, "--file-prefix", f"bmv2_{os.getpid()}_{os.path.basename(work)}",
              "--vdev", f"net_pcap0,rx_pcap={reports}"])
@@ -313,11 +374,12 @@ def finish(label, work, queries, src, sets, plan, reports, npackets, cprc, cpout
     emu = os.path.join(work, "emulate.pcap")
     e = run([HTSC, "emulate", plan, "--pcap", src, "-o", emu])
     problems = []
-    sw_recs, seqs = collections.Counter(), []
+    sw_recs, seqs, params = collections.Counter(), [], []
     for _, f in pcap_records(reports):
         seq, recs = records(f)
         seqs.append(seq)
-        sw_recs.update(x for x in recs if kind(x) != REP_WATERMARK)
+        sw_recs.update(x for x in recs if kind(x) not in (REP_WATERMARK, REP_PARAM))
+        params += [x for x in recs if kind(x) == REP_PARAM]
     if seqs != list(range(len(seqs))):
         problems.append("the report stream is not numbered 0, 1, 2...: frames lost or "
                         "out of order")
@@ -327,6 +389,37 @@ def finish(label, work, queries, src, sets, plan, reports, npackets, cprc, cpout
     else:
         for _, f in pcap_records(emu):
             model.update(x for x in records(f)[1] if kind(x) != REP_WATERMARK)
+    if change:
+        # the model's records: the plan's before window n, the changed plan's from n
+        # on (a record's time: a tuple's packet, a row's window start)
+        s_, n = change
+        W = [q["window_ns"] for q in json.load(open(plan))["plan"]["queries"]
+             if q["name"] == s_.split(".")[0]][0]
+        newdir, emu2 = os.path.join(work, "changed"), os.path.join(work, "emulate2.pcap")
+        r2 = run([HTSC, "compile", *queries, "--target", "v1model", "--registers", REGISTERS,
+                  *setargs, "--set", s_, "-o", newdir])
+        plan2 = [f for f in os.listdir(newdir) if f.endswith(".plan.json")] if not r2.returncode else []
+        e2 = run([HTSC, "emulate", os.path.join(newdir, plan2[0]), "--pcap", src, "-o", emu2]) \
+            if plan2 else r2
+        if e2.returncode:
+            problems.append(f"the changed plan: {e2.stderr.strip()}")
+        later = collections.Counter()
+        if not e2.returncode:
+            for _, f in pcap_records(emu2):
+                later.update(x for x in records(f)[1] if kind(x) != REP_WATERMARK)
+        at = lambda x: struct.unpack(">Q", x[8:16])[0] >= n * W  # noqa: E731
+        model = collections.Counter({x: k for x, k in model.items() if not at(x)})
+        model.update({x: k for x, k in later.items() if at(x)})
+        qs = json.load(open(plan))["plan"]["queries"]
+        qid = [i for i, q in enumerate(qs) if q["name"] == s_.split(".")[0]][0]
+        text = s_.split(".", 1)[1].encode()
+        want_p = struct.pack(">HHHBBQ", 16 + len(text), qid, 0xFFFF, REP_PARAM, 0, n * W) + text
+        if params != [want_p]:
+            problems.append(f"expected one param record for window {n}, got {params}")
+        if want == base:
+            problems.append("the change does not change the rows: the case proves nothing")
+    elif params:
+        problems.append(f"{len(params)} param records, and no change was made")
     same = sum((sw_recs & model).values())
     fig = {"rows": want.count("\n"), "frames": len(seqs), "records": sum(sw_recs.values()),
            "records_equal": same, "packets": npackets}
@@ -362,14 +455,31 @@ CAPTURES = ["synscan_1000_ports.pcap", "masscan_tcp_0_1000.pcap", "dns_exfiltrat
             "netflix.pcap", "ftp_brute_force.pcap"]
 
 
+# Live changes through `htscp set`, after so many window boundaries: a
+# threshold the data plane applies (htscp's window end: a default action),
+# one the host applies (htsd: a version of the query from that window), and
+# a filter constant of the data plane (a table's entries).
+LIVE = [(["queries/new_tcp_conns.htq"], "ftp_brute_force.pcap", [],
+         ("new_tcp_conns.threshold=50", 5)),
+        (["queries/port_scan.htq"], "masscan_tcp_0_1000.pcap", [],
+         ("port_scan.threshold=295", 1)),
+        # a filter constant in the data plane: its table is cleared and filled again
+        (["queries/ssh_brute.htq"], "ftp_brute_force.pcap", ["ssh_brute.threshold=1"],
+         ("ssh_brute.port=21", 5))]
+
+
 def main():
     only = os.environ.get("BMV2_ONLY")  # "QUERY.htq[+QUERY.htq],CAPTURE": one case, to debug
     if only:
         q, c = only.split(",")
         qs = [os.path.join("queries", x) for x in q.split("+")]
-        print(case(0, qs, c, SETS if "queries/microbursts.htq" in qs else []))
+        live = os.environ.get("BMV2_LIVE")  # "QUERY.NAME=VALUE,BOUNDARY"
+        live = (live.split(",")[0], int(live.split(",")[1])) if live else None
+        print(case(0, qs, c, SETS if "queries/microbursts.htq" in qs else [], live))
         return 0
-    cases = [(LIB, c, SETS) for c in CAPTURES]
+    cases = [(LIB, c, SETS, None) for c in CAPTURES] + LIVE
+    if os.environ.get("BMV2_LIVE_ONLY"):  # the live cases alone, to debug
+        cases = LIVE
     results = [case(i, *c) for i, c in enumerate(cases)]
     fail = 0
     tot = collections.Counter()
@@ -380,7 +490,8 @@ def main():
             tot.update(fig)
     ok = sum(1 for r in results if r[0] == "ok")
     print(f"bmv2: {ok} of {len(results)} cases equal: {len(LIB)} library queries x "
-          f"{len(CAPTURES)} captures, {tot['packets']} packets through simple_switch, "
+          f"{len(CAPTURES)} captures and {len(LIVE)} live changes, "
+          f"{tot['packets']} packets through simple_switch, "
           f"{tot['windows']} windows closed by htscp ({tot['held']} passes of packets waiting for "
           f"a bank, {tot['late']} late packets skipped), {tot['rows']} rows equal htsc run's, "
           f"{tot['records_equal']} of {tot['records']} report records equal the model's")

@@ -335,6 +335,7 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
 #endif
     register<bit<64>>(1) hts_maxts; /* the latest packet time seen: the control plane closes windows by it */
     register<bit<64>>(1) hts_held; /* passes of packets that waited for a bank */
+    register<bit<64>>(1) hts_cpu_frames; /* report frames of the control plane taken in: it knows when one has passed */
 
     /* report frames of the control plane (window ends, watermarks) come in on CPU_PORT and leave on the report port, behind every clone sent before them */
     action hts_to_report(bit<9> port) { standard_metadata.egress_spec = port; }
@@ -361,6 +362,9 @@ control IngressImpl(inout headers_t hdr, inout metadata_t meta,
     apply {
         if (standard_metadata.ingress_port == CPU_PORT) {
             if (hdr.report.isValid()) {
+                bit<64> hts_c;
+                hts_cpu_frames.read(hts_c, 0);
+                hts_cpu_frames.write(0, hts_c + 1);
                 hts_cpu.apply();
             } else {
                 mark_to_drop(standard_metadata);
