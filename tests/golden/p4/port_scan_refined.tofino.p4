@@ -535,7 +535,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
 
         /* ---- query 0: port_scan ---- */
         q0_window.apply();
-        /* %1 distinct (distinct) */
+        /* %1 distinct (distinct), step 1 of 2: claim */
         if (true) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n1_c0_v = 1w1;
@@ -555,6 +555,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n1_w1 = (bit<32>)meta.q0_n1_key[47:32];
                 meta.q0_n1_idx = q0_n1_hash.get({ meta.q0_n1_key });
                 meta.q0_n1_old = q0_n1_claim.execute(meta.q0_n1_idx);
+            }
+        }
+        /* %1 distinct (distinct), step 2 of 2: check */
+        if (true) {
+            if (meta.q0_n1_c0_v == 1 && meta.q0_n1_c1_v == 1) {
                 if (meta.q0_n1_old == 0) {
                     /* a free slot, now held by this key for the window: its first sight */
                     q0_n1_key0_write.execute(meta.q0_n1_idx);

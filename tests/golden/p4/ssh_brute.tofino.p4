@@ -576,7 +576,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         if (true) {
             q0_n1_filter.apply(); /* sets meta.q0_n1 */
         }
-        /* %2 distinct (distinct) */
+        /* %2 distinct (distinct), step 1 of 2: claim */
         if (meta.q0_n1 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n2_c0_v = 1w1;
@@ -603,6 +603,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n2_w2 = (bit<32>)meta.q0_n2_key[79:64];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
                 meta.q0_n2_old = q0_n2_claim.execute(meta.q0_n2_idx);
+            }
+        }
+        /* %2 distinct (distinct), step 2 of 2: check */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1 && meta.q0_n2_c1_v == 1 && meta.q0_n2_c2_v == 1) {
                 if (meta.q0_n2_old == 0) {
                     /* a free slot, now held by this key for the window: its first sight */
                     q0_n2_key0_write.execute(meta.q0_n2_idx);

@@ -655,7 +655,17 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         if (true) {
             q0_n1_filter.apply(); /* sets meta.q0_n1 */
         }
-        /* %2 groupby (aggregate) */
+        /* %3 filter (per packet) */
+        if (true) {
+            if (((hdr.tcp.isValid()) && ((bit<64>)hdr.tcp.flags == (bit<64>)((bit<64>)64w0x2 | (bit<64>)64w0x10)))) {
+                meta.q0_n3 = 1;
+            }
+        }
+        /* %6 filter (per packet) */
+        if (true) {
+            q0_n6_filter.apply(); /* sets meta.q0_n6 */
+        }
+        /* %2 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n1 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n2_c0_v = 1w1;
@@ -668,33 +678,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n2_w0 = meta.q0_n2_key[31:0];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
                 meta.q0_n2_old = q0_n2_claim.execute(meta.q0_n2_idx);
-                if (meta.q0_n2_old == 0) {
-                    /* a free slot, now held by this key for the window */
-                    q0_n2_key0_write.execute(meta.q0_n2_idx);
-                    meta.q0_n2_hit = 1;
-                } else {
-                    meta.q0_n2_m0 = q0_n2_key0_check.execute(meta.q0_n2_idx);
-                    if ((meta.q0_n2_m0 == 0)) {
-                        meta.q0_n2_hit = 1;
-                    }
-                }
-                if (meta.q0_n2_hit == 1) {
-                    q0_n2_agg0_inc.execute(meta.q0_n2_idx);
-                    meta.q0_n2 = 1;
-                } else {
-                    /* the slot holds another key: the host runs this one */
-                    meta.r_rec_q0_n1_tuple = 1;
-                    meta.report = 1;
-                }
             }
         }
-        /* %3 filter (per packet) */
-        if (true) {
-            if (((hdr.tcp.isValid()) && ((bit<64>)hdr.tcp.flags == (bit<64>)((bit<64>)64w0x2 | (bit<64>)64w0x10)))) {
-                meta.q0_n3 = 1;
-            }
-        }
-        /* %4 groupby (aggregate) */
+        /* %4 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n3 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n4_c0_v = 1w1;
@@ -707,31 +693,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n4_w0 = meta.q0_n4_key[31:0];
                 meta.q0_n4_idx = q0_n4_hash.get({ meta.q0_n4_key });
                 meta.q0_n4_old = q0_n4_claim.execute(meta.q0_n4_idx);
-                if (meta.q0_n4_old == 0) {
-                    /* a free slot, now held by this key for the window */
-                    q0_n4_key0_write.execute(meta.q0_n4_idx);
-                    meta.q0_n4_hit = 1;
-                } else {
-                    meta.q0_n4_m0 = q0_n4_key0_check.execute(meta.q0_n4_idx);
-                    if ((meta.q0_n4_m0 == 0)) {
-                        meta.q0_n4_hit = 1;
-                    }
-                }
-                if (meta.q0_n4_hit == 1) {
-                    q0_n4_agg0_inc.execute(meta.q0_n4_idx);
-                    meta.q0_n4 = 1;
-                } else {
-                    /* the slot holds another key: the host runs this one */
-                    meta.r_rec_q0_n3_tuple = 1;
-                    meta.report = 1;
-                }
             }
         }
-        /* %6 filter (per packet) */
-        if (true) {
-            q0_n6_filter.apply(); /* sets meta.q0_n6 */
-        }
-        /* %7 groupby (aggregate) */
+        /* %7 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n6 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n7_c0_v = 1w1;
@@ -744,6 +708,41 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n7_w0 = meta.q0_n7_key[31:0];
                 meta.q0_n7_idx = q0_n7_hash.get({ meta.q0_n7_key });
                 meta.q0_n7_old = q0_n7_claim.execute(meta.q0_n7_idx);
+            }
+        }
+        /* %2 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1) {
+                if (meta.q0_n2_old == 0) {
+                    /* a free slot, now held by this key for the window */
+                    q0_n2_key0_write.execute(meta.q0_n2_idx);
+                    meta.q0_n2_hit = 1;
+                } else {
+                    meta.q0_n2_m0 = q0_n2_key0_check.execute(meta.q0_n2_idx);
+                    if ((meta.q0_n2_m0 == 0)) {
+                        meta.q0_n2_hit = 1;
+                    }
+                }
+            }
+        }
+        /* %4 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n3 == 1) {
+            if (meta.q0_n4_c0_v == 1) {
+                if (meta.q0_n4_old == 0) {
+                    /* a free slot, now held by this key for the window */
+                    q0_n4_key0_write.execute(meta.q0_n4_idx);
+                    meta.q0_n4_hit = 1;
+                } else {
+                    meta.q0_n4_m0 = q0_n4_key0_check.execute(meta.q0_n4_idx);
+                    if ((meta.q0_n4_m0 == 0)) {
+                        meta.q0_n4_hit = 1;
+                    }
+                }
+            }
+        }
+        /* %7 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n6 == 1) {
+            if (meta.q0_n7_c0_v == 1) {
                 if (meta.q0_n7_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n7_key0_write.execute(meta.q0_n7_idx);
@@ -754,6 +753,37 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                         meta.q0_n7_hit = 1;
                     }
                 }
+            }
+        }
+        /* %2 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1) {
+                if (meta.q0_n2_hit == 1) {
+                    q0_n2_agg0_inc.execute(meta.q0_n2_idx);
+                    meta.q0_n2 = 1;
+                } else {
+                    /* the slot holds another key: the host runs this one */
+                    meta.r_rec_q0_n1_tuple = 1;
+                    meta.report = 1;
+                }
+            }
+        }
+        /* %4 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n3 == 1) {
+            if (meta.q0_n4_c0_v == 1) {
+                if (meta.q0_n4_hit == 1) {
+                    q0_n4_agg0_inc.execute(meta.q0_n4_idx);
+                    meta.q0_n4 = 1;
+                } else {
+                    /* the slot holds another key: the host runs this one */
+                    meta.r_rec_q0_n3_tuple = 1;
+                    meta.report = 1;
+                }
+            }
+        }
+        /* %7 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n6 == 1) {
+            if (meta.q0_n7_c0_v == 1) {
                 if (meta.q0_n7_hit == 1) {
                     q0_n7_agg0_inc.execute(meta.q0_n7_idx);
                     meta.q0_n7 = 1;
