@@ -542,10 +542,17 @@ static void query_meta(struct tna *g, bool init)
                         continue;
                     p4g_line(o, "bit<64> q%d_n%d_x%d; /* %s's input */", i, k, a,
                              n->cols[n->nkeys + a].name);
-                    p4g_line(o, "bit<32> q%d_n%d_r%d;", i, k, a);
-                    if (n->aggs[a]->agg == AGG_SUM || n->aggs[a]->agg == AGG_AVG)
+                    if (n->aggs[a]->agg == AGG_SUM || n->aggs[a]->agg == AGG_AVG) {
+                        /* the width the register action answers in: a cast
+                         * after it is a table (a stage) of its own */
+                        p4g_line(o, "bit<8> q%d_n%d_r%d; /* the low word's carry */", i, k, a);
                         p4g_line(o, "bit<32> q%d_n%d_nx%d; /* ~ the input's low word */", i, k,
                                  a);
+                        p4g_line(o, "bit<32> q%d_n%d_hx%d; /* the input's high word + 1 */", i,
+                                 k, a);
+                    } else {
+                        p4g_line(o, "bit<32> q%d_n%d_r%d;", i, k, a);
+                    }
                 }
             }
             if (n->kind == IR_HISTOGRAM)
@@ -996,6 +1003,11 @@ static void declare_state(struct tna *g, int qi, const struct plan_query *pq)
                 snprintf(act, sizeof act, "%s_add", reg);
                 snprintf(l0, sizeof l0, "v = v + meta.q%d_n%d_x%d[63:32];", qi, k, a);
                 reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
+                /* with the low word's carry: the high word + 1, computed
+                 * before (no carry step between the two adds) */
+                snprintf(act, sizeof act, "%s_add1", reg);
+                snprintf(l0, sizeof l0, "v = v + meta.q%d_n%d_hx%d;", qi, k, a);
+                reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
             }
         }
     }
@@ -1313,6 +1325,7 @@ static void sum_inputs(struct tna *g, int qi, const struct ir_query *q, const st
             p4g_raw(o, ";\n");
         } else {
             p4g_line(o, "meta.q%d_n%d_nx%d = ~meta.q%d_n%d_x%d[31:0];", qi, k, a, qi, k, a);
+            p4g_line(o, "meta.q%d_n%d_hx%d = meta.q%d_n%d_x%d[63:32] + 1;", qi, k, a, qi, k, a);
         }
         o->indent--;
         p4g_line(o, "}");
@@ -1433,15 +1446,17 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
             if (!early) {
                 next_valid_block(o, &c, x);
                 p4g_line(o, "meta.q%d_n%d_nx%d = ~meta.q%d_n%d_x%d[31:0];", qi, k, a, qi, k, a);
+                p4g_line(o, "meta.q%d_n%d_hx%d = meta.q%d_n%d_x%d[63:32] + 1;", qi, k, a, qi, k,
+                         a);
             }
             next_valid_block(o, &c, x);
-            p4g_line(o, "meta.q%d_n%d_r%d = (bit<32>)q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);",
+            p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);",
                      qi, k, a, qi, k, a, qi, k);
-            p4g_line(o, "if (meta.q%d_n%d_r%d == 1) {", qi, k, a);
-            p4g_line(o, "    meta.q%d_n%d_x%d[63:32] = meta.q%d_n%d_x%d[63:32] + 1; /* carry */",
-                     qi, k, a, qi, k, a);
+            p4g_line(o, "if (meta.q%d_n%d_r%d == 1) { /* the low word's carry */", qi, k, a);
+            p4g_line(o, "    q%d_n%d_agg%d_hi_add1.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
+            p4g_line(o, "} else {");
+            p4g_line(o, "    q%d_n%d_agg%d_hi_add.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
             p4g_line(o, "}");
-            p4g_line(o, "q%d_n%d_agg%d_hi_add.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
         } else {
             p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_hi_max.execute(meta.q%d_n%d_idx);", qi,
                      k, a, qi, k, a, qi, k);
