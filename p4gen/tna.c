@@ -2041,9 +2041,47 @@ static void egress(struct tna *g, int npkt)
     p4g_line(o, "               inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,");
     p4g_line(o, "               inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {");
     o->indent++;
+    /* The records' count from one table keyed by their flags (a const
+     * entry per combination, up to 8 records): counted record after record
+     * it was a chain of one stage per record (count = count + 1). With
+     * packet records, or more records, the chain as before. */
+    int nrec = 0;
+    for (int l = 0; l < p->nlayouts; l++)
+        if (p4g_per_packet(p, &p->layouts[l]) && p->layouts[l].kind != REP_PACKET)
+            nrec++;
+    bool count_t = !npkt && nrec >= 2 && nrec <= 8;
+    if (count_t) {
+        p4g_line(o, "action set_count(bit<16> n) { hdr.report.count = n; }");
+        p4g_open(o, "table report_count_t");
+        p4g_open(o, "key =");
+        for (int l = 0; l < p->nlayouts; l++) {
+            const struct rep_layout *L = &p->layouts[l];
+            char name[64];
+            if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+                continue;
+            p4g_rec_name(name, sizeof name, L);
+            p4g_line(o, "hdr.mirror.r_%s: exact;", name);
+        }
+        p4g_close(o, "");
+        p4g_line(o, "actions = { set_count; }");
+        p4g_line(o, "size = %d;", 1 << nrec);
+        p4g_line(o, "default_action = set_count(0);");
+        p4g_open(o, "const entries =");
+        for (unsigned m = 0; m < 1u << nrec; m++) {
+            p4g_indent(o);
+            p4g_raw(o, "(");
+            for (int b = 0; b < nrec; b++)
+                p4g_raw(o, "%s%u", b ? ", " : "", m >> b & 1);
+            p4g_raw(o, "): set_count(%d);\n", __builtin_popcount(m));
+        }
+        p4g_close(o, "");
+        p4g_close(o, "");
+        p4g_blank(o);
+    }
     p4g_open(o, "apply");
     p4g_open(o, "if (hdr.mirror.isValid())");
-    p4g_line(o, "bit<16> count = 0;");
+    if (!count_t)
+        p4g_line(o, "bit<16> count = 0;");
     p4g_report_frame_hdrs(o);
     p4g_line(o, "hdr.report.seq = hdr.mirror.seq;");
     for (int l = 0; l < p->nlayouts; l++) {
@@ -2067,7 +2105,8 @@ static void egress(struct tna *g, int npkt)
             mirror_value_name(vn, sizeof vn, p, L, c);
             p4g_line(o, "hdr.%s.v%d_%s = hdr.mirror.%s;", name, c, cn, vn);
         }
-        p4g_line(o, "count = count + 1;");
+        if (!count_t)
+            p4g_line(o, "count = count + 1;");
         o->indent--;
         p4g_line(o, "}");
     }
@@ -2076,7 +2115,10 @@ static void egress(struct tna *g, int npkt)
                                 .port = "hdr.mirror.port", .wire_len = "0", .zero_len = true};
         p4g_packet_records(o, p, npkt, &r);
     }
-    p4g_line(o, "hdr.report.count = count;");
+    if (count_t)
+        p4g_line(o, "report_count_t.apply(); /* hdr.report.count */");
+    else
+        p4g_line(o, "hdr.report.count = count;");
     p4g_line(o, "hdr.mirror.setInvalid(); /* consumed: not emitted */");
     p4g_close(o, " else {");
     o->indent++;

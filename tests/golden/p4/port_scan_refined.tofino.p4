@@ -655,9 +655,25 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                in egress_intrinsic_metadata_from_parser_t eg_prsr_md,
                inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,
                inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
+    action set_count(bit<16> n) { hdr.report.count = n; }
+    table report_count_t {
+        key = {
+            hdr.mirror.r_rec_q0_n1_row: exact;
+            hdr.mirror.r_rec_q0_n0_tuple: exact;
+        }
+        actions = { set_count; }
+        size = 4;
+        default_action = set_count(0);
+        const entries = {
+            (0, 0): set_count(0);
+            (1, 0): set_count(1);
+            (0, 1): set_count(1);
+            (1, 1): set_count(2);
+        }
+    }
+
     apply {
         if (hdr.mirror.isValid()) {
-            bit<16> count = 0;
             hdr.report_eth.setValid();
             hdr.report_eth.dst_addr = 0x024854530001;
             hdr.report_eth.src_addr = 0x024854530000;
@@ -680,7 +696,6 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_row.presence = hdr.mirror.rec_q0_n1_row_presence;
                 hdr.rec_q0_n1_row.v0_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n1_row.v1_tcp_dport = hdr.mirror.f_tcp_dport;
-                count = count + 1;
             }
 
             if (hdr.mirror.r_rec_q0_n0_tuple == 1) {
@@ -694,9 +709,8 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n0_tuple.presence = hdr.mirror.rec_q0_n0_tuple_presence;
                 hdr.rec_q0_n0_tuple.v0_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n0_tuple.v1_tcp_dport = hdr.mirror.f_tcp_dport;
-                count = count + 1;
             }
-            hdr.report.count = count;
+            report_count_t.apply(); /* hdr.report.count */
             hdr.mirror.setInvalid(); /* consumed: not emitted */
         } else {
             eg_dprsr_md.drop_ctl = 1; /* not a report copy (ingress drops the rest) */
