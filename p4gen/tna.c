@@ -542,10 +542,17 @@ static void query_meta(struct tna *g, bool init)
                         continue;
                     p4g_line(o, "bit<64> q%d_n%d_x%d; /* %s's input */", i, k, a,
                              n->cols[n->nkeys + a].name);
-                    p4g_line(o, "bit<32> q%d_n%d_r%d;", i, k, a);
-                    if (n->aggs[a]->agg == AGG_SUM || n->aggs[a]->agg == AGG_AVG)
+                    if (n->aggs[a]->agg == AGG_SUM || n->aggs[a]->agg == AGG_AVG) {
+                        /* the width the register action answers in: a cast
+                         * after it is a table (a stage) of its own */
+                        p4g_line(o, "bit<8> q%d_n%d_r%d; /* the low word's carry */", i, k, a);
                         p4g_line(o, "bit<32> q%d_n%d_nx%d; /* ~ the input's low word */", i, k,
                                  a);
+                        p4g_line(o, "bit<32> q%d_n%d_hx%d; /* the input's high word + 1 */", i,
+                                 k, a);
+                    } else {
+                        p4g_line(o, "bit<32> q%d_n%d_r%d;", i, k, a);
+                    }
                 }
             }
             if (n->kind == IR_HISTOGRAM)
@@ -996,6 +1003,11 @@ static void declare_state(struct tna *g, int qi, const struct plan_query *pq)
                 snprintf(act, sizeof act, "%s_add", reg);
                 snprintf(l0, sizeof l0, "v = v + meta.q%d_n%d_x%d[63:32];", qi, k, a);
                 reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
+                /* with the low word's carry: the high word + 1, computed
+                 * before (no carry step between the two adds) */
+                snprintf(act, sizeof act, "%s_add1", reg);
+                snprintf(l0, sizeof l0, "v = v + meta.q%d_n%d_hx%d;", qi, k, a);
+                reg_action(o, reg, act, ib, false, (const char *const[]){l0, NULL});
             }
         }
     }
@@ -1271,27 +1283,108 @@ static void slot_lookup(struct tna *g, int qi, const struct ir_node *n, const st
     p4g_indent(o);
 }
 
-/* What a distinct and a groupby both start with: the key columns, then
- * slot_lookup(). */
-static void claim_slot(struct tna *g, int qi, const struct plan_query *pq,
-                       const struct ir_node *n, bool probe, const char *why, const char *held)
+/* The steps of a distinct or a (fine-only) groupby, each a block of its own
+ * under the same guard (the input active, every key column present), so
+ * that ingress() can write independent operators' steps interleaved: the
+ * compiler places tables in control-flow order, and a branch written after
+ * another was only placed after it (docs/targets.md, "Tofino's compiler").
+ * A step reads what the steps before it wrote, never another operator's. */
+enum { STEP_CLAIM, STEP_CHECK, STEP_UPDATE };
+
+/* The guard of a later step: reopens what step STEP_CLAIM opened. */
+static void reopen_slot(struct tna *g, int qi, const struct ir_node *n, bool probe)
+{
+    open_active(g, qi, n, probe);
+    p4g_keys_valid(g->o, qi, n);
+}
+
+/* A sum's (or avg's) input, loaded with the claim (it reads the packet
+ * only), ~ its low word in the next step (in the same block it crashes
+ * p4c-barefoot); only the hit branch's register actions read them. */
+static void sum_inputs(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                       int step)
+{
+    struct p4g_out *o = g->o;
+    int k = n->id;
+    for (int a = 0; a < n->naggs; a++) {
+        int agg = n->aggs[a]->agg;
+        if (agg != AGG_SUM && agg != AGG_AVG)
+            continue;
+        const struct ast_expr *x = n->aggs[a]->args[0];
+        struct p4g_ctx c;
+        ctx_for(g, &c, qi, q, n);
+        p4g_indent(o);
+        p4g_raw(o, "if (");
+        p4g_valid(o, &c, x);
+        p4g_raw(o, ") {\n");
+        o->indent++;
+        if (step == STEP_CLAIM) {
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_x%d = ", qi, k, a);
+            value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+            p4g_raw(o, ";\n");
+        } else {
+            p4g_line(o, "meta.q%d_n%d_nx%d = ~meta.q%d_n%d_x%d[31:0];", qi, k, a, qi, k, a);
+            p4g_line(o, "meta.q%d_n%d_hx%d = meta.q%d_n%d_x%d[63:32] + 1;", qi, k, a, qi, k, a);
+        }
+        o->indent--;
+        p4g_line(o, "}");
+    }
+}
+
+/* Step STEP_CLAIM: the key columns, key words, index and the slot's claim
+ * (meta.NM_old: 0 when it was free). */
+static void claim_step(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n,
+                       bool probe)
 {
     struct level l;
     level_of(&l, qi, pq, n->id, false);
     open_active(g, qi, n, probe);
     assign_cols(g, qi, pq->q, n, n->nkeys);
     p4g_keys_valid(g->o, qi, n);
-    slot_lookup(g, qi, n, &l, why, held);
+    key_lookup(g, qi, n, &l);
+    if (n->kind == IR_GROUPBY)
+        sum_inputs(g, qi, pq->q, n, STEP_CLAIM);
+    p4g_close(g->o, "");
+    p4g_close(g->o, "");
 }
 
-static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+/* Step STEP_CHECK: a free slot's key words written, a held one's compared
+ * (m0..: 0 when equal); leaves the else branch open, after the compare. */
+static void check_step(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n,
+                       bool probe, const char *why, const char *held)
+{
+    struct p4g_out *o = g->o;
+    struct level l;
+    level_of(&l, qi, pq, n->id, false);
+    reopen_slot(g, qi, n, probe);
+    if (n->kind == IR_GROUPBY)
+        sum_inputs(g, qi, pq->q, n, STEP_CHECK);
+    p4g_line(o, "if (meta.%s_old == 0) {", l.nm);
+    o->indent++;
+    p4g_line(o, "/* a free slot, now held by this key for the window%s */", why);
+    key_writes(g, n, &l);
+    p4g_line(o, "meta.%s%s = 1;", l.nm, held);
+    o->indent--;
+    p4g_line(o, "} else {");
+    o->indent++;
+    key_checks(g, n, &l);
+    p4g_indent(o);
+}
+
+static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n,
+                         int step)
 {
     struct p4g_out *o = g->o;
     const struct plan_node *pn = &pq->nodes[n->id];
     int k = n->id;
     struct level l;
     level_of(&l, qi, pq, k, false);
-    claim_slot(g, qi, pq, n, false, ": its first sight", "");
+    if (step == STEP_CLAIM) {
+        claim_step(g, qi, pq, n, false);
+        return;
+    }
+    check_step(g, qi, pq, n, false, ": its first sight", "");
     p4g_raw(o, "if (!(");
     words_equal(g, n, &l);
     p4g_raw(o, ")) {\n");
@@ -1307,7 +1400,10 @@ static void gen_distinct(struct tna *g, int qi, const struct plan_query *pq, con
     p4g_close(o, "");
 }
 
-static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n)
+/* The aggregates' updates on a hit; early: sums' inputs were loaded by
+ * sum_inputs(). */
+static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                     bool early)
 {
     struct p4g_out *o = g->o;
     int k = n->id;
@@ -1330,10 +1426,12 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
         /* min and max compare as unsigned words: the sign bit flipped (and
          * for min every bit: ~v ^ sign = v ^ ~sign) by one xor with a
          * constant (an action cannot chain two operations on a field) */
-        if (sum) {
+        if (sum && !early) {
             p4g_raw(o, "meta.q%d_n%d_x%d = ", qi, k, a);
             value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
             p4g_raw(o, ";\n");
+        } else if (sum) {
+            p4g_raw(o, "/* the input and ~ its low word: loaded by the claim and check */\n");
         } else { /* per 32-bit word: one operation each */
             p4g_raw(o, "meta.q%d_n%d_x%d[31:0] = (", qi, k, a);
             value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
@@ -1345,16 +1443,20 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
         if (agg == AGG_SUM || agg == AGG_AVG) {
             /* ~x in a block of its own (it reads what the line above wrote),
              * the register's add in the next */
+            if (!early) {
+                next_valid_block(o, &c, x);
+                p4g_line(o, "meta.q%d_n%d_nx%d = ~meta.q%d_n%d_x%d[31:0];", qi, k, a, qi, k, a);
+                p4g_line(o, "meta.q%d_n%d_hx%d = meta.q%d_n%d_x%d[63:32] + 1;", qi, k, a, qi, k,
+                         a);
+            }
             next_valid_block(o, &c, x);
-            p4g_line(o, "meta.q%d_n%d_nx%d = ~meta.q%d_n%d_x%d[31:0];", qi, k, a, qi, k, a);
-            next_valid_block(o, &c, x);
-            p4g_line(o, "meta.q%d_n%d_r%d = (bit<32>)q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);",
+            p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_lo_add.execute(meta.q%d_n%d_idx);",
                      qi, k, a, qi, k, a, qi, k);
-            p4g_line(o, "if (meta.q%d_n%d_r%d == 1) {", qi, k, a);
-            p4g_line(o, "    meta.q%d_n%d_x%d[63:32] = meta.q%d_n%d_x%d[63:32] + 1; /* carry */",
-                     qi, k, a, qi, k, a);
+            p4g_line(o, "if (meta.q%d_n%d_r%d == 1) { /* the low word's carry */", qi, k, a);
+            p4g_line(o, "    q%d_n%d_agg%d_hi_add1.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
+            p4g_line(o, "} else {");
+            p4g_line(o, "    q%d_n%d_agg%d_hi_add.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
             p4g_line(o, "}");
-            p4g_line(o, "q%d_n%d_agg%d_hi_add.execute(meta.q%d_n%d_idx);", qi, k, a, qi, k);
         } else {
             p4g_line(o, "meta.q%d_n%d_r%d = q%d_n%d_agg%d_hi_max.execute(meta.q%d_n%d_idx);", qi,
                      k, a, qi, k, a, qi, k);
@@ -1500,7 +1602,11 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
     p4g_gate_open(o);
 }
 
-static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n)
+/* A groupby: a refined one in one step (its coarse level, gate and fine
+ * level), any other in three: STEP_CLAIM, STEP_CHECK (meta.qQ_nK_hit) and
+ * STEP_UPDATE (the aggregates on a hit, else the overflow). */
+static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, const struct ir_node *n,
+                        int step)
 {
     struct p4g_out *o = g->o;
     const struct plan_node *pn = &pq->nodes[n->id];
@@ -1514,16 +1620,28 @@ static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, cons
         p4g_keys_valid(g->o, qi, n);
         gen_coarse(g, qi, pq, n);
         slot_lookup(g, qi, n, &l, "", "_hit");
+    } else if (step == STEP_CLAIM) {
+        claim_step(g, qi, pq, n, probe);
+        return;
+    } else if (step == STEP_CHECK) {
+        check_step(g, qi, pq, n, probe, "", "_hit");
     } else {
-        claim_slot(g, qi, pq, n, probe, "", "_hit");
+        reopen_slot(g, qi, n, probe);
     }
-    p4g_raw(o, "if (");
-    words_equal(g, n, &l);
-    p4g_raw(o, ") {\n");
-    p4g_line(o, "    meta.q%d_n%d_hit = 1;", qi, k);
-    p4g_line(o, "}");
-    o->indent--;
-    p4g_line(o, "}");
+    if (pn->refine || step == STEP_CHECK) {
+        p4g_raw(o, "if (");
+        words_equal(g, n, &l);
+        p4g_raw(o, ") {\n");
+        p4g_line(o, "    meta.q%d_n%d_hit = 1;", qi, k);
+        p4g_line(o, "}");
+        o->indent--;
+        p4g_line(o, "}");
+    }
+    if (!pn->refine && step == STEP_CHECK) {
+        p4g_close(o, "");
+        p4g_close(o, "");
+        return;
+    }
     if (probe) {
         p4g_line(o, "if (meta.q%d_n%d_probe == 1) {", qi, n->in[0]->id);
         o->indent++;
@@ -1537,7 +1655,7 @@ static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, cons
         p4g_line(o, "if (meta.q%d_n%d_hit == 1) {", qi, k);
     }
     o->indent++;
-    gen_aggs(g, qi, pq->q, n);
+    gen_aggs(g, qi, pq->q, n, !pn->refine);
     p4g_line(o, "meta.q%d_n%d = 1;", qi, k);
     o->indent--;
     p4g_line(o, "} else {");
@@ -1571,7 +1689,22 @@ static void gen_filter(struct tna *g, int qi, const struct plan_query *pq, const
     p4g_close(o, "");
 }
 
-static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k)
+/* How many steps gen_node() writes node K in: 0 when the data plane does
+ * not run it. */
+static int node_steps(const struct plan_query *pq, int k)
+{
+    const struct ir_node *n = pq->q->nodes[k];
+    const struct plan_node *pn = &pq->nodes[k];
+    if (!pn->dp || k == 0 || pn->zone == PLAN_THRESH)
+        return 0;
+    if (n->kind == IR_DISTINCT)
+        return 2;
+    if (n->kind == IR_GROUPBY && !pn->refine)
+        return 3;
+    return 1;
+}
+
+static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k, int step)
 {
     struct p4g_out *o = g->o;
     const struct ir_query *q = pq->q;
@@ -1579,9 +1712,15 @@ static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k)
     const struct plan_node *pn = &pq->nodes[k];
     static const char *const zones[] = {"host", "per packet", "distinct", "aggregate",
                                         "threshold"};
-    if (!pn->dp || k == 0 || pn->zone == PLAN_THRESH)
+    static const char *const steps[] = {"claim", "check", "update"};
+    int nsteps = node_steps(pq, k);
+    if (step >= nsteps)
         return;
-    p4g_line(o, "/* %%%d %s (%s) */", k, ir_kind_text[n->kind], zones[pn->zone]);
+    if (nsteps == 1)
+        p4g_line(o, "/* %%%d %s (%s) */", k, ir_kind_text[n->kind], zones[pn->zone]);
+    else
+        p4g_line(o, "/* %%%d %s (%s), step %d of %d: %s */", k, ir_kind_text[n->kind],
+                 zones[pn->zone], step + 1, nsteps, steps[step]);
     switch (n->kind) {
     case IR_FILTER:
         gen_filter(g, qi, pq, n);
@@ -1607,10 +1746,10 @@ static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k)
         break;
     }
     case IR_DISTINCT:
-        gen_distinct(g, qi, pq, n);
+        gen_distinct(g, qi, pq, n, step);
         break;
     case IR_GROUPBY:
-        gen_groupby(g, qi, pq, n);
+        gen_groupby(g, qi, pq, n, step);
         break;
     case IR_HISTOGRAM: {
         struct p4g_ctx c;
@@ -1632,8 +1771,8 @@ static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k)
     default:
         break;
     }
-    if (pn->exit == PLAN_EXIT_TUPLE || pn->exit == PLAN_EXIT_PACKET ||
-        pn->exit == PLAN_EXIT_ROW_NOW) {
+    if (step == nsteps - 1 && (pn->exit == PLAN_EXIT_TUPLE || pn->exit == PLAN_EXIT_PACKET ||
+                               pn->exit == PLAN_EXIT_ROW_NOW)) {
         int kind = pn->exit == PLAN_EXIT_TUPLE ? REP_TUPLE
                    : pn->exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_ROW;
         p4g_line(o, "if (meta.q%d_n%d == 1) {", qi, k);
@@ -1642,6 +1781,55 @@ static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k)
         o->indent--;
         p4g_line(o, "}");
     }
+}
+
+/* A query's operators, their steps interleaved: a step is written at its
+ * level, the step's place in its operator plus the level after its input's
+ * last step (inputs' first), and all steps of a level before the next, in
+ * node order. Independent operators (a join's branches) so share levels:
+ * p4c-barefoot places tables in control-flow order, a few candidates at a
+ * time, and an operator written whole after another was placed in the
+ * stages after it even when no field tied them (syn_flood's three groupbys
+ * in stages 1-4, 5-8, 9-13). An operator's steps read their own fields and
+ * their input's, which is finished a level before. */
+static void gen_query(struct tna *g, int qi, const struct plan_query *pq)
+{
+    int nn = pq->q->nnodes, top = 0;
+    int *start = calloc((size_t)nn, sizeof *start);
+    if (!start) {
+        for (int k = 1; k < nn; k++)
+            for (int s = 0; s < 3; s++)
+                gen_node(g, qi, pq, k, s);
+        return;
+    }
+    for (int k = 1; k < nn; k++) {
+        const struct ir_node *n = pq->q->nodes[k];
+        for (int i = 0; i < n->nin; i++) {
+            int in = n->in[i]->id;
+            if (in > 0 && in < k && start[in] + node_steps(pq, in) > start[k])
+                start[k] = start[in] + node_steps(pq, in);
+        }
+        if (start[k] + node_steps(pq, k) > top)
+            top = start[k] + node_steps(pq, k);
+    }
+    /* a one-step operator that no data-plane operator reads (a branch's
+     * filter whose groupby runs on the host) gains nothing from an early
+     * place: it goes last, where it was, and leaves the first stages to the
+     * chains (zorro: 9 ingress stages so, 12 at the front) */
+    for (int k = 1; k < nn; k++) {
+        bool read = false;
+        for (int j = k + 1; j < nn && !read; j++)
+            for (int i = 0; i < pq->q->nodes[j]->nin; i++)
+                if (pq->q->nodes[j]->in[i]->id == k && node_steps(pq, j) > 0)
+                    read = true;
+        if (node_steps(pq, k) == 1 && !read)
+            start[k] = top - 1;
+    }
+    for (int lv = 0; lv < top; lv++)
+        for (int k = 1; k < nn; k++)
+            if (lv >= start[k] && lv < start[k] + node_steps(pq, k))
+                gen_node(g, qi, pq, k, lv - start[k]);
+    free(start);
 }
 
 /* What a target-level check refuses before any P4 is written. */
@@ -1768,8 +1956,7 @@ static void ingress(struct tna *g, int mirror_bytes)
             p4g_line(o, "q%d_window.apply();", i);
         if (pq->nodes[0].exit != PLAN_EXIT_NONE)
             set_flag(g, i, 0, pq->nodes[0].exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_TUPLE);
-        for (int k = 1; k < pq->q->nnodes; k++)
-            gen_node(g, i, pq, k);
+        gen_query(g, i, pq);
     }
     p4g_blank(o);
     p4g_line(o, "ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */");
@@ -1854,9 +2041,47 @@ static void egress(struct tna *g, int npkt)
     p4g_line(o, "               inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,");
     p4g_line(o, "               inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {");
     o->indent++;
+    /* The records' count from one table keyed by their flags (a const
+     * entry per combination, up to 8 records): counted record after record
+     * it was a chain of one stage per record (count = count + 1). With
+     * packet records, or more records, the chain as before. */
+    int nrec = 0;
+    for (int l = 0; l < p->nlayouts; l++)
+        if (p4g_per_packet(p, &p->layouts[l]) && p->layouts[l].kind != REP_PACKET)
+            nrec++;
+    bool count_t = !npkt && nrec >= 2 && nrec <= 8;
+    if (count_t) {
+        p4g_line(o, "action set_count(bit<16> n) { hdr.report.count = n; }");
+        p4g_open(o, "table report_count_t");
+        p4g_open(o, "key =");
+        for (int l = 0; l < p->nlayouts; l++) {
+            const struct rep_layout *L = &p->layouts[l];
+            char name[64];
+            if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+                continue;
+            p4g_rec_name(name, sizeof name, L);
+            p4g_line(o, "hdr.mirror.r_%s: exact;", name);
+        }
+        p4g_close(o, "");
+        p4g_line(o, "actions = { set_count; }");
+        p4g_line(o, "size = %d;", 1 << nrec);
+        p4g_line(o, "default_action = set_count(0);");
+        p4g_open(o, "const entries =");
+        for (unsigned m = 0; m < 1u << nrec; m++) {
+            p4g_indent(o);
+            p4g_raw(o, "(");
+            for (int b = 0; b < nrec; b++)
+                p4g_raw(o, "%s%u", b ? ", " : "", m >> b & 1);
+            p4g_raw(o, "): set_count(%d);\n", __builtin_popcount(m));
+        }
+        p4g_close(o, "");
+        p4g_close(o, "");
+        p4g_blank(o);
+    }
     p4g_open(o, "apply");
     p4g_open(o, "if (hdr.mirror.isValid())");
-    p4g_line(o, "bit<16> count = 0;");
+    if (!count_t)
+        p4g_line(o, "bit<16> count = 0;");
     p4g_report_frame_hdrs(o);
     p4g_line(o, "hdr.report.seq = hdr.mirror.seq;");
     for (int l = 0; l < p->nlayouts; l++) {
@@ -1880,7 +2105,8 @@ static void egress(struct tna *g, int npkt)
             mirror_value_name(vn, sizeof vn, p, L, c);
             p4g_line(o, "hdr.%s.v%d_%s = hdr.mirror.%s;", name, c, cn, vn);
         }
-        p4g_line(o, "count = count + 1;");
+        if (!count_t)
+            p4g_line(o, "count = count + 1;");
         o->indent--;
         p4g_line(o, "}");
     }
@@ -1889,7 +2115,10 @@ static void egress(struct tna *g, int npkt)
                                 .port = "hdr.mirror.port", .wire_len = "0", .zero_len = true};
         p4g_packet_records(o, p, npkt, &r);
     }
-    p4g_line(o, "hdr.report.count = count;");
+    if (count_t)
+        p4g_line(o, "report_count_t.apply(); /* hdr.report.count */");
+    else
+        p4g_line(o, "hdr.report.count = count;");
     p4g_line(o, "hdr.mirror.setInvalid(); /* consumed: not emitted */");
     p4g_close(o, " else {");
     o->indent++;

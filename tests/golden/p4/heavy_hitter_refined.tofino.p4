@@ -182,8 +182,9 @@ struct ig_metadata_t {
     bit<32> q0_n1_old; /* the slot's state before this packet */
     bit<1> q0_n1_hit; /* the slot holds this key */
     bit<64> q0_n1_x0; /* bytes's input */
-    bit<32> q0_n1_r0;
+    bit<8> q0_n1_r0; /* the low word's carry */
     bit<32> q0_n1_nx0; /* ~ the input's low word */
+    bit<32> q0_n1_hx0; /* the input's high word + 1 */
     bit<1> q0_n1_open; /* the refinement gate lets the tuple on */
     bit<64> q0_n1_coarse_key; /* the key, ipv4.dst masked to /8 */
     bit<32> q0_n1_coarse_w0;
@@ -516,6 +517,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             v = v + meta.q0_n1_x0[63:32];
         }
     };
+    RegisterAction<bit<32>, bit<13>, bit<32>>(q0_n1_agg0_hi) q0_n1_agg0_hi_add1 = {
+        void apply(inout bit<32> v) {
+            v = v + meta.q0_n1_hx0;
+        }
+    };
     Register<bit<32>, bit<13>>(Q0_N1_SLOTS) q0_n1_agg1; /* pkts: count */
     RegisterAction<bit<32>, bit<13>, bit<32>>(q0_n1_agg1) q0_n1_agg1_inc = {
         void apply(inout bit<32> v) {
@@ -698,13 +704,15 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                         }
                         if ((hdr.ipv4.isValid())) {
                             meta.q0_n1_nx0 = ~meta.q0_n1_x0[31:0];
+                            meta.q0_n1_hx0 = meta.q0_n1_x0[63:32] + 1;
                         }
                         if ((hdr.ipv4.isValid())) {
-                            meta.q0_n1_r0 = (bit<32>)q0_n1_agg0_lo_add.execute(meta.q0_n1_idx);
-                            if (meta.q0_n1_r0 == 1) {
-                                meta.q0_n1_x0[63:32] = meta.q0_n1_x0[63:32] + 1; /* carry */
+                            meta.q0_n1_r0 = q0_n1_agg0_lo_add.execute(meta.q0_n1_idx);
+                            if (meta.q0_n1_r0 == 1) { /* the low word's carry */
+                                q0_n1_agg0_hi_add1.execute(meta.q0_n1_idx);
+                            } else {
+                                q0_n1_agg0_hi_add.execute(meta.q0_n1_idx);
                             }
-                            q0_n1_agg0_hi_add.execute(meta.q0_n1_idx);
                         }
                         q0_n1_agg1_inc.execute(meta.q0_n1_idx);
                         meta.q0_n1 = 1;

@@ -495,7 +495,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         if (true) {
             q0_n1_filter.apply(); /* sets meta.q0_n1 */
         }
-        /* %2 groupby (aggregate) */
+        /* %2 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n1 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n2_c0_v = 1w1;
@@ -508,6 +508,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n2_w0 = meta.q0_n2_key[31:0];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
                 meta.q0_n2_old = q0_n2_claim.execute(meta.q0_n2_idx);
+            }
+        }
+        /* %2 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1) {
                 if (meta.q0_n2_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n2_key0_write.execute(meta.q0_n2_idx);
@@ -518,6 +523,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                         meta.q0_n2_hit = 1;
                     }
                 }
+            }
+        }
+        /* %2 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1) {
                 if (meta.q0_n2_hit == 1) {
                     q0_n2_agg0_inc.execute(meta.q0_n2_idx);
                     meta.q0_n2 = 1;

@@ -585,7 +585,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
 
         /* ---- query 0: port_scan ---- */
         q0_window.apply();
-        /* %1 distinct (distinct) */
+        /* %1 distinct (distinct), step 1 of 2: claim */
         if (true) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n1_c0_v = 1w1;
@@ -605,6 +605,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n1_w1 = (bit<32>)meta.q0_n1_key[47:32];
                 meta.q0_n1_idx = q0_n1_hash.get({ meta.q0_n1_key });
                 meta.q0_n1_old = q0_n1_claim.execute(meta.q0_n1_idx);
+            }
+        }
+        /* %1 distinct (distinct), step 2 of 2: check */
+        if (true) {
+            if (meta.q0_n1_c0_v == 1 && meta.q0_n1_c1_v == 1) {
                 if (meta.q0_n1_old == 0) {
                     /* a free slot, now held by this key for the window: its first sight */
                     q0_n1_key0_write.execute(meta.q0_n1_idx);
@@ -622,7 +627,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 }
             }
         }
-        /* %2 groupby (aggregate) */
+        /* %2 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n1 == 1 || meta.q0_n1_probe == 1) {
             if ((meta.q0_n1_c0_v == 1)) {
                 meta.q0_n2_c0_v = 1w1;
@@ -635,6 +640,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n2_w0 = meta.q0_n2_key[31:0];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
                 meta.q0_n2_old = q0_n2_claim.execute(meta.q0_n2_idx);
+            }
+        }
+        /* %2 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n1 == 1 || meta.q0_n1_probe == 1) {
+            if (meta.q0_n2_c0_v == 1) {
                 if (meta.q0_n2_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n2_key0_write.execute(meta.q0_n2_idx);
@@ -645,6 +655,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                         meta.q0_n2_hit = 1;
                     }
                 }
+            }
+        }
+        /* %2 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n1 == 1 || meta.q0_n1_probe == 1) {
+            if (meta.q0_n2_c0_v == 1) {
                 if (meta.q0_n1_probe == 1) {
                     /* a distinct tuple of this key overflowed: the host owns the key */
                     if (meta.q0_n2_hit == 1) {
@@ -734,9 +749,25 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                in egress_intrinsic_metadata_from_parser_t eg_prsr_md,
                inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,
                inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
+    action set_count(bit<16> n) { hdr.report.count = n; }
+    table report_count_t {
+        key = {
+            hdr.mirror.r_rec_q0_n0_tuple: exact;
+            hdr.mirror.r_rec_q0_n1_row: exact;
+        }
+        actions = { set_count; }
+        size = 4;
+        default_action = set_count(0);
+        const entries = {
+            (0, 0): set_count(0);
+            (1, 0): set_count(1);
+            (0, 1): set_count(1);
+            (1, 1): set_count(2);
+        }
+    }
+
     apply {
         if (hdr.mirror.isValid()) {
-            bit<16> count = 0;
             hdr.report_eth.setValid();
             hdr.report_eth.dst_addr = 0x024854530001;
             hdr.report_eth.src_addr = 0x024854530000;
@@ -759,7 +790,6 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n0_tuple.presence = hdr.mirror.rec_q0_n0_tuple_presence;
                 hdr.rec_q0_n0_tuple.v0_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n0_tuple.v1_tcp_dport = hdr.mirror.f_tcp_dport;
-                count = count + 1;
             }
 
             if (hdr.mirror.r_rec_q0_n1_row == 1) {
@@ -773,9 +803,8 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_row.presence = hdr.mirror.rec_q0_n1_row_presence;
                 hdr.rec_q0_n1_row.v0_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n1_row.v1_tcp_dport = hdr.mirror.f_tcp_dport;
-                count = count + 1;
             }
-            hdr.report.count = count;
+            report_count_t.apply(); /* hdr.report.count */
             hdr.mirror.setInvalid(); /* consumed: not emitted */
         } else {
             eg_dprsr_md.drop_ctl = 1; /* not a report copy (ingress drops the rest) */

@@ -535,7 +535,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
 
         /* ---- query 0: port_scan ---- */
         q0_window.apply();
-        /* %1 distinct (distinct) */
+        /* %1 distinct (distinct), step 1 of 2: claim */
         if (true) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n1_c0_v = 1w1;
@@ -555,6 +555,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n1_w1 = (bit<32>)meta.q0_n1_key[47:32];
                 meta.q0_n1_idx = q0_n1_hash.get({ meta.q0_n1_key });
                 meta.q0_n1_old = q0_n1_claim.execute(meta.q0_n1_idx);
+            }
+        }
+        /* %1 distinct (distinct), step 2 of 2: check */
+        if (true) {
+            if (meta.q0_n1_c0_v == 1 && meta.q0_n1_c1_v == 1) {
                 if (meta.q0_n1_old == 0) {
                     /* a free slot, now held by this key for the window: its first sight */
                     q0_n1_key0_write.execute(meta.q0_n1_idx);
@@ -650,9 +655,25 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                in egress_intrinsic_metadata_from_parser_t eg_prsr_md,
                inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,
                inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
+    action set_count(bit<16> n) { hdr.report.count = n; }
+    table report_count_t {
+        key = {
+            hdr.mirror.r_rec_q0_n1_row: exact;
+            hdr.mirror.r_rec_q0_n0_tuple: exact;
+        }
+        actions = { set_count; }
+        size = 4;
+        default_action = set_count(0);
+        const entries = {
+            (0, 0): set_count(0);
+            (1, 0): set_count(1);
+            (0, 1): set_count(1);
+            (1, 1): set_count(2);
+        }
+    }
+
     apply {
         if (hdr.mirror.isValid()) {
-            bit<16> count = 0;
             hdr.report_eth.setValid();
             hdr.report_eth.dst_addr = 0x024854530001;
             hdr.report_eth.src_addr = 0x024854530000;
@@ -675,7 +696,6 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_row.presence = hdr.mirror.rec_q0_n1_row_presence;
                 hdr.rec_q0_n1_row.v0_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n1_row.v1_tcp_dport = hdr.mirror.f_tcp_dport;
-                count = count + 1;
             }
 
             if (hdr.mirror.r_rec_q0_n0_tuple == 1) {
@@ -689,9 +709,8 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n0_tuple.presence = hdr.mirror.rec_q0_n0_tuple_presence;
                 hdr.rec_q0_n0_tuple.v0_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n0_tuple.v1_tcp_dport = hdr.mirror.f_tcp_dport;
-                count = count + 1;
             }
-            hdr.report.count = count;
+            report_count_t.apply(); /* hdr.report.count */
             hdr.mirror.setInvalid(); /* consumed: not emitted */
         } else {
             eg_dprsr_md.drop_ctl = 1; /* not a report copy (ingress drops the rest) */

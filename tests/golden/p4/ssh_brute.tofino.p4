@@ -576,7 +576,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         if (true) {
             q0_n1_filter.apply(); /* sets meta.q0_n1 */
         }
-        /* %2 distinct (distinct) */
+        /* %2 distinct (distinct), step 1 of 2: claim */
         if (meta.q0_n1 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n2_c0_v = 1w1;
@@ -603,6 +603,11 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n2_w2 = (bit<32>)meta.q0_n2_key[79:64];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
                 meta.q0_n2_old = q0_n2_claim.execute(meta.q0_n2_idx);
+            }
+        }
+        /* %2 distinct (distinct), step 2 of 2: check */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1 && meta.q0_n2_c1_v == 1 && meta.q0_n2_c2_v == 1) {
                 if (meta.q0_n2_old == 0) {
                     /* a free slot, now held by this key for the window: its first sight */
                     q0_n2_key0_write.execute(meta.q0_n2_idx);
@@ -705,9 +710,25 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                in egress_intrinsic_metadata_from_parser_t eg_prsr_md,
                inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,
                inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
+    action set_count(bit<16> n) { hdr.report.count = n; }
+    table report_count_t {
+        key = {
+            hdr.mirror.r_rec_q0_n2_row: exact;
+            hdr.mirror.r_rec_q0_n1_tuple: exact;
+        }
+        actions = { set_count; }
+        size = 4;
+        default_action = set_count(0);
+        const entries = {
+            (0, 0): set_count(0);
+            (1, 0): set_count(1);
+            (0, 1): set_count(1);
+            (1, 1): set_count(2);
+        }
+    }
+
     apply {
         if (hdr.mirror.isValid()) {
-            bit<16> count = 0;
             hdr.report_eth.setValid();
             hdr.report_eth.dst_addr = 0x024854530001;
             hdr.report_eth.src_addr = 0x024854530000;
@@ -731,7 +752,6 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n2_row.v0_ipv4_dst = hdr.mirror.f_ipv4_dst;
                 hdr.rec_q0_n2_row.v1_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n2_row.v2_ipv4_len = hdr.mirror.f_ipv4_len;
-                count = count + 1;
             }
 
             if (hdr.mirror.r_rec_q0_n1_tuple == 1) {
@@ -746,9 +766,8 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_tuple.v0_ipv4_len = hdr.mirror.f_ipv4_len;
                 hdr.rec_q0_n1_tuple.v1_ipv4_src = hdr.mirror.f_ipv4_src;
                 hdr.rec_q0_n1_tuple.v2_ipv4_dst = hdr.mirror.f_ipv4_dst;
-                count = count + 1;
             }
-            hdr.report.count = count;
+            report_count_t.apply(); /* hdr.report.count */
             hdr.mirror.setInvalid(); /* consumed: not emitted */
         } else {
             eg_dprsr_md.drop_ctl = 1; /* not a report copy (ingress drops the rest) */

@@ -655,7 +655,17 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         if (true) {
             q0_n1_filter.apply(); /* sets meta.q0_n1 */
         }
-        /* %2 groupby (aggregate) */
+        /* %3 filter (per packet) */
+        if (true) {
+            if (((hdr.tcp.isValid()) && ((bit<64>)hdr.tcp.flags == (bit<64>)((bit<64>)64w0x2 | (bit<64>)64w0x10)))) {
+                meta.q0_n3 = 1;
+            }
+        }
+        /* %6 filter (per packet) */
+        if (true) {
+            q0_n6_filter.apply(); /* sets meta.q0_n6 */
+        }
+        /* %2 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n1 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n2_c0_v = 1w1;
@@ -668,33 +678,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n2_w0 = meta.q0_n2_key[31:0];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
                 meta.q0_n2_old = q0_n2_claim.execute(meta.q0_n2_idx);
-                if (meta.q0_n2_old == 0) {
-                    /* a free slot, now held by this key for the window */
-                    q0_n2_key0_write.execute(meta.q0_n2_idx);
-                    meta.q0_n2_hit = 1;
-                } else {
-                    meta.q0_n2_m0 = q0_n2_key0_check.execute(meta.q0_n2_idx);
-                    if ((meta.q0_n2_m0 == 0)) {
-                        meta.q0_n2_hit = 1;
-                    }
-                }
-                if (meta.q0_n2_hit == 1) {
-                    q0_n2_agg0_inc.execute(meta.q0_n2_idx);
-                    meta.q0_n2 = 1;
-                } else {
-                    /* the slot holds another key: the host runs this one */
-                    meta.r_rec_q0_n1_tuple = 1;
-                    meta.report = 1;
-                }
             }
         }
-        /* %3 filter (per packet) */
-        if (true) {
-            if (((hdr.tcp.isValid()) && ((bit<64>)hdr.tcp.flags == (bit<64>)((bit<64>)64w0x2 | (bit<64>)64w0x10)))) {
-                meta.q0_n3 = 1;
-            }
-        }
-        /* %4 groupby (aggregate) */
+        /* %4 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n3 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n4_c0_v = 1w1;
@@ -707,31 +693,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n4_w0 = meta.q0_n4_key[31:0];
                 meta.q0_n4_idx = q0_n4_hash.get({ meta.q0_n4_key });
                 meta.q0_n4_old = q0_n4_claim.execute(meta.q0_n4_idx);
-                if (meta.q0_n4_old == 0) {
-                    /* a free slot, now held by this key for the window */
-                    q0_n4_key0_write.execute(meta.q0_n4_idx);
-                    meta.q0_n4_hit = 1;
-                } else {
-                    meta.q0_n4_m0 = q0_n4_key0_check.execute(meta.q0_n4_idx);
-                    if ((meta.q0_n4_m0 == 0)) {
-                        meta.q0_n4_hit = 1;
-                    }
-                }
-                if (meta.q0_n4_hit == 1) {
-                    q0_n4_agg0_inc.execute(meta.q0_n4_idx);
-                    meta.q0_n4 = 1;
-                } else {
-                    /* the slot holds another key: the host runs this one */
-                    meta.r_rec_q0_n3_tuple = 1;
-                    meta.report = 1;
-                }
             }
         }
-        /* %6 filter (per packet) */
-        if (true) {
-            q0_n6_filter.apply(); /* sets meta.q0_n6 */
-        }
-        /* %7 groupby (aggregate) */
+        /* %7 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n6 == 1) {
             if ((hdr.ipv4.isValid())) {
                 meta.q0_n7_c0_v = 1w1;
@@ -744,6 +708,41 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 meta.q0_n7_w0 = meta.q0_n7_key[31:0];
                 meta.q0_n7_idx = q0_n7_hash.get({ meta.q0_n7_key });
                 meta.q0_n7_old = q0_n7_claim.execute(meta.q0_n7_idx);
+            }
+        }
+        /* %2 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1) {
+                if (meta.q0_n2_old == 0) {
+                    /* a free slot, now held by this key for the window */
+                    q0_n2_key0_write.execute(meta.q0_n2_idx);
+                    meta.q0_n2_hit = 1;
+                } else {
+                    meta.q0_n2_m0 = q0_n2_key0_check.execute(meta.q0_n2_idx);
+                    if ((meta.q0_n2_m0 == 0)) {
+                        meta.q0_n2_hit = 1;
+                    }
+                }
+            }
+        }
+        /* %4 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n3 == 1) {
+            if (meta.q0_n4_c0_v == 1) {
+                if (meta.q0_n4_old == 0) {
+                    /* a free slot, now held by this key for the window */
+                    q0_n4_key0_write.execute(meta.q0_n4_idx);
+                    meta.q0_n4_hit = 1;
+                } else {
+                    meta.q0_n4_m0 = q0_n4_key0_check.execute(meta.q0_n4_idx);
+                    if ((meta.q0_n4_m0 == 0)) {
+                        meta.q0_n4_hit = 1;
+                    }
+                }
+            }
+        }
+        /* %7 groupby (aggregate), step 2 of 3: check */
+        if (meta.q0_n6 == 1) {
+            if (meta.q0_n7_c0_v == 1) {
                 if (meta.q0_n7_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n7_key0_write.execute(meta.q0_n7_idx);
@@ -754,6 +753,37 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                         meta.q0_n7_hit = 1;
                     }
                 }
+            }
+        }
+        /* %2 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n1 == 1) {
+            if (meta.q0_n2_c0_v == 1) {
+                if (meta.q0_n2_hit == 1) {
+                    q0_n2_agg0_inc.execute(meta.q0_n2_idx);
+                    meta.q0_n2 = 1;
+                } else {
+                    /* the slot holds another key: the host runs this one */
+                    meta.r_rec_q0_n1_tuple = 1;
+                    meta.report = 1;
+                }
+            }
+        }
+        /* %4 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n3 == 1) {
+            if (meta.q0_n4_c0_v == 1) {
+                if (meta.q0_n4_hit == 1) {
+                    q0_n4_agg0_inc.execute(meta.q0_n4_idx);
+                    meta.q0_n4 = 1;
+                } else {
+                    /* the slot holds another key: the host runs this one */
+                    meta.r_rec_q0_n3_tuple = 1;
+                    meta.report = 1;
+                }
+            }
+        }
+        /* %7 groupby (aggregate), step 3 of 3: update */
+        if (meta.q0_n6 == 1) {
+            if (meta.q0_n7_c0_v == 1) {
                 if (meta.q0_n7_hit == 1) {
                     q0_n7_agg0_inc.execute(meta.q0_n7_idx);
                     meta.q0_n7 = 1;
@@ -841,9 +871,30 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                in egress_intrinsic_metadata_from_parser_t eg_prsr_md,
                inout egress_intrinsic_metadata_for_deparser_t eg_dprsr_md,
                inout egress_intrinsic_metadata_for_output_port_t eg_oport_md) {
+    action set_count(bit<16> n) { hdr.report.count = n; }
+    table report_count_t {
+        key = {
+            hdr.mirror.r_rec_q0_n1_tuple: exact;
+            hdr.mirror.r_rec_q0_n3_tuple: exact;
+            hdr.mirror.r_rec_q0_n6_tuple: exact;
+        }
+        actions = { set_count; }
+        size = 8;
+        default_action = set_count(0);
+        const entries = {
+            (0, 0, 0): set_count(0);
+            (1, 0, 0): set_count(1);
+            (0, 1, 0): set_count(1);
+            (1, 1, 0): set_count(2);
+            (0, 0, 1): set_count(1);
+            (1, 0, 1): set_count(2);
+            (0, 1, 1): set_count(2);
+            (1, 1, 1): set_count(3);
+        }
+    }
+
     apply {
         if (hdr.mirror.isValid()) {
-            bit<16> count = 0;
             hdr.report_eth.setValid();
             hdr.report_eth.dst_addr = 0x024854530001;
             hdr.report_eth.src_addr = 0x024854530000;
@@ -865,7 +916,6 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n1_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n1_tuple.presence = hdr.mirror.rec_q0_n1_tuple_presence;
                 hdr.rec_q0_n1_tuple.v0_ipv4_dst = hdr.mirror.f_ipv4_dst;
-                count = count + 1;
             }
 
             if (hdr.mirror.r_rec_q0_n3_tuple == 1) {
@@ -878,7 +928,6 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n3_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n3_tuple.presence = hdr.mirror.rec_q0_n3_tuple_presence;
                 hdr.rec_q0_n3_tuple.v0_ipv4_src = hdr.mirror.f_ipv4_src;
-                count = count + 1;
             }
 
             if (hdr.mirror.r_rec_q0_n6_tuple == 1) {
@@ -891,9 +940,8 @@ control Egress(inout eg_headers_t hdr, inout eg_metadata_t meta,
                 hdr.rec_q0_n6_tuple.ts = (bit<64>)hdr.mirror.ts;
                 hdr.rec_q0_n6_tuple.presence = hdr.mirror.rec_q0_n6_tuple_presence;
                 hdr.rec_q0_n6_tuple.v0_ipv4_dst = hdr.mirror.f_ipv4_dst;
-                count = count + 1;
             }
-            hdr.report.count = count;
+            report_count_t.apply(); /* hdr.report.count */
             hdr.mirror.setInvalid(); /* consumed: not emitted */
         } else {
             eg_dprsr_md.drop_ctl = 1; /* not a report copy (ingress drops the rest) */
