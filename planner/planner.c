@@ -243,6 +243,190 @@ static int agg_arrays(const struct ast_expr *a, int w)
 }
 
 /*
+ * The TNA stage model (docs/targets.md, "Tofino's compiler"): besides each
+ * operator's steps (tna_keyed, add_foot), every program p4gen/tna.c writes
+ * spends stages p4c-barefoot cannot overlap with them:
+ *   derived fields  tcp.payload_len, from two length tables (stage 0) and
+ *                   two subtractions (stages 1, 2): its readers start at 3
+ *   record flags    meta.r_<record> and meta.report, set a stage after the
+ *                   step that decides them (an exit, an overflow); the
+ *                   source's own records from stage 0
+ *   report          the mirror header's fill under `meta.report == 1`: one
+ *                   stage after the flags when only the source reports,
+ *                   else two (the drop and report gateway's table, then the
+ *                   fill; a fill of more than 16 tables spills into it)
+ *   branches        independent distincts and groupbys of one query (a
+ *                   join's branches) share levels but not stages: the
+ *                   compiler's placement, a few tables at a time in
+ *                   control-flow order, lags each further one by about two
+ *                   stages (syn_flood's three groupbys end in stages 7, 8
+ *                   and 9, each starting later)
+ */
+#define TNA_DERIVED 3
+
+static bool tna_model(const struct p4g_target *t)
+{
+    return t->arch && strcmp(t->arch, "tna") == 0 && t->salus_per_stage;
+}
+
+static bool expr_reads_derived(const struct ast_expr *e)
+{
+    if (!e)
+        return false;
+    if (e->kind == E_NAME && e->ref_kind == REF_FIELD && e->ref == FLD_TCP_PAYLOAD_LEN)
+        return true;
+    if (expr_reads_derived(e->a) || expr_reads_derived(e->b))
+        return true;
+    for (int i = 0; i < e->nargs; i++)
+        if (expr_reads_derived(e->args[i]))
+            return true;
+    return false;
+}
+
+/* Whether node n reads tcp.payload_len (derived in the first stages). */
+static bool tna_reads_derived(const struct ir_node *n)
+{
+    bool r = expr_reads_derived(n->expr);
+    for (int i = 0; i < n->nexprs; i++)
+        r |= expr_reads_derived(n->exprs[i]);
+    for (int i = 0; i < n->naggs; i++)
+        r |= expr_reads_derived(n->aggs[i]);
+    return r;
+}
+
+/* Whether node j feeds node k (directly or not). */
+static bool feeds(const struct ir_node *j, const struct ir_node *k)
+{
+    for (int i = 0; i < k->nin; i++)
+        if (k->in[i] == j || feeds(j, k->in[i]))
+            return true;
+    return false;
+}
+
+/* The lag of keyed operator k: two stages per keyed operator before it
+ * (node order, the generator's within a level) that does not feed it. */
+static int tna_lag(const struct ir_query *q, const bool *dp, const uint8_t *refine, int k)
+{
+    int lag = 0;
+    for (int j = 1; j < k; j++)
+        if (dp[j] && !refine[j] && (q->nodes[j]->kind == IR_DISTINCT ||
+                                    q->nodes[j]->kind == IR_GROUPBY) &&
+            !feeds(q->nodes[j], q->nodes[k]))
+            lag += 2;
+    return lag;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* A query's ingress stages: its operators' (ops), then the record flags,
+ * one block per stage in order (each writes meta.report), flag[i] the
+ * earliest stage of each, then the drop and report gateway's table and the
+ * mirror header's fill (two stages; one in the simplest programs, where
+ * the estimate is one over). Without flags nothing waits for the report. */
+static int tna_stages(int ops, int *flag, int nflags)
+{
+    qsort(flag, (size_t)nflags, sizeof *flag, cmp_int);
+    int last = -1;
+    for (int i = 0; i < nflags; i++)
+        last = flag[i] > last + 1 ? flag[i] : last + 1;
+    int end = nflags ? last + 3 : ops;
+    return end > ops ? end : ops < 1 ? 1 : ops;
+}
+
+/* Stages of an unrefined groupby's update on TNA (tna_keyed's last). */
+static int tna_agg_stages(const struct p4g_target *t, const struct ir_node *n, bool spill)
+{
+    int w = t->reg_width ? t->reg_width : 32, first = spill ? 1 : 0, second = 0, st = 0;
+    for (int i = 0; i < n->naggs; i++) {
+        int a = agg_arrays(n->aggs[i], w);
+        first += a == 1 ? 1 : a - 1;
+        second += a == 1 ? 0 : 1;
+    }
+    st = (first + t->salus_per_stage - 1) / t->salus_per_stage;
+    return st + (second + t->salus_per_stage - 1) / t->salus_per_stage;
+}
+
+static bool spill_of(const struct ir_query *q, const uint8_t *zone, int k)
+{
+    return q->nodes[k]->kind == IR_GROUPBY && zone[q->nodes[k]->in[0]->id] == PLAN_DIST;
+}
+
+/*
+ * A distinct's or an unrefined groupby's stages on TNA, as p4gen/tna.c
+ * writes its steps and p4c-barefoot places them (docs/targets.md,
+ * "Tofino's compiler", the stage model):
+ *   key columns   each column and its validity bit, one per stage for a
+ *                 distinct, two for a groupby (the bits share PHV
+ *                 containers, so their writes chain)
+ *   claim         the key, its CRC-32 index and the slot-state array's
+ *                 claim, one stage; a key of several 32-bit words then a
+ *                 stage that cuts it into words
+ *   check         the key word arrays, written or compared, two per stage
+ *   compare       the gateway on the words' answers (hit, or overflow)
+ *   update        groupby: the aggregates' arrays (and the spill array), up
+ *                 to the SALUs of a stage; a sum's or avg's high word, or a
+ *                 min's or max's low word, a stage after the first word's
+ * Fills s; returns the stage count.
+ */
+static int tna_keyed(const struct p4g_target *t, const struct ir_node *n, uint32_t slots,
+                     bool spill, struct stage_use *s)
+{
+    int w = t->reg_width ? t->reg_width : 32, st_per = t->salus_per_stage;
+    int keybits = 0;
+    for (int i = 0; i < n->nkeys; i++)
+        keybits += (int)col_bytes(&n->cols[i]) * 8;
+    int words = (keybits + w - 1) / w, nst = 0;
+    if (words < 1)
+        words = 1;
+    uint64_t cell = (uint64_t)slots * (uint64_t)w;
+    /* a distinct's key columns chained one per stage in ddos (two) and
+       ssh_brute (three in two); a groupby's two per stage (heavy_hitter) */
+    int per = n->kind == IR_DISTINCT ? 1 : 2;
+    for (int i = 0; i < n->nkeys; i += per, nst++)
+        s[nst].tables = n->nkeys - i < per ? 2 : 2 * per;
+    s[nst].tables = 1;
+    s[nst].hash = 1;
+    s[nst].salus = 1;
+    s[nst].bits = cell;
+    nst++;
+    if (words > 1)
+        s[nst++].tables = 1;
+    /* the state array's SALU rides with the words' in placement: (words + 1)
+       / 2 stages (ddos's two words took two, ssh_brute's three two) */
+    for (int i = 0, left = words; i < (words + 2) / 2; i++, nst++) {
+        int here = i == (words + 2) / 2 - 1 ? left : 1;
+        left -= here;
+        s[nst].tables = 2 * here;
+        s[nst].salus = here;
+        s[nst].bits = (uint64_t)here * cell;
+    }
+    s[nst++].tables = 1;
+    if (n->kind != IR_GROUPBY)
+        return nst;
+    int first = spill ? 1 : 0, second = 0;
+    for (int i = 0; i < n->naggs; i++) {
+        int a = agg_arrays(n->aggs[i], w);
+        first += a == 1 ? 1 : a - 1; /* a count; else the first words and the count */
+        second += a == 1 ? 0 : 1;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        int arrays = pass ? second : first;
+        while (arrays > 0 && nst < MAXST) {
+            int here = arrays < st_per ? arrays : st_per;
+            s[nst].tables += here;
+            s[nst].salus += here;
+            s[nst].bits += (uint64_t)here * cell;
+            arrays -= here;
+            nst++;
+        }
+    }
+    return nst;
+}
+
+/*
  * A refined groupby (p4gen's layout): one stage hashes both the masked
  * key (coarse level) and the key (fine level), which does not depend on
  * the gate; then the coarse level's slot state and key words, the arrays
@@ -335,14 +519,14 @@ static int add_foot(const struct p4g_target *t, const struct ir_node *n,
         break;
     case IR_DISTINCT:
     case IR_GROUPBY: {
+        if (t->salus_per_stage) {
+            nst = tna_keyed(t, n, slots, spill, s);
+            u->phv += keybits + 32 + 8 + (n->kind == IR_GROUPBY ? 64 * n->naggs : 0);
+            break;
+        }
         int a = (keybits + w - 1) / w;
         if (a < 1)
             a = 1;
-        /* on a target with stateful ALUs (TNA) a slot's state (free, held,
-           spilled) is an array of its own, claimed before the key words: a
-           32-bit word cannot hold both a key word and "free" (p4gen/tna.c) */
-        if (t->salus_per_stage)
-            a += 1;
         s[0].tables = 1;
         s[0].hash = 1;
         nst = 1;
@@ -350,13 +534,6 @@ static int add_foot(const struct p4g_target *t, const struct ir_node *n,
             s[nst].tables = 1;
             s[nst].salus = 1;
             s[nst].bits = (uint64_t)slots * (uint64_t)w;
-        }
-        /* TNA: the key words' comparisons answer in 8-bit fields that a
-           gateway tests in the next stage before anything depends on the
-           slot (p4gen/tna.c; p4c-barefoot places it so) */
-        if (t->salus_per_stage && nst < MAXST) {
-            s[nst].tables = 1;
-            nst++;
         }
         u->phv += keybits + 32 + 8;
         if (n->kind == IR_GROUPBY) {
@@ -484,6 +661,9 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
     double cost = 0;
     int host = 0;
     bool ok = true;
+    bool tna = tna_model(t);
+    int nflags = 0, aggst = 0;
+    int *flags = xmalloc0((size_t)(2 * nn + 1) * sizeof *flags);
     for (int k = 0; k < nn; k++) {
         const struct ir_node *n = q->nodes[k];
         op.stage[k] = -1;
@@ -497,8 +677,15 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
             if (e > start)
                 start = e;
         }
+        /* TNA: tcp.payload_len is derived in stages 0-2 (tna_reads_derived) */
+        if (tna && k > 0 && tna_reads_derived(n) && start < TNA_DERIVED)
+            start = TNA_DERIVED;
+        if (tna && (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) && !refine[k])
+            start += tna_lag(q, dp, refine, k);
+        aggst = tna && n->kind == IR_GROUPBY && !refine[k] ? tna_agg_stages(t, n, spill_of(q, zone, k)) : 0;
         bool spill = n->kind == IR_GROUPBY && zone[n->in[0]->id] == PLAN_DIST && !refine[k];
-        int nst = refine[k] ? add_foot_refined(t, n, q->nodes[gate_of(q, n)]->expr, slots[k],
+        int nst = tna && zone[k] == PLAN_THRESH ? 0
+                  : refine[k] ? add_foot_refined(t, n, q->nodes[gate_of(q, n)]->expr, slots[k],
                                                start, &op.u)
                             : add_foot(t, n, zone[k], slots[k], spill, start, &op.u);
         if (nst < 0) {
@@ -517,6 +704,12 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
         bool exits = n == q->root;
         for (const int *cn = pq->consumers[k]; *cn >= 0; cn++)
             exits |= !dp[*cn];
+        /* TNA: a record's flag (and meta.report) set a stage after the step
+         * that decides it: an exit, an overflow */
+        if (tna && (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY)) /* overflow */
+            flags[nflags++] = n->kind == IR_DISTINCT ? start + nst - 1 : start + nst - aggst;
+        if (tna && exits && n->kind != IR_GROUPBY && n->kind != IR_HISTOGRAM && zone[k] != PLAN_THRESH)
+            flags[nflags++] = start + nst;
         if (refine[k]) {
             cost += refined_cost(s, refine[k], m);
             continue;
@@ -547,6 +740,9 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
             }
         }
     }
+    if (tna && ok)
+        op.u.stages = tna_stages(op.u.stages, flags, nflags);
+    free(flags);
     op.cost = cost;
     op.host = host;
     op.obj = c->o->force_dp ? host : cost + TIE * host;

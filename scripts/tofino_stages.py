@@ -40,15 +40,12 @@ def tool():
 
 
 def planner_stages(htsc, qfile):
-    r = subprocess.run([htsc, "explain", qfile, "--target", "tofino"], capture_output=True,
-                       text=True)
-    top = -1
-    for line in r.stdout.splitlines():  # the operator lines: "  %2  groupby  dp ... stages 1-4"
-        if not re.match(r"\s+%\d+\s", line):
-            continue
-        for m in re.finditer(r"\bstages? (\d+)(?:-(\d+))?", line):
-            top = max(top, int(m.group(2) or m.group(1)))
-    return top + 1 if top >= 0 else None
+    """The planner's ingress estimate: the "stages N" of `htsc explain`'s
+    resources line (the TNA stage model: operators, record flags, report)."""
+    r = subprocess.run([htsc, "explain"] + ([qfile] if isinstance(qfile, str) else qfile)
+                       + ["--target", "tofino"], capture_output=True, text=True)
+    m = re.search(r"^\s+stages (\d+),", r.stdout, re.M)
+    return int(m.group(1)) if m else None
 
 
 def one(args, qfile, tmp):
