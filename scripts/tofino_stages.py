@@ -77,6 +77,10 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--check", help="fail on what FILE does not allow (see above)")
+    ap.add_argument("--planner", action="store_true",
+                    help="also fail when the planner's estimate is below the compiler's ingress "
+                    "stages or more than 1 above (issue 21; not yet in the tofino suite: 4 queries "
+                    "are still outside, docs/targets.md)")
     ap.add_argument("--p4c", help="the p4c-barefoot to run (default: PATH, then $HTS_P4TOOLS/bin)")
     args = ap.parse_args()
     args.p4c = args.p4c or tool()
@@ -122,6 +126,10 @@ def main():
                        % (q, ig, eg, known[q][0], known[q][1], args.check))
         elif q not in known and (ig > 12 or eg > 12):
             bad.append("%s needs %d ingress / %d egress stages: over Tofino-1's 12" % (q, ig, eg))
+    for q, what, ig, eg, plan in res:
+        if args.planner and what == "compiled" and (plan is None or not ig <= plan <= ig + 1):
+            bad.append("%s: planner estimates %s ingress stages, the compiler needs %d"
+                       % (q, plan, ig))
     for b in bad:
         print("FAIL tofino: " + b)
     over = [q for q in known if any(r[0] == q and r[2] is not None and (r[2] > 12 or r[3] > 12)
