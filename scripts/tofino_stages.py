@@ -2,7 +2,7 @@
 """tofino_stages.py - each library query's TNA program through the open-source
 Tofino back end (p4c-barefoot), against the planner's stage estimate.
 
-    scripts/tofino_stages.py [--only Q,Q] [--jobs N] [--markdown] [--check FILE]
+    scripts/tofino_stages.py [--only Q,Q] [--jobs N] [--markdown] [--check FILE] [--planner] [--keep DIR]
 
 For every query of queries/ (alone), `htsc compile --target tofino` writes
 the TNA program; p4c-barefoot (PATH, else $HTS_P4TOOLS/bin) compiles it
@@ -81,6 +81,7 @@ def main():
                     help="also fail when the planner's estimate is below the compiler's ingress "
                     "stages or more than 1 above (issue 21; not yet in the tofino suite: 4 queries "
                     "are still outside, docs/targets.md)")
+    ap.add_argument("--keep", help="keep each program and the compiler's output under DIR/QUERY")
     ap.add_argument("--p4c", help="the p4c-barefoot to run (default: PATH, then $HTS_P4TOOLS/bin)")
     args = ap.parse_args()
     args.p4c = args.p4c or tool()
@@ -91,7 +92,9 @@ def main():
     if args.only:
         qs = [q for q in qs if os.path.basename(q)[:-4] in args.only.split(",")]
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as ex:
-        res = list(ex.map(lambda q: one(args, q, tmp), qs))
+        if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
+        res = list(ex.map(lambda q: one(args, q, args.keep or tmp), qs))
     ok = sum(1 for r in res if r[1] == "compiled")
     fit = sum(1 for r in res if r[1] == "compiled" and r[2] <= 12 and r[3] <= 12)
     if args.markdown:
