@@ -63,8 +63,8 @@ static void on_signal(int sig)
  * (cur, cur + 1) are read: a packet of window n or later then finds its bank
  * held and waits, resubmitted. When the switch's time reaches n's start,
  * every packet of the older windows has gone through, none of n's: the new
- * entries go in, the model takes the new operators, a param record tells
- * the host, and the banks are freed. */
+ * entries go in, the model takes the new operators, and the banks are
+ * freed. The host was told when the change was taken (send_param). */
 struct change {
     bool pending;
     int qi;
@@ -535,6 +535,27 @@ static int apply_entries(struct cp *c, const char *now, const char *next)
         free(b);
         if (rc)
             return -1;
+    }
+    /* a table with entries now and none in the new text: emptied */
+    for (const char *l = now; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t ll = nl ? (size_t)(nl - l) + 1 : strlen(l);
+        char line[4096], head[300], cmd[32], table[256];
+        snprintf(line, sizeof line, "%.*s", (int)ll, l);
+        l += ll;
+        if (sscanf(line, "%31s %255s", cmd, table) != 2 || strcmp(cmd, "table_add"))
+            continue;
+        snprintf(head, sizeof head, "%s %s ", cmd, table);
+        char *a = table_lines(now, head), *b = table_lines(next, head);
+        bool gone = a && b && !*b && !strncmp(a, line, strlen(line)); /* once per table */
+        free(a);
+        free(b);
+        char e[ERRLEN / 2] = "";
+        if (gone && c->ops->table_clear(c->sw, table, e, sizeof e)) {
+            snprintf(c->err, sizeof c->err, "table %.200s: %.250s", table, e);
+            return -1;
+        }
+        changed += gone;
     }
     return changed;
 }
