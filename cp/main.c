@@ -493,22 +493,34 @@ static char *table_lines(const char *text, const char *head)
     return out;
 }
 
+/* The next line of entries text l that sets a table (table_set_default or
+ * table_add), from l on: copies it into line (4096 bytes), its command into
+ * cmd (32), its table into table (256) and "COMMAND TABLE " into head
+ * (300). Returns where to go on, or NULL at the end. */
+static const char *table_line(const char *l, char *line, char *cmd, char *table, char *head)
+{
+    while (*l) {
+        const char *nl = strchr(l, '\n');
+        size_t ll = nl ? (size_t)(nl - l) + 1 : strlen(l);
+        snprintf(line, 4096, "%.*s", (int)ll, l);
+        l += ll;
+        if (sscanf(line, "%31s %255s", cmd, table) == 2 &&
+            (!strcmp(cmd, "table_set_default") || !strcmp(cmd, "table_add"))) {
+            snprintf(head, 300, "%s %s ", cmd, table);
+            return l;
+        }
+    }
+    return NULL;
+}
+
 /* Puts into the switch what differs between the entries `now` and `next`:
  * a changed default action is set again; a table whose entries differ is
  * cleared and filled again. Returns the number of tables changed, or -1. */
 static int apply_entries(struct cp *c, const char *now, const char *next)
 {
     int changed = 0;
-    for (const char *l = next; *l;) {
-        const char *nl = strchr(l, '\n');
-        size_t ll = nl ? (size_t)(nl - l) + 1 : strlen(l);
-        char line[4096], head[300], cmd[32], table[256];
-        snprintf(line, sizeof line, "%.*s", (int)ll, l);
-        l += ll;
-        if (sscanf(line, "%31s %255s", cmd, table) != 2 ||
-            (strcmp(cmd, "table_set_default") && strcmp(cmd, "table_add")))
-            continue;
-        snprintf(head, sizeof head, "%s %s ", cmd, table);
+    char line[4096], head[300], cmd[32], table[256];
+    for (const char *l = next; (l = table_line(l, line, cmd, table, head));) {
         char *a = table_lines(now, head), *b = table_lines(next, head);
         int rc = 0;
         bool first = b && !strncmp(b, line, strlen(line)); /* once per table */
@@ -537,15 +549,9 @@ static int apply_entries(struct cp *c, const char *now, const char *next)
             return -1;
     }
     /* a table with entries now and none in the new text: emptied */
-    for (const char *l = now; *l;) {
-        const char *nl = strchr(l, '\n');
-        size_t ll = nl ? (size_t)(nl - l) + 1 : strlen(l);
-        char line[4096], head[300], cmd[32], table[256];
-        snprintf(line, sizeof line, "%.*s", (int)ll, l);
-        l += ll;
-        if (sscanf(line, "%31s %255s", cmd, table) != 2 || strcmp(cmd, "table_add"))
+    for (const char *l = now; (l = table_line(l, line, cmd, table, head));) {
+        if (strcmp(cmd, "table_add"))
             continue;
-        snprintf(head, sizeof head, "%s %s ", cmd, table);
         char *a = table_lines(now, head), *b = table_lines(next, head);
         bool gone = a && b && !*b && !strncmp(a, line, strlen(line)); /* once per table */
         free(a);
