@@ -641,17 +641,23 @@ static void mirror_values(struct p4g_out *o, const struct plan *p, int l, const 
                    ptable ? t : NULL);
 }
 
+/* Opens "if (x valid) {", indented. */
+static void open_valid_block(struct p4g_out *o, const struct p4g_ctx *c, const struct ast_expr *x)
+{
+    p4g_indent(o);
+    p4g_raw(o, "if (");
+    p4g_valid(o, c, x);
+    p4g_raw(o, ") {\n");
+    o->indent++;
+}
+
 /* Closes the open "if (x valid) {" block and opens another on the same
  * test: a dependent step then gets an action (and a stage) of its own. */
 static void next_valid_block(struct p4g_out *o, const struct p4g_ctx *c, const struct ast_expr *x)
 {
     o->indent--;
     p4g_line(o, "}");
-    p4g_indent(o);
-    p4g_raw(o, "if (");
-    p4g_valid(o, c, x);
-    p4g_raw(o, ") {\n");
-    o->indent++;
+    open_valid_block(o, c, x);
 }
 
 /* Bytes of the mirror header (mirror_h below). */
@@ -1313,11 +1319,7 @@ static void sum_inputs(struct tna *g, int qi, const struct ir_query *q, const st
         const struct ast_expr *x = n->aggs[a]->args[0];
         struct p4g_ctx c;
         ctx_for(g, &c, qi, q, n);
-        p4g_indent(o);
-        p4g_raw(o, "if (");
-        p4g_valid(o, &c, x);
-        p4g_raw(o, ") {\n");
-        o->indent++;
+        open_valid_block(o, &c, x);
         if (step == STEP_CLAIM) {
             p4g_indent(o);
             p4g_raw(o, "meta.q%d_n%d_x%d = ", qi, k, a);
@@ -1416,11 +1418,7 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
         const struct ast_expr *x = n->aggs[a]->args[0];
         struct p4g_ctx c;
         ctx_for(g, &c, qi, q, n);
-        p4g_indent(o);
-        p4g_raw(o, "if (");
-        p4g_valid(o, &c, x);
-        p4g_raw(o, ") {\n");
-        o->indent++;
+        open_valid_block(o, &c, x);
         p4g_indent(o);
         bool sum = agg == AGG_SUM || agg == AGG_AVG;
         /* min and max compare as unsigned words: the sign bit flipped (and
@@ -1530,11 +1528,7 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
         for (int i = 0; agg == AGG_MAX && i < nt; i++)
             if (t[i].col == n->nkeys + a)
                 p4g_line(o, "meta.%s_over%d = 0;", nm, i);
-        p4g_indent(o);
-        p4g_raw(o, "if (");
-        p4g_valid(o, &c, x);
-        p4g_raw(o, ") {\n");
-        o->indent++;
+        open_valid_block(o, &c, x);
         p4g_indent(o);
         p4g_raw(o, "meta.%s_x%d = (", nm, a);
         value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
