@@ -357,6 +357,10 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
 }
 
 /* ---- ingress: the data-plane part of every query ---- */
+@pa_solitary("ingress", "meta.report")
+@pa_solitary("ingress", "meta.whole")
+@pa_solitary("ingress", "meta.q0_n1")
+@pa_solitary("ingress", "meta.r_rec_q0_n1_packet")
 control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 in ingress_intrinsic_metadata_t ig_intr_md,
                 in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
@@ -438,6 +442,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
+        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (hdr.tcp.isValid()) {
             tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
@@ -466,7 +471,6 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.whole = 1;
         }
 
-        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
             /* the mirror header (14 bytes) carries the records to egress */
             meta.mirror.setValid();

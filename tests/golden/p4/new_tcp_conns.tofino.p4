@@ -167,6 +167,7 @@ struct ig_metadata_t {
     bit<1> q0_n2_probe; /* its key overflowed upstream */
     bit<32> q0_n2_c0; /* ipv4.dst */
     bit<1> q0_n2_c0_v;
+    bit<1> q0_n2_kv; /* every key column present */
     bit<32> q0_n2_key;
     bit<32> q0_n2_w0;
     bit<8> q0_n2_m0; /* 1: word 0 differs */
@@ -351,6 +352,16 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
 }
 
 /* ---- ingress: the data-plane part of every query ---- */
+@pa_solitary("ingress", "meta.report")
+@pa_solitary("ingress", "meta.whole")
+@pa_solitary("ingress", "meta.q0_n1")
+@pa_solitary("ingress", "meta.q0_n2")
+@pa_solitary("ingress", "meta.q0_n2_probe")
+@pa_solitary("ingress", "meta.q0_n2_c0_v")
+@pa_solitary("ingress", "meta.q0_n2_kv")
+@pa_solitary("ingress", "meta.q0_n2_m0")
+@pa_solitary("ingress", "meta.q0_n2_hit")
+@pa_solitary("ingress", "meta.r_rec_q0_n1_tuple")
 control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 in ingress_intrinsic_metadata_t ig_intr_md,
                 in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
@@ -407,6 +418,20 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         default_action = NoAction();
     }
 
+    action q0_n2_kv_set(bit<1> v0, bit<1> all) {
+        meta.q0_n2_c0_v = v0;
+        meta.q0_n2_kv = all;
+    }
+    table q0_n2_kv_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { q0_n2_kv_set; }
+        size = 2;
+        default_action = q0_n2_kv_set(0, 0);
+        const entries = {
+            false: q0_n2_kv_set(0, 0);
+            true: q0_n2_kv_set(1, 1);
+        }
+    }
 
     action set_ip_hdr_len(bit<16> n) { meta.ip_hdr_len = n; }
     table ip_hdr_len_t {
@@ -473,6 +498,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
+        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (hdr.tcp.isValid()) {
             tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
@@ -497,13 +523,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %2 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n1 == 1) {
-            if ((hdr.ipv4.isValid())) {
-                meta.q0_n2_c0_v = 1w1;
-            } else {
-                meta.q0_n2_c0_v = 1w0;
-            }
+            q0_n2_kv_t.apply(); /* the key columns' validity bits, in one step */
             meta.q0_n2_c0 = hdr.ipv4.dst_addr;
-            if (meta.q0_n2_c0_v == 1) {
+            if (meta.q0_n2_kv == 1) {
                 meta.q0_n2_key = (bit<32>)meta.q0_n2_c0;
                 meta.q0_n2_w0 = meta.q0_n2_key[31:0];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
@@ -512,7 +534,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %2 groupby (aggregate), step 2 of 3: check */
         if (meta.q0_n1 == 1) {
-            if (meta.q0_n2_c0_v == 1) {
+            if (meta.q0_n2_kv == 1) {
                 if (meta.q0_n2_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n2_key0_write.execute(meta.q0_n2_idx);
@@ -527,7 +549,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %2 groupby (aggregate), step 3 of 3: update */
         if (meta.q0_n1 == 1) {
-            if (meta.q0_n2_c0_v == 1) {
+            if (meta.q0_n2_kv == 1) {
                 if (meta.q0_n2_hit == 1) {
                     q0_n2_agg0_inc.execute(meta.q0_n2_idx);
                     meta.q0_n2 = 1;
@@ -539,7 +561,6 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             }
         }
 
-        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
             /* the mirror header (17 bytes) carries the records to egress */
             meta.mirror.setValid();

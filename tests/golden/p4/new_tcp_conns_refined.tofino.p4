@@ -168,6 +168,7 @@ struct ig_metadata_t {
     bit<1> q0_n2_probe; /* its key overflowed upstream */
     bit<32> q0_n2_c0; /* ipv4.dst */
     bit<1> q0_n2_c0_v;
+    bit<1> q0_n2_kv; /* every key column present */
     bit<32> q0_n2_key;
     bit<32> q0_n2_w0;
     bit<8> q0_n2_m0; /* 1: word 0 differs */
@@ -363,6 +364,19 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
 }
 
 /* ---- ingress: the data-plane part of every query ---- */
+@pa_solitary("ingress", "meta.report")
+@pa_solitary("ingress", "meta.whole")
+@pa_solitary("ingress", "meta.q0_n1")
+@pa_solitary("ingress", "meta.q0_n2")
+@pa_solitary("ingress", "meta.q0_n2_probe")
+@pa_solitary("ingress", "meta.q0_n2_c0_v")
+@pa_solitary("ingress", "meta.q0_n2_kv")
+@pa_solitary("ingress", "meta.q0_n2_m0")
+@pa_solitary("ingress", "meta.q0_n2_hit")
+@pa_solitary("ingress", "meta.q0_n2_open")
+@pa_solitary("ingress", "meta.q0_n2_coarse_m0")
+@pa_solitary("ingress", "meta.q0_n2_coarse_hit")
+@pa_solitary("ingress", "meta.r_rec_q0_n1_tuple")
 control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 in ingress_intrinsic_metadata_t ig_intr_md,
                 in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
@@ -451,6 +465,20 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         default_action = NoAction();
     }
 
+    action q0_n2_kv_set(bit<1> v0, bit<1> all) {
+        meta.q0_n2_c0_v = v0;
+        meta.q0_n2_kv = all;
+    }
+    table q0_n2_kv_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { q0_n2_kv_set; }
+        size = 2;
+        default_action = q0_n2_kv_set(0, 0);
+        const entries = {
+            false: q0_n2_kv_set(0, 0);
+            true: q0_n2_kv_set(1, 1);
+        }
+    }
     action q0_n3_set_gate(bit<32> t0_hi, bit<32> t0_lo) {
         meta.q0_n3_t0_hi = t0_hi;
         meta.q0_n3_t0_lo = t0_lo;
@@ -527,6 +555,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
+        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (hdr.tcp.isValid()) {
             tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
@@ -551,13 +580,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %2 groupby (aggregate) */
         if (meta.q0_n1 == 1) {
-            if ((hdr.ipv4.isValid())) {
-                meta.q0_n2_c0_v = 1w1;
-            } else {
-                meta.q0_n2_c0_v = 1w0;
-            }
+            q0_n2_kv_t.apply(); /* the key columns' validity bits, in one step */
             meta.q0_n2_c0 = hdr.ipv4.dst_addr;
-            if (meta.q0_n2_c0_v == 1) {
+            if (meta.q0_n2_kv == 1) {
                 /* refinement: first the coarse level, ipv4.dst/8 */
                 meta.q0_n2_coarse_key = (bit<32>)(meta.q0_n2_c0 & 32w0xff000000);
                 meta.q0_n2_coarse_w0 = meta.q0_n2_coarse_key[31:0];
@@ -612,7 +637,6 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             }
         }
 
-        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
             /* the mirror header (17 bytes) carries the records to egress */
             meta.mirror.setValid();

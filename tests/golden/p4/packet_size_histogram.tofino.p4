@@ -317,6 +317,8 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
 }
 
 /* ---- ingress: the data-plane part of every query ---- */
+@pa_solitary("ingress", "meta.report")
+@pa_solitary("ingress", "meta.whole")
 control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 in ingress_intrinsic_metadata_t ig_intr_md,
                 in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
@@ -404,6 +406,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
+        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (hdr.tcp.isValid()) {
             tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
@@ -429,7 +432,6 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             }
         }
 
-        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
             /* the mirror header (11 bytes) carries the records to egress */
             meta.mirror.setValid();

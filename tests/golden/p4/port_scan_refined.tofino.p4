@@ -187,6 +187,7 @@ struct ig_metadata_t {
     bit<1> q0_n1_c0_v;
     bit<16> q0_n1_c1; /* tcp.dport */
     bit<1> q0_n1_c1_v;
+    bit<1> q0_n1_kv; /* every key column present */
     bit<48> q0_n1_key;
     bit<32> q0_n1_w0;
     bit<8> q0_n1_m0; /* 1: word 0 differs */
@@ -373,6 +374,17 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
 }
 
 /* ---- ingress: the data-plane part of every query ---- */
+@pa_solitary("ingress", "meta.report")
+@pa_solitary("ingress", "meta.whole")
+@pa_solitary("ingress", "meta.q0_n1")
+@pa_solitary("ingress", "meta.q0_n1_probe")
+@pa_solitary("ingress", "meta.q0_n1_c0_v")
+@pa_solitary("ingress", "meta.q0_n1_c1_v")
+@pa_solitary("ingress", "meta.q0_n1_kv")
+@pa_solitary("ingress", "meta.q0_n1_m0")
+@pa_solitary("ingress", "meta.q0_n1_m1")
+@pa_solitary("ingress", "meta.r_rec_q0_n1_row")
+@pa_solitary("ingress", "meta.r_rec_q0_n0_tuple")
 control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 in ingress_intrinsic_metadata_t ig_intr_md,
                 in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
@@ -435,6 +447,23 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         default_action = q0_set_window(0);
     }
 
+    action q0_n1_kv_set(bit<1> v0, bit<1> v1, bit<1> all) {
+        meta.q0_n1_c0_v = v0;
+        meta.q0_n1_c1_v = v1;
+        meta.q0_n1_kv = all;
+    }
+    table q0_n1_kv_t {
+        key = { hdr.ipv4.isValid(): exact; hdr.tcp.isValid(): exact; }
+        actions = { q0_n1_kv_set; }
+        size = 4;
+        default_action = q0_n1_kv_set(0, 0, 0);
+        const entries = {
+            (false, false): q0_n1_kv_set(0, 0, 0);
+            (true, false): q0_n1_kv_set(1, 0, 0);
+            (false, true): q0_n1_kv_set(0, 1, 0);
+            (true, true): q0_n1_kv_set(1, 1, 1);
+        }
+    }
 
     action set_ip_hdr_len(bit<16> n) { meta.ip_hdr_len = n; }
     table ip_hdr_len_t {
@@ -516,6 +545,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
+        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (hdr.tcp.isValid()) {
             tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
@@ -537,19 +567,10 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         q0_window.apply();
         /* %1 distinct (distinct), step 1 of 2: claim */
         if (true) {
-            if ((hdr.ipv4.isValid())) {
-                meta.q0_n1_c0_v = 1w1;
-            } else {
-                meta.q0_n1_c0_v = 1w0;
-            }
+            q0_n1_kv_t.apply(); /* the key columns' validity bits, in one step */
             meta.q0_n1_c0 = hdr.ipv4.src_addr;
-            if ((hdr.tcp.isValid())) {
-                meta.q0_n1_c1_v = 1w1;
-            } else {
-                meta.q0_n1_c1_v = 1w0;
-            }
             meta.q0_n1_c1 = hdr.tcp.dst_port;
-            if (meta.q0_n1_c0_v == 1 && meta.q0_n1_c1_v == 1) {
+            if (meta.q0_n1_kv == 1) {
                 meta.q0_n1_key = (bit<32>)meta.q0_n1_c0 ++ (bit<16>)meta.q0_n1_c1;
                 meta.q0_n1_w0 = meta.q0_n1_key[31:0];
                 meta.q0_n1_w1 = (bit<32>)meta.q0_n1_key[47:32];
@@ -559,7 +580,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %1 distinct (distinct), step 2 of 2: check */
         if (true) {
-            if (meta.q0_n1_c0_v == 1 && meta.q0_n1_c1_v == 1) {
+            if (meta.q0_n1_kv == 1) {
                 if (meta.q0_n1_old == 0) {
                     /* a free slot, now held by this key for the window: its first sight */
                     q0_n1_key0_write.execute(meta.q0_n1_idx);
@@ -582,7 +603,6 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             meta.report = 1;
         }
 
-        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
             /* the mirror header (28 bytes) carries the records to egress */
             meta.mirror.setValid();

@@ -198,6 +198,7 @@ struct ig_metadata_t {
     bit<1> q0_n2_probe; /* its key overflowed upstream */
     bit<32> q0_n2_c0; /* host */
     bit<1> q0_n2_c0_v;
+    bit<1> q0_n2_kv; /* every key column present */
     bit<32> q0_n2_key;
     bit<32> q0_n2_w0;
     bit<8> q0_n2_m0; /* 1: word 0 differs */
@@ -209,6 +210,7 @@ struct ig_metadata_t {
     bit<1> q0_n4_probe; /* its key overflowed upstream */
     bit<32> q0_n4_c0; /* host */
     bit<1> q0_n4_c0_v;
+    bit<1> q0_n4_kv; /* every key column present */
     bit<32> q0_n4_key;
     bit<32> q0_n4_w0;
     bit<8> q0_n4_m0; /* 1: word 0 differs */
@@ -220,6 +222,7 @@ struct ig_metadata_t {
     bit<1> q0_n7_probe; /* its key overflowed upstream */
     bit<32> q0_n7_c0; /* host */
     bit<1> q0_n7_c0_v;
+    bit<1> q0_n7_kv; /* every key column present */
     bit<32> q0_n7_key;
     bit<32> q0_n7_w0;
     bit<8> q0_n7_m0; /* 1: word 0 differs */
@@ -418,6 +421,32 @@ parser IngressParser(packet_in pkt, out ig_headers_t hdr, out ig_metadata_t meta
 }
 
 /* ---- ingress: the data-plane part of every query ---- */
+@pa_solitary("ingress", "meta.report")
+@pa_solitary("ingress", "meta.whole")
+@pa_solitary("ingress", "meta.q0_n1")
+@pa_solitary("ingress", "meta.q0_n2")
+@pa_solitary("ingress", "meta.q0_n2_probe")
+@pa_solitary("ingress", "meta.q0_n2_c0_v")
+@pa_solitary("ingress", "meta.q0_n2_kv")
+@pa_solitary("ingress", "meta.q0_n2_m0")
+@pa_solitary("ingress", "meta.q0_n2_hit")
+@pa_solitary("ingress", "meta.q0_n3")
+@pa_solitary("ingress", "meta.q0_n4")
+@pa_solitary("ingress", "meta.q0_n4_probe")
+@pa_solitary("ingress", "meta.q0_n4_c0_v")
+@pa_solitary("ingress", "meta.q0_n4_kv")
+@pa_solitary("ingress", "meta.q0_n4_m0")
+@pa_solitary("ingress", "meta.q0_n4_hit")
+@pa_solitary("ingress", "meta.q0_n6")
+@pa_solitary("ingress", "meta.q0_n7")
+@pa_solitary("ingress", "meta.q0_n7_probe")
+@pa_solitary("ingress", "meta.q0_n7_c0_v")
+@pa_solitary("ingress", "meta.q0_n7_kv")
+@pa_solitary("ingress", "meta.q0_n7_m0")
+@pa_solitary("ingress", "meta.q0_n7_hit")
+@pa_solitary("ingress", "meta.r_rec_q0_n1_tuple")
+@pa_solitary("ingress", "meta.r_rec_q0_n3_tuple")
+@pa_solitary("ingress", "meta.r_rec_q0_n6_tuple")
 control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
                 in ingress_intrinsic_metadata_t ig_intr_md,
                 in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,
@@ -534,6 +563,34 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         default_action = NoAction();
     }
 
+    action q0_n2_kv_set(bit<1> v0, bit<1> all) {
+        meta.q0_n2_c0_v = v0;
+        meta.q0_n2_kv = all;
+    }
+    table q0_n2_kv_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { q0_n2_kv_set; }
+        size = 2;
+        default_action = q0_n2_kv_set(0, 0);
+        const entries = {
+            false: q0_n2_kv_set(0, 0);
+            true: q0_n2_kv_set(1, 1);
+        }
+    }
+    action q0_n4_kv_set(bit<1> v0, bit<1> all) {
+        meta.q0_n4_c0_v = v0;
+        meta.q0_n4_kv = all;
+    }
+    table q0_n4_kv_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { q0_n4_kv_set; }
+        size = 2;
+        default_action = q0_n4_kv_set(0, 0);
+        const entries = {
+            false: q0_n4_kv_set(0, 0);
+            true: q0_n4_kv_set(1, 1);
+        }
+    }
     action q0_n6_pass() { meta.q0_n6 = 1; }
     table q0_n6_filter {
         key = {
@@ -545,6 +602,20 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         default_action = NoAction();
     }
 
+    action q0_n7_kv_set(bit<1> v0, bit<1> all) {
+        meta.q0_n7_c0_v = v0;
+        meta.q0_n7_kv = all;
+    }
+    table q0_n7_kv_t {
+        key = { hdr.ipv4.isValid(): exact; }
+        actions = { q0_n7_kv_set; }
+        size = 2;
+        default_action = q0_n7_kv_set(0, 0);
+        const entries = {
+            false: q0_n7_kv_set(0, 0);
+            true: q0_n7_kv_set(1, 1);
+        }
+    }
 
     action set_ip_hdr_len(bit<16> n) { meta.ip_hdr_len = n; }
     table ip_hdr_len_t {
@@ -633,6 +704,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
     apply {
         meta.ts = (bit<64>)ig_intr_md.ingress_mac_tstamp;
         meta.port = (bit<16>)ig_intr_md.ingress_port;
+        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (hdr.tcp.isValid()) {
             tcp_hdr_len_t.apply();
             if (hdr.ipv4.isValid()) {
@@ -667,13 +739,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %2 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n1 == 1) {
-            if ((hdr.ipv4.isValid())) {
-                meta.q0_n2_c0_v = 1w1;
-            } else {
-                meta.q0_n2_c0_v = 1w0;
-            }
+            q0_n2_kv_t.apply(); /* the key columns' validity bits, in one step */
             meta.q0_n2_c0 = hdr.ipv4.dst_addr;
-            if (meta.q0_n2_c0_v == 1) {
+            if (meta.q0_n2_kv == 1) {
                 meta.q0_n2_key = (bit<32>)meta.q0_n2_c0;
                 meta.q0_n2_w0 = meta.q0_n2_key[31:0];
                 meta.q0_n2_idx = q0_n2_hash.get({ meta.q0_n2_key });
@@ -682,13 +750,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %4 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n3 == 1) {
-            if ((hdr.ipv4.isValid())) {
-                meta.q0_n4_c0_v = 1w1;
-            } else {
-                meta.q0_n4_c0_v = 1w0;
-            }
+            q0_n4_kv_t.apply(); /* the key columns' validity bits, in one step */
             meta.q0_n4_c0 = hdr.ipv4.src_addr;
-            if (meta.q0_n4_c0_v == 1) {
+            if (meta.q0_n4_kv == 1) {
                 meta.q0_n4_key = (bit<32>)meta.q0_n4_c0;
                 meta.q0_n4_w0 = meta.q0_n4_key[31:0];
                 meta.q0_n4_idx = q0_n4_hash.get({ meta.q0_n4_key });
@@ -697,13 +761,9 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %7 groupby (aggregate), step 1 of 3: claim */
         if (meta.q0_n6 == 1) {
-            if ((hdr.ipv4.isValid())) {
-                meta.q0_n7_c0_v = 1w1;
-            } else {
-                meta.q0_n7_c0_v = 1w0;
-            }
+            q0_n7_kv_t.apply(); /* the key columns' validity bits, in one step */
             meta.q0_n7_c0 = hdr.ipv4.dst_addr;
-            if (meta.q0_n7_c0_v == 1) {
+            if (meta.q0_n7_kv == 1) {
                 meta.q0_n7_key = (bit<32>)meta.q0_n7_c0;
                 meta.q0_n7_w0 = meta.q0_n7_key[31:0];
                 meta.q0_n7_idx = q0_n7_hash.get({ meta.q0_n7_key });
@@ -712,7 +772,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %2 groupby (aggregate), step 2 of 3: check */
         if (meta.q0_n1 == 1) {
-            if (meta.q0_n2_c0_v == 1) {
+            if (meta.q0_n2_kv == 1) {
                 if (meta.q0_n2_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n2_key0_write.execute(meta.q0_n2_idx);
@@ -727,7 +787,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %4 groupby (aggregate), step 2 of 3: check */
         if (meta.q0_n3 == 1) {
-            if (meta.q0_n4_c0_v == 1) {
+            if (meta.q0_n4_kv == 1) {
                 if (meta.q0_n4_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n4_key0_write.execute(meta.q0_n4_idx);
@@ -742,7 +802,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %7 groupby (aggregate), step 2 of 3: check */
         if (meta.q0_n6 == 1) {
-            if (meta.q0_n7_c0_v == 1) {
+            if (meta.q0_n7_kv == 1) {
                 if (meta.q0_n7_old == 0) {
                     /* a free slot, now held by this key for the window */
                     q0_n7_key0_write.execute(meta.q0_n7_idx);
@@ -757,7 +817,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %2 groupby (aggregate), step 3 of 3: update */
         if (meta.q0_n1 == 1) {
-            if (meta.q0_n2_c0_v == 1) {
+            if (meta.q0_n2_kv == 1) {
                 if (meta.q0_n2_hit == 1) {
                     q0_n2_agg0_inc.execute(meta.q0_n2_idx);
                     meta.q0_n2 = 1;
@@ -770,7 +830,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %4 groupby (aggregate), step 3 of 3: update */
         if (meta.q0_n3 == 1) {
-            if (meta.q0_n4_c0_v == 1) {
+            if (meta.q0_n4_kv == 1) {
                 if (meta.q0_n4_hit == 1) {
                     q0_n4_agg0_inc.execute(meta.q0_n4_idx);
                     meta.q0_n4 = 1;
@@ -783,7 +843,7 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
         }
         /* %7 groupby (aggregate), step 3 of 3: update */
         if (meta.q0_n6 == 1) {
-            if (meta.q0_n7_c0_v == 1) {
+            if (meta.q0_n7_kv == 1) {
                 if (meta.q0_n7_hit == 1) {
                     q0_n7_agg0_inc.execute(meta.q0_n7_idx);
                     meta.q0_n7 = 1;
@@ -795,7 +855,6 @@ control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,
             }
         }
 
-        ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */
         if (meta.report == 1) {
             /* the mirror header (23 bytes) carries the records to egress */
             meta.mirror.setValid();
