@@ -762,8 +762,7 @@ static void structs(struct tna *g, int npkt)
     p4g_line(o, "bit<16> tcp_hdr_len16;");
     p4g_line(o, "bit<16> tcp_payload_len;");
     p4g_line(o, "bit<1> report;         /* this packet causes records */");
-    p4g_line(o, "bit<1> whole;          /* ... and a packet record: the frame goes too */");
-    p4g_line(o, "MirrorId_t session;");
+    p4g_line(o, "MirrorId_t session;     /* REPORT_SESSION, or PACKET_SESSION: the frame too */");
     query_meta(g, false);
     p4g_line(o, "mirror_h mirror;");
     p4g_close(o, "");
@@ -1116,8 +1115,8 @@ static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
              * data; p4c-barefoot builds the 64-bit value's high word with
              * the hash unit, and a keyless table (an if block's) cannot have
              * both ("can only be done through the hit pathway"). A table
-             * with a key that always hits there (gen_aggs runs it under
-             * hit == 1) can. */
+             * with a key that always hits there (sum_inputs runs it under
+             * kv == 1, gen_aggs a refined groupby's under hit == 1) can. */
             p4g_indent(o);
             p4g_raw(o, "action q%d_n%d_hi%d_set() { meta.q%d_n%d_x%d[63:32] = (", qi, k, a, qi,
                     k, a);
@@ -1126,7 +1125,8 @@ static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
                     agg == AGG_MIN ? "32w0x7fffffff" : "32w0x80000000");
             snprintf(head, sizeof head, "table q%d_n%d_hi%d_t", qi, k, a);
             p4g_open(o, head);
-            p4g_line(o, "key = { meta.q%d_n%d_hit: exact; }", qi, k);
+            /* unrefined: loaded with the claim (sum_inputs), under kv == 1 */
+            p4g_line(o, "key = { meta.q%d_n%d_%s: exact; }", qi, k, pn->refine ? "hit" : "kv");
             p4g_line(o, "actions = { q%d_n%d_hi%d_set; NoAction; }", qi, k, a);
             p4g_line(o, "size = 2;");
             p4g_line(o, "default_action = NoAction;");
@@ -1188,7 +1188,7 @@ static void set_flag(struct tna *g, int qi, int node, int kind)
     p4g_line(g->o, "meta.r_%s = 1;", name);
     p4g_line(g->o, "meta.report = 1;");
     if (kind == REP_PACKET)
-        p4g_line(g->o, "meta.whole = 1;");
+        p4g_line(g->o, "meta.session = PACKET_SESSION; /* the frame goes too */");
 }
 
 static void open_active(struct tna *g, int qi, const struct ir_node *n, bool probe)
@@ -1476,13 +1476,21 @@ static void sum_inputs(struct tna *g, int qi, const struct ir_query *q, const st
     int k = n->id;
     for (int a = 0; a < n->naggs; a++) {
         int agg = n->aggs[a]->agg;
-        if (agg != AGG_SUM && agg != AGG_AVG)
+        if (agg == AGG_COUNT || ((agg == AGG_MIN || agg == AGG_MAX) && step != STEP_CLAIM))
             continue;
         const struct ast_expr *x = n->aggs[a]->args[0];
         struct p4g_ctx c;
         ctx_for(g, &c, qi, q, n);
         open_valid_block(o, &c, x);
-        if (step == STEP_CLAIM) {
+        if (agg == AGG_MIN || agg == AGG_MAX) {
+            /* its words flipped for the unsigned compare (gen_aggs) */
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_x%d[31:0] = (", qi, k, a);
+            value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+            p4g_raw(o, ")[31:0]%s;\n", agg == AGG_MIN ? " ^ 32w0xffffffff" : "");
+            p4g_line(o, "q%d_n%d_hi%d_t.apply(); /* the high word (declare_tables) */", qi, k,
+                     a);
+        } else if (step == STEP_CLAIM) {
             p4g_indent(o);
             p4g_raw(o, "meta.q%d_n%d_x%d = ", qi, k, a);
             value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
@@ -1592,6 +1600,8 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
             p4g_raw(o, ";\n");
         } else if (sum) {
             p4g_raw(o, "/* the input and ~ its low word: loaded by the claim and check */\n");
+        } else if (early) {
+            p4g_raw(o, "/* the input's words, flipped: loaded by the claim */\n");
         } else { /* per 32-bit word: one operation each */
             p4g_raw(o, "meta.q%d_n%d_x%d[31:0] = (", qi, k, a);
             value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
@@ -1968,19 +1978,6 @@ static void gen_query(struct tna *g, int qi, const struct plan_query *pq)
         if (start[k] + node_steps(pq, k) > top)
             top = start[k] + node_steps(pq, k);
     }
-    /* a one-step operator that no data-plane operator reads (a branch's
-     * filter whose groupby runs on the host) gains nothing from an early
-     * place: it goes last, where it was, and leaves the first stages to the
-     * chains (zorro: 9 ingress stages so, 12 at the front) */
-    for (int k = 1; k < nn; k++) {
-        bool read = false;
-        for (int j = k + 1; j < nn && !read; j++)
-            for (int i = 0; i < pq->q->nodes[j]->nin; i++)
-                if (pq->q->nodes[j]->in[i]->id == k && node_steps(pq, j) > 0)
-                    read = true;
-        if (node_steps(pq, k) == 1 && !read)
-            start[k] = top - 1;
-    }
     for (int lv = 0; lv < top; lv++)
         for (int k = 1; k < nn; k++)
             if (lv >= start[k] && lv < start[k] + node_steps(pq, k))
@@ -2045,7 +2042,6 @@ static void solitary(struct tna *g)
     g->o = o;
     fclose(m.f);
     p4g_line(o, "@pa_solitary(\"ingress\", \"meta.report\")");
-    p4g_line(o, "@pa_solitary(\"ingress\", \"meta.whole\")");
     for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char name[64];
         int w, n = 0;
@@ -2057,6 +2053,51 @@ static void solitary(struct tna *g)
             p4g_line(o, "@pa_solitary(\"ingress\", \"meta.%s\")", name);
     }
     free(text);
+}
+
+/* ingress()'s shared mirror fields, grouped by their validity test. */
+static void shared_fields(struct p4g_out *o, const struct plan *p)
+{
+    enum { MAXF = 64 };
+    char vn[MAXF][160];
+    const char *valid[MAXF], *expr[MAXF];
+    unsigned bits[MAXF];
+    int nf = 0;
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        for (int c = 0; c < L->ncols && nf < MAXF; c++) {
+            int f = mirror_field(p, L, c);
+            if (f < 0 || !mirror_value_first(p, l, c))
+                continue;
+            const struct p4g_field *pf = p4g_field_of(&tna_arch, f);
+            mirror_value_name(vn[nf], sizeof vn[nf], p, L, c);
+            valid[nf] = pf->valid;
+            expr[nf] = pf->expr;
+            bits[nf] = rep_col_bytes(&L->cols[c]) * 8;
+            nf++;
+        }
+    }
+    for (int i = 0; i < nf; i++)
+        if (!strcmp(valid[i], "true"))
+            p4g_line(o, "meta.mirror.%s = (bit<%u>)%s;", vn[i], bits[i], expr[i]);
+    for (int i = 0; i < nf; i++) {
+        bool first = strcmp(valid[i], "true") != 0;
+        for (int j = 0; j < i && first; j++)
+            first = strcmp(valid[j], valid[i]) != 0;
+        if (!first)
+            continue;
+        p4g_line(o, "if (%s) {", valid[i]);
+        for (int j = i; j < nf; j++)
+            if (!strcmp(valid[j], valid[i]))
+                p4g_line(o, "    meta.mirror.%s = (bit<%u>)%s;", vn[j], bits[j], expr[j]);
+        p4g_line(o, "} else {");
+        for (int j = i; j < nf; j++)
+            if (!strcmp(valid[j], valid[i]))
+                p4g_line(o, "    meta.mirror.%s = 0;", vn[j]);
+        p4g_line(o, "}");
+    }
 }
 
 static void ingress(struct tna *g, int mirror_bytes)
@@ -2164,6 +2205,10 @@ static void ingress(struct tna *g, int mirror_bytes)
     p4g_line(o, "meta.mirror.tag = MIRROR_TAG;");
     p4g_line(o, "meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;");
     p4g_line(o, "meta.mirror.seq = report_seq_next.execute(0);");
+    /* the session was picked by the record flags (a packet record's sets
+     * PACKET_SESSION): chosen here under meta.whole, its two tables went a
+     * stage after the fill's (tcp_handshake_rtt) */
+    p4g_line(o, "ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;");
     if (p4g_packet_layouts(p))
         p4g_line(o, "meta.mirror.port = meta.port;");
     for (int i = 0; i < p->nqueries; i++)
@@ -2180,30 +2225,11 @@ static void ingress(struct tna *g, int mirror_bytes)
     /* Shared fields, once for every record that carries them (the packet's
      * field, or 0 when absent), whatever the records: written by each
      * record's block, they were zeroed first and then written record after
-     * record, a chain of stages on the same field. */
-    for (int l = 0; l < p->nlayouts; l++) {
-        const struct rep_layout *L = &p->layouts[l];
-        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
-            continue;
-        for (int c = 0; c < L->ncols; c++) {
-            char vn[160];
-            int f = mirror_field(p, L, c);
-            if (f < 0 || !mirror_value_first(p, l, c))
-                continue;
-            mirror_value_name(vn, sizeof vn, p, L, c);
-            const struct p4g_field *pf = p4g_field_of(&tna_arch, f);
-            unsigned bits = rep_col_bytes(&L->cols[c]) * 8;
-            if (!strcmp(pf->valid, "true")) {
-                p4g_line(o, "meta.mirror.%s = (bit<%u>)%s;", vn, bits, pf->expr);
-                continue;
-            }
-            p4g_line(o, "if (%s) {", pf->valid);
-            p4g_line(o, "    meta.mirror.%s = (bit<%u>)%s;", vn, bits, pf->expr);
-            p4g_line(o, "} else {");
-            p4g_line(o, "    meta.mirror.%s = 0;", vn);
-            p4g_line(o, "}");
-        }
-    }
+     * record, a chain of stages on the same field. The fields of one header
+     * in one block (its validity test, then copied or zeroed together): a
+     * block per field was two tables each, and the fill passed a stage's 16
+     * tables (tcp_out_of_order's six fields, docs/targets.md). */
+    shared_fields(o, p);
     for (int l = 0; l < p->nlayouts; l++) {
         const struct rep_layout *L = &p->layouts[l];
         char name[64];
@@ -2216,13 +2242,6 @@ static void ingress(struct tna *g, int mirror_bytes)
         o->indent--;
         p4g_line(o, "}");
     }
-    p4g_line(o, "ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;");
-    p4g_open(o, "if (meta.whole == 1)");
-    p4g_line(o, "meta.session = PACKET_SESSION;");
-    p4g_close(o, " else {");
-    o->indent++;
-    p4g_line(o, "meta.session = REPORT_SESSION;");
-    p4g_close(o, "");
     p4g_close(o, "");
     p4g_close(o, "");
     o->indent--;
@@ -2384,8 +2403,7 @@ static int tna_program(const struct plan *p, const struct p4g_target *t, struct 
     p4g_line(o, "meta.ip_hdr_len = 0;");
     p4g_line(o, "meta.tcp_payload_len = 0;");
     p4g_line(o, "meta.report = 0;");
-    p4g_line(o, "meta.whole = 0;");
-    p4g_line(o, "meta.session = 0;");
+    p4g_line(o, "meta.session = REPORT_SESSION; /* a packet record's flag sets PACKET_SESSION */");
     query_meta(g, true);
     p4g_open(o, "transition select(ig_intr_md.resubmit_flag)");
     p4g_line(o, "1: parse_resubmit;");
