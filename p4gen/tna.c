@@ -527,6 +527,7 @@ static void query_meta(struct tna *g, bool init)
             if (n->kind == IR_SAMPLE)
                 p4g_line(o, "bit<32> q%d_n%d_h;", i, k);
             if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) {
+                p4g_line(o, "bit<1> q%d_n%d_kv; /* every key column present */", i, k);
                 p4g_line(o, "bit<%d> q%d_n%d_key;", key_bits(n), i, k);
                 for (int w = 0; w < key_words(n); w++) {
                     p4g_line(o, "bit<32> q%d_n%d_w%d;", i, k, w);
@@ -761,8 +762,7 @@ static void structs(struct tna *g, int npkt)
     p4g_line(o, "bit<16> tcp_hdr_len16;");
     p4g_line(o, "bit<16> tcp_payload_len;");
     p4g_line(o, "bit<1> report;         /* this packet causes records */");
-    p4g_line(o, "bit<1> whole;          /* ... and a packet record: the frame goes too */");
-    p4g_line(o, "MirrorId_t session;");
+    p4g_line(o, "MirrorId_t session;     /* REPORT_SESSION, or PACKET_SESSION: the frame too */");
     query_meta(g, false);
     p4g_line(o, "mirror_h mirror;");
     p4g_close(o, "");
@@ -1084,6 +1084,9 @@ static void gate_table(struct tna *g, int qi, const struct ir_node *n)
     p4g_blank(o);
 }
 
+static void key_valid_table(struct tna *g, int qi, const struct ir_query *q,
+                            const struct ir_node *n);
+
 static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
 {
     struct p4g_out *o = g->o;
@@ -1101,6 +1104,8 @@ static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
         }
         if (!pn->dp)
             continue;
+        if ((n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) && pn->zone != PLAN_THRESH)
+            key_valid_table(g, qi, q, n);
         for (int a = 0; n->kind == IR_GROUPBY && a < n->naggs; a++) {
             int agg = n->aggs[a]->agg;
             if (agg != AGG_MIN && agg != AGG_MAX)
@@ -1110,8 +1115,8 @@ static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
              * data; p4c-barefoot builds the 64-bit value's high word with
              * the hash unit, and a keyless table (an if block's) cannot have
              * both ("can only be done through the hit pathway"). A table
-             * with a key that always hits there (gen_aggs runs it under
-             * hit == 1) can. */
+             * with a key that always hits there (sum_inputs runs it under
+             * kv == 1, gen_aggs a refined groupby's under hit == 1) can. */
             p4g_indent(o);
             p4g_raw(o, "action q%d_n%d_hi%d_set() { meta.q%d_n%d_x%d[63:32] = (", qi, k, a, qi,
                     k, a);
@@ -1120,7 +1125,8 @@ static void declare_tables(struct tna *g, int qi, const struct plan_query *pq)
                     agg == AGG_MIN ? "32w0x7fffffff" : "32w0x80000000");
             snprintf(head, sizeof head, "table q%d_n%d_hi%d_t", qi, k, a);
             p4g_open(o, head);
-            p4g_line(o, "key = { meta.q%d_n%d_hit: exact; }", qi, k);
+            /* unrefined: loaded with the claim (sum_inputs), under kv == 1 */
+            p4g_line(o, "key = { meta.q%d_n%d_%s: exact; }", qi, k, pn->refine ? "hit" : "kv");
             p4g_line(o, "actions = { q%d_n%d_hi%d_set; NoAction; }", qi, k, a);
             p4g_line(o, "size = 2;");
             p4g_line(o, "default_action = NoAction;");
@@ -1182,7 +1188,7 @@ static void set_flag(struct tna *g, int qi, int node, int kind)
     p4g_line(g->o, "meta.r_%s = 1;", name);
     p4g_line(g->o, "meta.report = 1;");
     if (kind == REP_PACKET)
-        p4g_line(g->o, "meta.whole = 1;");
+        p4g_line(g->o, "meta.session = PACKET_SESSION; /* the frame goes too */");
 }
 
 static void open_active(struct tna *g, int qi, const struct ir_node *n, bool probe)
@@ -1199,14 +1205,169 @@ static void open_active(struct tna *g, int qi, const struct ir_node *n, bool pro
     o->indent++;
 }
 
+/*
+ * The key columns' validity bits from one table (TNA): each column's bit is
+ * the AND of its leaves' validity (header bits, an input column's bit), so
+ * one table keyed by those atoms sets every column's bit and kv, their AND,
+ * in one action. Written as one if block per column, the bits shared PHV
+ * containers and p4c-barefoot chained their writes over one to three
+ * stages, differently from program to program (docs/targets.md, "Tofino's
+ * compiler"). Not for a bool key column (its bit reads the value) or more
+ * than KV_ATOMS atoms: then the if blocks as before.
+ */
+enum { KV_ATOMS = 4, KV_COLS = 32 };
+struct key_valid {
+    int natoms;
+    char atom[KV_ATOMS][96];
+    unsigned of[KV_COLS]; /* column i: the atoms it needs */
+};
+
+static bool kv_add(struct key_valid *kv, unsigned *of, const char *a)
+{
+    int j = 0;
+    while (j < kv->natoms && strcmp(kv->atom[j], a))
+        j++;
+    if (j == kv->natoms) {
+        if (j == KV_ATOMS)
+            return false;
+        snprintf(kv->atom[kv->natoms++], sizeof kv->atom[0], "%s", a);
+    }
+    *of |= 1u << j;
+    return true;
+}
+
+/* valid_rec's leaves (p4common.c) as atoms */
+static bool kv_leaves(const struct p4g_ctx *c, const struct ast_expr *e, struct key_valid *kv,
+                      unsigned *of)
+{
+    if (!e)
+        return true;
+    if (e->kind == E_NAME) {
+        char a[96];
+        if (e->ref_kind == REF_FIELD) {
+            const char *v = p4g_field_of(c->a, e->ref)->valid;
+            return !strcmp(v, "true") || kv_add(kv, of, v);
+        }
+        snprintf(a, sizeof a, "%s_c%d_v", c->colpfx, e->ref);
+        return kv_add(kv, of, a);
+    }
+    if (!kv_leaves(c, e->a, kv, of))
+        return false;
+    return e->kind == E_SET || e->kind == E_RANGE || kv_leaves(c, e->b, kv, of);
+}
+
+static bool key_valid_of(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                         struct key_valid *kv)
+{
+    struct p4g_ctx c;
+    memset(kv, 0, sizeof *kv);
+    if (n->nkeys > KV_COLS)
+        return false;
+    ctx_for(g, &c, qi, q, n);
+    for (int i = 0; i < n->nkeys; i++)
+        if (n->cols[i].type == TY_BOOL || !kv_leaves(&c, n->exprs[i], kv, &kv->of[i]))
+            return false;
+    return true;
+}
+
+/* One entry of key_valid_table for the atoms present in m (-1: the default
+ * action, nothing present). */
+static void kv_entry(struct p4g_out *o, int qi, const struct ir_node *n,
+                     const struct key_valid *kv, int m)
+{
+    unsigned all = 1;
+    p4g_indent(o);
+    if (m < 0 || !kv->natoms) {
+        p4g_raw(o, "default_action = ");
+    } else {
+        p4g_raw(o, "%s", kv->natoms > 1 ? "(" : "");
+        for (int j = 0; j < kv->natoms; j++) {
+            bool bit = strstr(kv->atom[j], "isValid()") == NULL; /* bit<1>, else bool */
+            int on = m >> j & 1;
+            p4g_raw(o, "%s%s", j ? ", " : "", bit ? (on ? "1" : "0") : (on ? "true" : "false"));
+        }
+        p4g_raw(o, "%s: ", kv->natoms > 1 ? ")" : "");
+    }
+    p4g_raw(o, "q%d_n%d_kv_set(", qi, n->id);
+    for (int i = 0; i < n->nkeys; i++) {
+        unsigned v = m >= 0 && (kv->of[i] & ~(unsigned)m) == 0;
+        all &= v;
+        p4g_raw(o, "%u, ", v);
+    }
+    p4g_raw(o, "%u);\n", m >= 0 ? all : 0u);
+}
+
+/* The table of key_valid_of: an entry per combination of the atoms. */
+static void key_valid_table(struct tna *g, int qi, const struct ir_query *q,
+                            const struct ir_node *n)
+{
+    struct p4g_out *o = g->o;
+    struct key_valid kv;
+    char head[64];
+    int k = n->id;
+    if (!key_valid_of(g, qi, q, n, &kv))
+        return;
+    p4g_indent(o);
+    p4g_raw(o, "action q%d_n%d_kv_set(", qi, k);
+    for (int i = 0; i < n->nkeys; i++)
+        p4g_raw(o, "bit<1> v%d, ", i);
+    p4g_raw(o, "bit<1> all) {\n");
+    o->indent++;
+    for (int i = 0; i < n->nkeys; i++)
+        p4g_line(o, "meta.q%d_n%d_c%d_v = v%d;", qi, k, i, i);
+    p4g_line(o, "meta.q%d_n%d_kv = all;", qi, k);
+    o->indent--;
+    p4g_line(o, "}");
+    snprintf(head, sizeof head, "table q%d_n%d_kv_t", qi, k);
+    p4g_open(o, head);
+    if (kv.natoms) {
+        p4g_indent(o);
+        p4g_raw(o, "key = {");
+        for (int j = 0; j < kv.natoms; j++)
+            p4g_raw(o, " %s: exact;", kv.atom[j]);
+        p4g_raw(o, " }\n");
+    }
+    p4g_line(o, "actions = { q%d_n%d_kv_set; }", qi, k);
+    p4g_line(o, "size = %d;", 1 << kv.natoms);
+    /* without atoms every column is present: the default action says so */
+    kv_entry(o, qi, n, &kv, kv.natoms ? -1 : 0);
+    if (kv.natoms)
+        p4g_open(o, "const entries =");
+    for (int m = 0; kv.natoms && m < 1 << kv.natoms; m++)
+        kv_entry(o, qi, n, &kv, m);
+    if (kv.natoms)
+        p4g_close(o, "");
+    p4g_close(o, "");
+}
+
+/* The guard "every key column present": kv, else each column's bit. */
+static void keys_valid(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n)
+{
+    struct key_valid kv;
+    if (!key_valid_of(g, qi, q, n, &kv)) {
+        p4g_keys_valid(g->o, qi, n);
+        return;
+    }
+    p4g_line(g->o, "if (meta.q%d_n%d_kv == 1) {", qi, n->id);
+    g->o->indent++;
+}
+
 static void assign_cols(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
                         int ncols)
 {
     struct p4g_out *o = g->o;
     struct p4g_ctx c;
+    struct key_valid kv;
+    bool table = (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY) && ncols == n->nkeys &&
+                 key_valid_of(g, qi, q, n, &kv);
+    if (table)
+        p4g_line(o, "q%d_n%d_kv_t.apply(); /* the key columns' validity bits, in one step */", qi,
+                 n->id);
     ctx_for(g, &c, qi, q, n);
     for (int i = 0; i < ncols; i++) {
-        if (p4g_assign_col_valid(o, &c, qi, n, i))
+        if (table)
+            p4g_indent(o);
+        else if (p4g_assign_col_valid(o, &c, qi, n, i))
             continue;
         p4g_raw(o, "meta.q%d_n%d_c%d = ", qi, n->id, i);
         value_as(g, qi, q, n, n->exprs[i], col_bits(&n->cols[i]), ir_kind_text[n->kind]);
@@ -1298,10 +1459,11 @@ static void slot_lookup(struct tna *g, int qi, const struct ir_node *n, const st
 enum { STEP_CLAIM, STEP_CHECK, STEP_UPDATE };
 
 /* The guard of a later step: reopens what step STEP_CLAIM opened. */
-static void reopen_slot(struct tna *g, int qi, const struct ir_node *n, bool probe)
+static void reopen_slot(struct tna *g, int qi, const struct ir_query *q, const struct ir_node *n,
+                        bool probe)
 {
     open_active(g, qi, n, probe);
-    p4g_keys_valid(g->o, qi, n);
+    keys_valid(g, qi, q, n);
 }
 
 /* A sum's (or avg's) input, loaded with the claim (it reads the packet
@@ -1314,13 +1476,21 @@ static void sum_inputs(struct tna *g, int qi, const struct ir_query *q, const st
     int k = n->id;
     for (int a = 0; a < n->naggs; a++) {
         int agg = n->aggs[a]->agg;
-        if (agg != AGG_SUM && agg != AGG_AVG)
+        if (agg == AGG_COUNT || ((agg == AGG_MIN || agg == AGG_MAX) && step != STEP_CLAIM))
             continue;
         const struct ast_expr *x = n->aggs[a]->args[0];
         struct p4g_ctx c;
         ctx_for(g, &c, qi, q, n);
         open_valid_block(o, &c, x);
-        if (step == STEP_CLAIM) {
+        if (agg == AGG_MIN || agg == AGG_MAX) {
+            /* its words flipped for the unsigned compare (gen_aggs) */
+            p4g_indent(o);
+            p4g_raw(o, "meta.q%d_n%d_x%d[31:0] = (", qi, k, a);
+            value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
+            p4g_raw(o, ")[31:0]%s;\n", agg == AGG_MIN ? " ^ 32w0xffffffff" : "");
+            p4g_line(o, "q%d_n%d_hi%d_t.apply(); /* the high word (declare_tables) */", qi, k,
+                     a);
+        } else if (step == STEP_CLAIM) {
             p4g_indent(o);
             p4g_raw(o, "meta.q%d_n%d_x%d = ", qi, k, a);
             value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
@@ -1343,7 +1513,7 @@ static void claim_step(struct tna *g, int qi, const struct plan_query *pq, const
     level_of(&l, qi, pq, n->id, false);
     open_active(g, qi, n, probe);
     assign_cols(g, qi, pq->q, n, n->nkeys);
-    p4g_keys_valid(g->o, qi, n);
+    keys_valid(g, qi, pq->q, n);
     key_lookup(g, qi, n, &l);
     if (n->kind == IR_GROUPBY)
         sum_inputs(g, qi, pq->q, n, STEP_CLAIM);
@@ -1359,7 +1529,7 @@ static void check_step(struct tna *g, int qi, const struct plan_query *pq, const
     struct p4g_out *o = g->o;
     struct level l;
     level_of(&l, qi, pq, n->id, false);
-    reopen_slot(g, qi, n, probe);
+    reopen_slot(g, qi, pq->q, n, probe);
     if (n->kind == IR_GROUPBY)
         sum_inputs(g, qi, pq->q, n, STEP_CHECK);
     p4g_line(o, "if (meta.%s_old == 0) {", l.nm);
@@ -1430,6 +1600,8 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
             p4g_raw(o, ";\n");
         } else if (sum) {
             p4g_raw(o, "/* the input and ~ its low word: loaded by the claim and check */\n");
+        } else if (early) {
+            p4g_raw(o, "/* the input's words, flipped: loaded by the claim */\n");
         } else { /* per 32-bit word: one operation each */
             p4g_raw(o, "meta.q%d_n%d_x%d[31:0] = (", qi, k, a);
             value_as(g, qi, q, n, x, 64, ast_agg_text[agg]);
@@ -1611,7 +1783,7 @@ static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, cons
     if (pn->refine) {
         open_active(g, qi, n, false);
         assign_cols(g, qi, pq->q, n, n->nkeys);
-        p4g_keys_valid(g->o, qi, n);
+        keys_valid(g, qi, pq->q, n);
         gen_coarse(g, qi, pq, n);
         slot_lookup(g, qi, n, &l, "", "_hit");
     } else if (step == STEP_CLAIM) {
@@ -1620,7 +1792,7 @@ static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, cons
     } else if (step == STEP_CHECK) {
         check_step(g, qi, pq, n, probe, "", "_hit");
     } else {
-        reopen_slot(g, qi, n, probe);
+        reopen_slot(g, qi, pq->q, n, probe);
     }
     if (pn->refine || step == STEP_CHECK) {
         p4g_raw(o, "if (");
@@ -1806,19 +1978,6 @@ static void gen_query(struct tna *g, int qi, const struct plan_query *pq)
         if (start[k] + node_steps(pq, k) > top)
             top = start[k] + node_steps(pq, k);
     }
-    /* a one-step operator that no data-plane operator reads (a branch's
-     * filter whose groupby runs on the host) gains nothing from an early
-     * place: it goes last, where it was, and leaves the first stages to the
-     * chains (zorro: 9 ingress stages so, 12 at the front) */
-    for (int k = 1; k < nn; k++) {
-        bool read = false;
-        for (int j = k + 1; j < nn && !read; j++)
-            for (int i = 0; i < pq->q->nodes[j]->nin; i++)
-                if (pq->q->nodes[j]->in[i]->id == k && node_steps(pq, j) > 0)
-                    read = true;
-        if (node_steps(pq, k) == 1 && !read)
-            start[k] = top - 1;
-    }
     for (int lv = 0; lv < top; lv++)
         for (int k = 1; k < nn; k++)
             if (lv >= start[k] && lv < start[k] + node_steps(pq, k))
@@ -1858,10 +2017,94 @@ static void check_plan(struct tna *g)
     }
 }
 
+/*
+ * @pa_solitary for the 1-bit metadata the steps write (flags, pass bits,
+ * meta.report) and the key words' compare answers: each alone in its PHV
+ * container. Packed together, two tables writing fields of one container
+ * cannot share a stage, and p4c-barefoot chained such writes by a stage
+ * each, differently from program to program ("action dependency ... due to
+ * PHV allocation" in its table placement log; docs/targets.md), a
+ * column's validity bit even with meta.port. The fields are query_meta's,
+ * read back from what it writes.
+ */
+static void solitary(struct tna *g)
+{
+    struct p4g_out *o = g->o, m = {0};
+    char *text = NULL, *line, *save = NULL;
+    size_t len = 0;
+    m.f = open_memstream(&text, &len);
+    if (!m.f) {
+        o->err = 1;
+        return;
+    }
+    g->o = &m;
+    query_meta(g, false);
+    g->o = o;
+    fclose(m.f);
+    p4g_line(o, "@pa_solitary(\"ingress\", \"meta.report\")");
+    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char name[64];
+        int w, n = 0;
+        if (sscanf(line, " bit<%d> %63[A-Za-z0-9_];%n", &w, name, &n) != 2 || !n)
+            continue;
+        const char *u = strrchr(name, '_');
+        bool answer = w == 8 && u && u[1] == 'm' && u[2] >= '0' && u[2] <= '9';
+        if (w == 1 || answer)
+            p4g_line(o, "@pa_solitary(\"ingress\", \"meta.%s\")", name);
+    }
+    free(text);
+}
+
+/* ingress()'s shared mirror fields, grouped by their validity test. */
+static void shared_fields(struct p4g_out *o, const struct plan *p)
+{
+    enum { MAXF = 64 };
+    char vn[MAXF][160];
+    const char *valid[MAXF], *expr[MAXF];
+    unsigned bits[MAXF];
+    int nf = 0;
+    for (int l = 0; l < p->nlayouts; l++) {
+        const struct rep_layout *L = &p->layouts[l];
+        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
+            continue;
+        for (int c = 0; c < L->ncols && nf < MAXF; c++) {
+            int f = mirror_field(p, L, c);
+            if (f < 0 || !mirror_value_first(p, l, c))
+                continue;
+            const struct p4g_field *pf = p4g_field_of(&tna_arch, f);
+            mirror_value_name(vn[nf], sizeof vn[nf], p, L, c);
+            valid[nf] = pf->valid;
+            expr[nf] = pf->expr;
+            bits[nf] = rep_col_bytes(&L->cols[c]) * 8;
+            nf++;
+        }
+    }
+    for (int i = 0; i < nf; i++)
+        if (!strcmp(valid[i], "true"))
+            p4g_line(o, "meta.mirror.%s = (bit<%u>)%s;", vn[i], bits[i], expr[i]);
+    for (int i = 0; i < nf; i++) {
+        bool first = strcmp(valid[i], "true") != 0;
+        for (int j = 0; j < i && first; j++)
+            first = strcmp(valid[j], valid[i]) != 0;
+        if (!first)
+            continue;
+        p4g_line(o, "if (%s) {", valid[i]);
+        for (int j = i; j < nf; j++)
+            if (!strcmp(valid[j], valid[i]))
+                p4g_line(o, "    meta.mirror.%s = (bit<%u>)%s;", vn[j], bits[j], expr[j]);
+        p4g_line(o, "} else {");
+        for (int j = i; j < nf; j++)
+            if (!strcmp(valid[j], valid[i]))
+                p4g_line(o, "    meta.mirror.%s = 0;", vn[j]);
+        p4g_line(o, "}");
+    }
+}
+
 static void ingress(struct tna *g, int mirror_bytes)
 {
     struct p4g_out *o = g->o;
     const struct plan *p = g->p;
+    solitary(g);
     p4g_line(o, "control Ingress(inout ig_headers_t hdr, inout ig_metadata_t meta,");
     p4g_line(o, "                in ingress_intrinsic_metadata_t ig_intr_md,");
     p4g_line(o, "                in ingress_intrinsic_metadata_from_parser_t ig_prsr_md,");
@@ -1921,6 +2164,9 @@ static void ingress(struct tna *g, int mirror_bytes)
     p4g_open(o, "apply");
     p4g_line(o, "meta.ts = %s;", tna_arch.ts);
     p4g_line(o, "meta.port = (bit<16>)%s;", tna_arch.in_port);
+    /* first: at the end, its table shared a PHV container with the record
+     * flags and took a stage of its own between them and the report's fill */
+    p4g_line(o, "ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */");
     /* The derived lengths: one operation per field and step, and each
      * dependent step in a block of its own, so that the compiler makes it an
      * action of its own (an action runs in one stage; Tofino cannot chain
@@ -1953,13 +2199,16 @@ static void ingress(struct tna *g, int mirror_bytes)
         gen_query(g, i, pq);
     }
     p4g_blank(o);
-    p4g_line(o, "ig_dprsr_md.drop_ctl = 1; /* a tap: only the mirrored reports leave */");
     p4g_open(o, "if (meta.report == 1)");
     p4g_line(o, "/* the mirror header (%d bytes) carries the records to egress */", mirror_bytes);
     p4g_line(o, "meta.mirror.setValid();");
     p4g_line(o, "meta.mirror.tag = MIRROR_TAG;");
     p4g_line(o, "meta.mirror.ts = ig_intr_md.ingress_mac_tstamp;");
     p4g_line(o, "meta.mirror.seq = report_seq_next.execute(0);");
+    /* the session was picked by the record flags (a packet record's sets
+     * PACKET_SESSION): chosen here under meta.whole, its two tables went a
+     * stage after the fill's (tcp_handshake_rtt) */
+    p4g_line(o, "ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;");
     if (p4g_packet_layouts(p))
         p4g_line(o, "meta.mirror.port = meta.port;");
     for (int i = 0; i < p->nqueries; i++)
@@ -1976,30 +2225,11 @@ static void ingress(struct tna *g, int mirror_bytes)
     /* Shared fields, once for every record that carries them (the packet's
      * field, or 0 when absent), whatever the records: written by each
      * record's block, they were zeroed first and then written record after
-     * record, a chain of stages on the same field. */
-    for (int l = 0; l < p->nlayouts; l++) {
-        const struct rep_layout *L = &p->layouts[l];
-        if (!p4g_per_packet(p, L) || L->kind == REP_PACKET)
-            continue;
-        for (int c = 0; c < L->ncols; c++) {
-            char vn[160];
-            int f = mirror_field(p, L, c);
-            if (f < 0 || !mirror_value_first(p, l, c))
-                continue;
-            mirror_value_name(vn, sizeof vn, p, L, c);
-            const struct p4g_field *pf = p4g_field_of(&tna_arch, f);
-            unsigned bits = rep_col_bytes(&L->cols[c]) * 8;
-            if (!strcmp(pf->valid, "true")) {
-                p4g_line(o, "meta.mirror.%s = (bit<%u>)%s;", vn, bits, pf->expr);
-                continue;
-            }
-            p4g_line(o, "if (%s) {", pf->valid);
-            p4g_line(o, "    meta.mirror.%s = (bit<%u>)%s;", vn, bits, pf->expr);
-            p4g_line(o, "} else {");
-            p4g_line(o, "    meta.mirror.%s = 0;", vn);
-            p4g_line(o, "}");
-        }
-    }
+     * record, a chain of stages on the same field. The fields of one header
+     * in one block (its validity test, then copied or zeroed together): a
+     * block per field was two tables each, and the fill passed a stage's 16
+     * tables (tcp_out_of_order's six fields, docs/targets.md). */
+    shared_fields(o, p);
     for (int l = 0; l < p->nlayouts; l++) {
         const struct rep_layout *L = &p->layouts[l];
         char name[64];
@@ -2012,13 +2242,6 @@ static void ingress(struct tna *g, int mirror_bytes)
         o->indent--;
         p4g_line(o, "}");
     }
-    p4g_line(o, "ig_dprsr_md.mirror_type = MIRROR_TYPE_REPORT;");
-    p4g_open(o, "if (meta.whole == 1)");
-    p4g_line(o, "meta.session = PACKET_SESSION;");
-    p4g_close(o, " else {");
-    o->indent++;
-    p4g_line(o, "meta.session = REPORT_SESSION;");
-    p4g_close(o, "");
     p4g_close(o, "");
     p4g_close(o, "");
     o->indent--;
@@ -2180,8 +2403,7 @@ static int tna_program(const struct plan *p, const struct p4g_target *t, struct 
     p4g_line(o, "meta.ip_hdr_len = 0;");
     p4g_line(o, "meta.tcp_payload_len = 0;");
     p4g_line(o, "meta.report = 0;");
-    p4g_line(o, "meta.whole = 0;");
-    p4g_line(o, "meta.session = 0;");
+    p4g_line(o, "meta.session = REPORT_SESSION; /* a packet record's flag sets PACKET_SESSION */");
     query_meta(g, true);
     p4g_open(o, "transition select(ig_intr_md.resubmit_flag)");
     p4g_line(o, "1: parse_resubmit;");

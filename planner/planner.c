@@ -251,10 +251,9 @@ static int agg_arrays(const struct ast_expr *a, int w)
  *   record flags    meta.r_<record> and meta.report, set a stage after the
  *                   step that decides them (an exit, an overflow); the
  *                   source's own records from stage 0
- *   report          the mirror header's fill under `meta.report == 1`: one
- *                   stage after the flags when only the source reports,
- *                   else two (the drop and report gateway's table, then the
- *                   fill; a fill of more than 16 tables spills into it)
+ *   report          the mirror header's fill under `meta.report == 1`, the
+ *                   stage after the last flag (the generator keeps it within
+ *                   a stage's tables: a block per header, not per field)
  *   branches        independent distincts and groupbys of one query (a
  *                   join's branches) share levels but not stages: the
  *                   compiler's placement, a few tables at a time in
@@ -323,16 +322,15 @@ static int cmp_int(const void *a, const void *b)
 
 /* A query's ingress stages: its operators' (ops), then the record flags,
  * one block per stage in order (each writes meta.report), flag[i] the
- * earliest stage of each, then the drop and report gateway's table and the
- * mirror header's fill (two stages; one in the simplest programs, where
- * the estimate is one over). Without flags nothing waits for the report. */
+ * earliest stage of each, then the mirror header's fill (a stage). Without
+ * flags nothing waits for the report. */
 static int tna_stages(int ops, int *flag, int nflags)
 {
     qsort(flag, (size_t)nflags, sizeof *flag, cmp_int);
     int last = -1;
     for (int i = 0; i < nflags; i++)
         last = flag[i] > last + 1 ? flag[i] : last + 1;
-    int end = nflags ? last + 3 : ops;
+    int end = nflags ? last + 2 : ops;
     return end > ops ? end : ops < 1 ? 1 : ops;
 }
 
@@ -358,17 +356,19 @@ static bool spill_of(const struct ir_query *q, const uint8_t *zone, int k)
  * A distinct's or an unrefined groupby's stages on TNA, as p4gen/tna.c
  * writes its steps and p4c-barefoot places them (docs/targets.md,
  * "Tofino's compiler", the stage model):
- *   key columns   each column and its validity bit, one per stage for a
- *                 distinct, two for a groupby (the bits share PHV
- *                 containers, so their writes chain)
+ *   key columns   their validity bits from one table (and kv, all of
+ *                 them), one stage
  *   claim         the key, its CRC-32 index and the slot-state array's
  *                 claim, one stage; a key of several 32-bit words then a
  *                 stage that cuts it into words
- *   check         the key word arrays, written or compared, two per stage
+ *   check         the key word arrays, written or compared, up to the
+ *                 SALUs of a stage (each answer alone in its PHV container)
  *   compare       the gateway on the words' answers (hit, or overflow)
  *   update        groupby: the aggregates' arrays (and the spill array), up
  *                 to the SALUs of a stage; a sum's or avg's high word, or a
  *                 min's or max's low word, a stage after the first word's
+ *                 (their inputs are loaded, a min's or max's flipped, with
+ *                 the claim)
  * Fills s; returns the stage count.
  */
 static int tna_keyed(const struct p4g_target *t, const struct ir_node *n, uint32_t slots,
@@ -382,11 +382,9 @@ static int tna_keyed(const struct p4g_target *t, const struct ir_node *n, uint32
     if (words < 1)
         words = 1;
     uint64_t cell = (uint64_t)slots * (uint64_t)w;
-    /* a distinct's key columns chained one per stage in ddos (two) and
-       ssh_brute (three in two); a groupby's two per stage (heavy_hitter) */
-    int per = n->kind == IR_DISTINCT ? 1 : 2;
-    for (int i = 0; i < n->nkeys; i += per, nst++)
-        s[nst].tables = n->nkeys - i < per ? 2 : 2 * per;
+    /* the key columns (their values beside) and their validity bits from
+       one table (p4gen/tna.c, key_valid_table) */
+    s[nst++].tables = 1 + n->nkeys;
     s[nst].tables = 1;
     s[nst].hash = 1;
     s[nst].salus = 1;
@@ -394,10 +392,10 @@ static int tna_keyed(const struct p4g_target *t, const struct ir_node *n, uint32
     nst++;
     if (words > 1)
         s[nst++].tables = 1;
-    /* the state array's SALU rides with the words' in placement: (words + 1)
-       / 2 stages (ddos's two words took two, ssh_brute's three two) */
-    for (int i = 0, left = words; i < (words + 2) / 2; i++, nst++) {
-        int here = i == (words + 2) / 2 - 1 ? left : 1;
+    /* the key words' arrays, up to the SALUs of a stage (ssh_brute's and
+       tcp_handshake_rtt's three in one) */
+    for (int left = words; left > 0; nst++) {
+        int here = left < st_per ? left : st_per;
         left -= here;
         s[nst].tables = 2 * here;
         s[nst].salus = here;

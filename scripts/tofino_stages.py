@@ -16,7 +16,9 @@ compiler"). Exit 0 whatever it finds, unless --check FILE: then 1 when a
 program does not compile, or needs more than 12 stages in a gress and FILE
 does not list it, or more than FILE records for it (lines "QUERY INGRESS
 EGRESS": the programs known to be over 12, issue 21's work; a regression
-guard for the rest). The suite `tofino` of make check runs it so.
+guard for the rest), or with --planner when an estimate is below the
+compiler's ingress stages or more than one above. The suite `tofino` of
+make check runs it so.
 """
 import argparse
 import glob
@@ -78,9 +80,9 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--check", help="fail on what FILE does not allow (see above)")
     ap.add_argument("--planner", action="store_true",
-                    help="also fail when the planner's estimate is below the compiler's ingress "
-                    "stages or more than 1 above (issue 21; not yet in the tofino suite: 4 queries "
-                    "are still outside, docs/targets.md)")
+                    help="with --check, also fail when the planner's estimate is below the "
+                    "compiler's ingress stages or more than 1 above (issue 21; the tofino suite "
+                    "runs it so)")
     ap.add_argument("--keep", help="keep each program and the compiler's output under DIR/QUERY")
     ap.add_argument("--p4c", help="the p4c-barefoot to run (default: PATH, then $HTS_P4TOOLS/bin)")
     args = ap.parse_args()

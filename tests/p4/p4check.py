@@ -292,6 +292,9 @@ class Checker:
                 continue
             if self.arch is None:
                 raise Problem("no architecture include before line %d" % t[2])
+            if t[1] == "@":  # annotations before a declaration (@pa_solitary(...))
+                self.skip_annotations()
+                continue
             if t[1] == "const":
                 self.next()
                 self.enter("const", t[2])
