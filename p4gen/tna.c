@@ -1958,18 +1958,12 @@ static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k, 
  * stages after it even when no field tied them (syn_flood's three groupbys
  * in stages 1-4, 5-8, 9-13). An operator's steps read their own fields and
  * their input's, which is finished a level before. */
-static void gen_query(struct tna *g, int qi, const struct plan_query *pq)
+static int query_levels(const struct plan_query *pq, int *start)
 {
     int nn = pq->q->nnodes, top = 0;
-    int *start = calloc((size_t)nn, sizeof *start);
-    if (!start) {
-        for (int k = 1; k < nn; k++)
-            for (int s = 0; s < 3; s++)
-                gen_node(g, qi, pq, k, s);
-        return;
-    }
     for (int k = 1; k < nn; k++) {
         const struct ir_node *n = pq->q->nodes[k];
+        start[k] = 0;
         for (int i = 0; i < n->nin; i++) {
             int in = n->in[i]->id;
             if (in > 0 && in < k && start[in] + node_steps(pq, in) > start[k])
@@ -1978,11 +1972,75 @@ static void gen_query(struct tna *g, int qi, const struct plan_query *pq)
         if (start[k] + node_steps(pq, k) > top)
             top = start[k] + node_steps(pq, k);
     }
+    return top;
+}
+
+static void gen_query(struct tna *g, int qi, const struct plan_query *pq)
+{
+    int nn = pq->q->nnodes;
+    int *start = calloc((size_t)nn, sizeof *start);
+    if (!start) {
+        for (int k = 1; k < nn; k++)
+            for (int s = 0; s < 3; s++)
+                gen_node(g, qi, pq, k, s);
+        return;
+    }
+    int top = query_levels(pq, start);
     for (int lv = 0; lv < top; lv++)
         for (int k = 1; k < nn; k++)
             if (lv >= start[k] && lv < start[k] + node_steps(pq, k))
                 gen_node(g, qi, pq, k, lv - start[k]);
     free(start);
+}
+
+/* The queries' operators, interleaved by level (query_levels) within each
+ * query, and across queries too: level 0 of every query, then level 1 of
+ * every query... Queries share no field but the derived ones (computed
+ * before) and the record flags (set, never read until the fill): written
+ * one after another, the compiler placed a second query's tables after
+ * the first's (a combined program of six queries, each within 12 stages
+ * alone and 12 together by the planner's model, needed 18; 16 so). */
+static void gen_queries(struct tna *g)
+{
+    const struct plan *p = g->p;
+    int **start = calloc((size_t)p->nqueries, sizeof *start);
+    int *top = calloc((size_t)p->nqueries, sizeof *top);
+    int max = 0;
+    bool ok = start && top;
+    for (int i = 0; ok && i < p->nqueries; i++) {
+        start[i] = calloc((size_t)p->queries[i].q->nnodes, sizeof **start);
+        ok = start[i] != NULL;
+        if (ok && (top[i] = query_levels(&p->queries[i], start[i])) > max)
+            max = top[i];
+    }
+    if (!ok) /* out of memory: the queries one after another, each still whole */
+        max = 0;
+    for (int i = 0; i < p->nqueries; i++) {
+        const struct plan_query *pq = &p->queries[i];
+        p4g_blank(g->o);
+        p4g_line(g->o, "/* ---- query %d: %s ---- */", i, pq->q->name);
+        if (p4g_window_query(p, i))
+            p4g_line(g->o, "q%d_window.apply();", i);
+        if (pq->nodes[0].exit != PLAN_EXIT_NONE)
+            set_flag(g, i, 0, pq->nodes[0].exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_TUPLE);
+        if (!ok)
+            gen_query(g, i, pq);
+    }
+    for (int lv = 0; lv < max; lv++)
+        for (int i = 0; i < p->nqueries; i++) {
+            const struct plan_query *pq = &p->queries[i];
+            if (lv >= top[i])
+                continue;
+            if (p->nqueries > 1)
+                p4g_line(g->o, "/* query %d: %s, level %d */", i, pq->q->name, lv);
+            for (int k = 1; k < pq->q->nnodes; k++)
+                if (lv >= start[i][k] && lv < start[i][k] + node_steps(pq, k))
+                    gen_node(g, i, pq, k, lv - start[i][k]);
+        }
+    for (int i = 0; start && i < p->nqueries; i++)
+        free(start[i]);
+    free(start);
+    free(top);
 }
 
 /* What a target-level check refuses before any P4 is written. */
@@ -2188,16 +2246,7 @@ static void ingress(struct tna *g, int mirror_bytes)
     p4g_open(o, "if (hdr.tcp.isValid())");
     p4g_line(o, "meta.tcp_payload_len = meta.tcp_payload_len - meta.tcp_hdr_len16;");
     p4g_close(o, "");
-    for (int i = 0; i < p->nqueries; i++) {
-        const struct plan_query *pq = &p->queries[i];
-        p4g_blank(o);
-        p4g_line(o, "/* ---- query %d: %s ---- */", i, pq->q->name);
-        if (p4g_window_query(p, i))
-            p4g_line(o, "q%d_window.apply();", i);
-        if (pq->nodes[0].exit != PLAN_EXIT_NONE)
-            set_flag(g, i, 0, pq->nodes[0].exit == PLAN_EXIT_PACKET ? REP_PACKET : REP_TUPLE);
-        gen_query(g, i, pq);
-    }
+    gen_queries(g);
     p4g_blank(o);
     p4g_open(o, "if (meta.report == 1)");
     p4g_line(o, "/* the mirror header (%d bytes) carries the records to egress */", mirror_bytes);
