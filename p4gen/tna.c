@@ -1957,7 +1957,8 @@ static void gen_node(struct tna *g, int qi, const struct plan_query *pq, int k, 
  * time, and an operator written whole after another was placed in the
  * stages after it even when no field tied them (syn_flood's three groupbys
  * in stages 1-4, 5-8, 9-13). An operator's steps read their own fields and
- * their input's, which is finished a level before. */
+ * their input's, which is finished a level before. Sets start[k], node
+ * k's first level; returns the query's number of levels. */
 static int query_levels(const struct plan_query *pq, int *start)
 {
     int nn = pq->q->nnodes, top = 0;
