@@ -118,6 +118,21 @@ int plan_cut_check(const struct plan *p, int qi, const bool *dp, uint8_t *zone,
                    char *err, size_t errlen);
 
 /*
+ * What query qi's per-packet records add to a TNA mirror header (p4gen/
+ * tna.c's mirror_h) under cut dp (zones from plan_cut_check), in bytes as
+ * p4c-barefoot counts a mirror header: every field rounded up to whole
+ * bytes. Per record sent per packet: its flag (one byte), then, unless it
+ * carries the frame, its presence and values; 8 bytes (the window start)
+ * when a row leaves per packet. Values of a packet-level tuple are packet
+ * fields that tna.c shares between records: field_bytes[f] gets their
+ * bytes (the caller counts each field once for the whole program); every
+ * other value counts in the return value, as if not shared (an upper
+ * bound). field_bytes has FLD__COUNT entries, zeroed here.
+ */
+int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_t *zone,
+                      uint8_t *field_bytes);
+
+/*
  * Whether data-plane groupby n of q can be refined at prefix length `level`
  * (0: at any of the hint's levels): q has a refine hint, `level` is one of
  * its levels and shorter than the address, one key column of n is the
