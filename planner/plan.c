@@ -453,7 +453,7 @@ static void mrec_add(struct mrec *v, int *n, int node, int kind)
 }
 
 int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_t *zone,
-                      uint8_t *field_bytes)
+                      bool frame, uint8_t *field_bytes)
 {
     const struct plan_query *pq = &p->queries[qi];
     const struct ir_query *q = pq->q;
@@ -474,7 +474,7 @@ int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_
             nhost += !dp[*c];
         if (nd == q->root || nhost) {
             if (zone[k] == PLAN_STREAM)
-                mrec_add(v, &n, k, !p->extract || (nd->packet && needs_host_fields(p, pq, k))
+                mrec_add(v, &n, k, !p->extract || (nd->packet && (frame || needs_host_fields(p, pq, k)))
                                        ? REP_PACKET : REP_TUPLE);
             else if (zone[k] == PLAN_DIST)
                 mrec_add(v, &n, k, REP_ROW);
@@ -509,9 +509,20 @@ int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_
             bytes += (nc + 7) / 8;
             continue;
         }
+        /* a column that copies a packet field (that of the node the
+         * filters and samples before it pass on: p4gen/tna.c mirror_field)
+         * shares that field's place */
+        const struct ir_node *src = nd;
+        while (src->kind == IR_FILTER || src->kind == IR_SAMPLE)
+            src = src->in[0];
         bytes += (nd->ncols + 7) / 8;
-        for (int c = 0; c < nd->ncols; c++)
-            bytes += (col_bits(&nd->cols[c]) + 7) / 8;
+        for (int c = 0; c < nd->ncols; c++) {
+            int b = (col_bits(&nd->cols[c]) + 7) / 8, f = c < src->ncols ? src->cols[c].field : -1;
+            if (f < 0)
+                bytes += b;
+            else if (b > field_bytes[f])
+                field_bytes[f] = (uint8_t)b;
+        }
     }
     free(v);
     return bytes + (rows ? 8 : 0);
@@ -582,7 +593,7 @@ static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
         if (n == q->root || nhost) {
             switch (zone[k]) {
             case PLAN_STREAM:
-                pn->exit = !p->extract || (n->packet && needs_host_fields(p, pq, k))
+                pn->exit = !p->extract || (n->packet && (pn->frame || needs_host_fields(p, pq, k)))
                                ? PLAN_EXIT_PACKET : PLAN_EXIT_TUPLE;
                 break;
             case PLAN_DIST:
@@ -767,6 +778,8 @@ static struct json *plan_dom(const struct plan *p, struct json_doc *doc,
                 set_int(doc, jn, "refine", pn->refine);
                 set_int(doc, jn, "coarse_slots", pn->coarse_slots);
             }
+            if (pn->frame)
+                json_set(doc, jn, "frame", json_new_bool(doc, true));
             set_int(doc, jn, "stage", pn->stage);
             set_int(doc, jn, "stages", pn->nstages);
             set_str(doc, jn, "exit", plan_exit_name(pn->exit));
@@ -1205,6 +1218,12 @@ static struct plan *load_text(const char *text, size_t len, const char *name,
                 goto out;
             pn->refine = (uint8_t)refine;
             pn->coarse_slots = (uint32_t)cslots;
+            const struct json *fr = json_get(jn, "frame");
+            if (fr && fr->type != JSON_BOOL) {
+                lfail(&L, "%s: \"frame\" is not a boolean", nw);
+                goto out;
+            }
+            pn->frame = fr && fr->b;
             pn->dp = dp->b;
             pn->slots = (uint32_t)slots;
             pn->stage = (int16_t)stage;

@@ -58,6 +58,7 @@ struct option {
     bool *dp;
     uint32_t *slots;
     uint8_t *refine; /* per groupby: coarse prefix length, 0: not refined */
+    bool frame;      /* packet-level exits send the frame (plan_node.frame) */
     int16_t *stage, *nst;
     struct usage u;
     bool fits;
@@ -668,8 +669,13 @@ static int gate_of(const struct ir_query *q, const struct ir_node *n)
     return plan_refinable(q, n, 0, &col, &gate, &why) ? gate : -1;
 }
 
+/* A frame sent instead of the fields the host reads is the same record,
+ * but larger: its option costs this much more (relative), so that frames
+ * are sent only where the mirror header needs it. */
+#define FRAME_PENALTY 1e-6
+
 static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
-                       const uint32_t *slots, const uint8_t *refine)
+                       const uint32_t *slots, const uint8_t *refine, bool frame)
 {
     const struct ir_query *q = c->q;
     const struct plan_query *pq = &c->p->queries[c->qi];
@@ -771,15 +777,23 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
         op.u.stages = tna_stages(op.u.stages, flags, nflags);
     if (t->mirror_bytes && ok) {
         uint8_t fb[FLD__COUNT];
-        op.u.mirror = plan_mirror_bytes(c->p, c->qi, dp, zone, fb);
+        op.u.mirror = plan_mirror_bytes(c->p, c->qi, dp, zone, frame, fb);
         for (int f = 0; f < FLD__COUNT; f++)
             if (fb[f])
                 op.u.mfields[f / 64] |= 1ull << (f % 64);
+        if (frame) {
+            /* the same as without frames: no packet-level tuple leaves */
+            uint8_t fb2[FLD__COUNT];
+            ok = plan_mirror_bytes(c->p, c->qi, dp, zone, false, fb2) != op.u.mirror ||
+                 memcmp(fb, fb2, sizeof fb) != 0;
+            op.frame = true;
+            cost *= 1 + FRAME_PENALTY;
+        }
     }
     free(flags);
     op.cost = cost;
     op.host = host;
-    op.obj = c->o->force_dp ? host : cost + TIE * host;
+    op.obj = c->o->force_dp ? host + (op.frame ? FRAME_PENALTY : 0) : cost + TIE * host;
     op.fits = ok && fits(t, &op.u);
     if (t->mirror_bytes && ok) {
         int need = mirror_need(&op.u);
@@ -829,7 +843,9 @@ static void refine_rec(struct qctx *c, const bool *dp, const uint8_t *zone,
                        int i)
 {
     if (i == ns) {
-        add_option(c, dp, zone, slots, refine);
+        add_option(c, dp, zone, slots, refine, false);
+        if (c->o->target->mirror_bytes) /* the variant that sends frames */
+            add_option(c, dp, zone, slots, refine, true);
         return;
     }
     const struct ir_query *q = c->q;
@@ -1410,6 +1426,10 @@ struct plan *planner_run(const struct ir_program *prog,
             pq->nodes[k].stage = (int16_t)(op->stage[k] >= 0 && k > 0 ? op->stage[k] + d
                                                                       : op->stage[k]);
             pq->nodes[k].nstages = op->nst[k];
+            bool exits = pq->q->nodes[k] == pq->q->root;
+            for (const int *cn = pq->consumers[k]; *cn >= 0; cn++)
+                exits |= !op->dp[*cn];
+            pq->nodes[k].frame = op->frame && op->dp[k] && exits && pq->q->nodes[k]->packet;
         }
         pq->est_in = tr->packets;
         pq->est_out = op->cost;
