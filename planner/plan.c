@@ -453,13 +453,14 @@ static void mrec_add(struct mrec *v, int *n, int node, int kind)
 }
 
 int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_t *zone,
-                      bool frame, uint8_t *field_bytes)
+                      bool frame, uint8_t *field_bytes, int *frames)
 {
     const struct plan_query *pq = &p->queries[qi];
     const struct ir_query *q = pq->q;
     int nn = q->nnodes, n = 0, bytes = 0;
     bool rows = false;
     memset(field_bytes, 0, FLD__COUNT);
+    *frames = 0;
     /* derive_query's layouts sent per packet (p4g_per_packet): exits of
      * the stream zone, rows of the distinct zone, overflows */
     struct mrec *v = calloc((size_t)(2 * nn + 1), sizeof *v);
@@ -487,8 +488,10 @@ int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_
     for (int r = 0; r < n; r++) {
         const struct ir_node *nd = q->nodes[v[r].node];
         bytes++; /* the record's flag */
-        if (v[r].kind == REP_PACKET)
+        if (v[r].kind == REP_PACKET) {
+            (*frames)++;
             continue;
+        }
         rows |= v[r].kind == REP_ROW;
         if (v[r].kind == REP_TUPLE && nd->packet) {
             bool need[FLD__COUNT] = {0};

@@ -132,10 +132,11 @@ int plan_cut_check(const struct plan *p, int qi, const bool *dp, uint8_t *zone,
  * records: field_bytes[f] gets their bytes (the caller counts each field
  * once for the whole program); every other value counts in the return
  * value, as if not shared (an upper bound). field_bytes has FLD__COUNT entries, zeroed here. frame: the
- * packet-level exits send the frame (plan_node.frame).
+ * packet-level exits send the frame (plan_node.frame). *frames: how many
+ * of the records carry the frame (PACKET records).
  */
 int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_t *zone,
-                      bool frame, uint8_t *field_bytes);
+                      bool frame, uint8_t *field_bytes, int *frames);
 
 /*
  * Whether data-plane groupby n of q can be refined at prefix length `level`

@@ -49,6 +49,7 @@ struct usage {
     uint64_t regbits_total;
     int phv, entries;
     int mirror; /* mirror-header bytes not shared (plan_mirror_bytes) */
+    int frames; /* its records that carry the frame */
     uint64_t mfields[HTS_PRESENT_WORDS]; /* shared packet fields in it */
 };
 
@@ -70,6 +71,7 @@ struct qopts {
     double best;
     int min_mirror; /* the fewest mirror-header bytes of its options (fixed part
                      * included), fitting or not; 0: none counted */
+    int min_frames; /* the fewest records carrying the frame of its options; -1: none */
 };
 
 static void *xmalloc0(size_t n)
@@ -607,6 +609,8 @@ static bool fits(const struct p4g_target *t, const struct usage *u)
         return false;
     if (t->mirror_bytes && mirror_need(u) > t->mirror_bytes)
         return false;
+    if (t->packet_records && u->frames > t->packet_records)
+        return false;
     int ns = t->stages ? t->stages : 1;
     for (int s = 0; s < ns && s < MAXST; s++) {
         if (t->tables_per_stage && u->tables[s] > t->tables_per_stage)
@@ -777,14 +781,15 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
         op.u.stages = tna_stages(op.u.stages, flags, nflags);
     if (t->mirror_bytes && ok) {
         uint8_t fb[FLD__COUNT];
-        op.u.mirror = plan_mirror_bytes(c->p, c->qi, dp, zone, frame, fb);
+        op.u.mirror = plan_mirror_bytes(c->p, c->qi, dp, zone, frame, fb, &op.u.frames);
         for (int f = 0; f < FLD__COUNT; f++)
             if (fb[f])
                 op.u.mfields[f / 64] |= 1ull << (f % 64);
         if (frame) {
             /* the same as without frames: no packet-level tuple leaves */
             uint8_t fb2[FLD__COUNT];
-            ok = plan_mirror_bytes(c->p, c->qi, dp, zone, false, fb2) != op.u.mirror ||
+            int fr2;
+            ok = plan_mirror_bytes(c->p, c->qi, dp, zone, false, fb2, &fr2) != op.u.mirror ||
                  memcmp(fb, fb2, sizeof fb) != 0;
             op.frame = true;
             cost *= 1 + FRAME_PENALTY;
@@ -799,6 +804,8 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
         int need = mirror_need(&op.u);
         if (!c->opts->min_mirror || need < c->opts->min_mirror)
             c->opts->min_mirror = need;
+        if (c->opts->min_frames < 0 || op.u.frames < c->opts->min_frames)
+            c->opts->min_frames = op.u.frames;
     }
     if (!op.fits || c->opts->n >= MAX_OPTIONS) {
         free(op.dp);
@@ -963,7 +970,7 @@ static void cuts_rec(struct qctx *c, bool *dp, uint8_t *zone, int k)
 static bool leq(const struct usage *a, const struct usage *b)
 {
     if (a->regbits_total > b->regbits_total || a->phv > b->phv || a->entries > b->entries ||
-        a->stages > b->stages || a->mirror > b->mirror)
+        a->stages > b->stages || a->mirror > b->mirror || a->frames > b->frames)
         return false;
     for (int w = 0; w < HTS_PRESENT_WORDS; w++)
         if (a->mfields[w] & ~b->mfields[w])
@@ -1118,12 +1125,12 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
      * once, when any chosen option carries it) and a row per (query, field)
      * that sets it: the sum of that query's columns carrying f <= y_f */
     bool mir = t->mirror_bytes > 0;
-    int row_mir = nrows + 1, nf = 0, fcol[FLD__COUNT];
+    int row_mir = nrows + 1, row_frm = nrows + 2, nf = 0, fcol[FLD__COUNT];
     int *link = xmalloc0((size_t)nq * FLD__COUNT * sizeof *link);
     for (int f = 0; f < FLD__COUNT; f++)
         fcol[f] = -1;
     if (mir) {
-        nrows++;
+        nrows += 2; /* bytes, then records that carry the frame */
         for (int i = 0; i < nq; i++)
             for (int j = 0; j < qo[i].n; j++)
                 for (int f = 0; f < FLD__COUNT; f++)
@@ -1145,9 +1152,12 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
     const double tcaps[3] = {(double)t->reg_bits_total / 1024, t->phv_bits, t->table_entries};
     for (int r = 0; r < 3; r++)
         glp_set_row_bnds(m.lp, row_tot + r, tcaps[r] > 0 ? GLP_UP : GLP_FR, 0, tcaps[r]);
-    if (mir)
+    if (mir) {
         glp_set_row_bnds(m.lp, row_mir, GLP_UP, 0, t->mirror_bytes - TNA_MIRROR_FIXED);
-    for (int r = row_mir + 1; mir && r <= nrows; r++)
+        glp_set_row_bnds(m.lp, row_frm, t->packet_records ? GLP_UP : GLP_FR, 0,
+                         t->packet_records);
+    }
+    for (int r = row_frm + 1; mir && r <= nrows; r++)
         glp_set_row_bnds(m.lp, r, GLP_UP, 0, 0);
     /* columns */
     int cap = 0;
@@ -1182,6 +1192,7 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
                 if (!mir)
                     continue;
                 nz(&m, row_mir, col, o->u.mirror);
+                nz(&m, row_frm, col, o->u.frames);
                 for (int f = 0; f < FLD__COUNT; f++)
                     if (o->u.mfields[f / 64] >> (f % 64) & 1)
                         nz(&m, link[i * FLD__COUNT + f], col, 1);
@@ -1300,22 +1311,35 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
 }
 
 /* The refusal when the records queries send per packet cannot fit the
- * mirror header whatever runs on the host: gcc-shaped at the first query
- * named, naming each query whose smallest record set needs more than the
- * record flag, with its bytes. Returns false when the mirror is not why. */
+ * mirror header, or carry the frame more often than the egress can list,
+ * whatever runs on the host: gcc-shaped at the first query named, naming
+ * each query with the fewest bytes (or frames) its options need. `only`:
+ * one query (its options all failed), else all (the integer program had
+ * no solution). Returns false when neither limit is why. */
 static bool mirror_refusal(const struct p4g_target *t, const struct ir_program *prog,
                            const struct qopts *qo, int nq, int only, char *err,
                            size_t errlen)
 {
     if (!t->mirror_bytes)
         return false;
-    int sum = TNA_MIRROR_FIXED;
+    int sum = TNA_MIRROR_FIXED, frames = 0;
     for (int i = 0; i < nq; i++)
-        if (only < 0 || i == only)
+        if (only < 0 || i == only) {
             sum += qo[i].min_mirror ? qo[i].min_mirror - TNA_MIRROR_FIXED : 0;
-    if (sum <= t->mirror_bytes && only >= 0)
+            frames += qo[i].min_frames > 0 ? qo[i].min_frames : 0;
+        }
+    bool bytes = sum > t->mirror_bytes;
+    bool frm = t->packet_records && frames > t->packet_records;
+    if (!bytes && !frm && only >= 0)
         return false;
-    const struct ir_query *first = prog->queries[only >= 0 ? only : 0];
+    if (!bytes && !frm)
+        bytes = true; /* the two together: say the bytes */
+    const struct ir_query *first = NULL;
+    for (int i = 0; i < nq && !first; i++)
+        if ((only < 0 || i == only) && (bytes ? qo[i].min_mirror > TNA_MIRROR_FIXED
+                                              : qo[i].min_frames > 0))
+            first = prog->queries[i];
+    first = first ? first : prog->queries[only >= 0 ? only : 0];
     size_t len = 0;
     if (first->loc.line && first->loc.file)
         len = (size_t)snprintf(err, errlen, "%s:%d:%d: ", first->loc.file->name,
@@ -1323,16 +1347,26 @@ static bool mirror_refusal(const struct p4g_target *t, const struct ir_program *
     if (len < errlen)
         len += (size_t)snprintf(err + len, errlen - len, "error: %s cannot mirror the "
                                 "records of ", t->name);
-    for (int i = 0; i < nq && len < errlen; i++)
-        if ((only < 0 || i == only) && qo[i].min_mirror)
-            len += (size_t)snprintf(err + len, errlen - len, "%s'%s' (%d bytes)",
-                                    i == (only >= 0 ? only : 0) ? "" : ", ",
-                                    prog->queries[i]->name,
-                                    qo[i].min_mirror - TNA_MIRROR_FIXED);
-    if (len < errlen)
+    bool any = false;
+    for (int i = 0; i < nq && len < errlen; i++) {
+        if (only >= 0 && i != only)
+            continue;
+        int v = bytes ? qo[i].min_mirror - TNA_MIRROR_FIXED : qo[i].min_frames;
+        if (v <= 0)
+            continue;
+        len += (size_t)snprintf(err + len, errlen - len, "%s'%s' (%d %s)", any ? ", " : "",
+                                prog->queries[i]->name, v,
+                                bytes ? "bytes" : v == 1 ? "frame" : "frames");
+        any = true;
+    }
+    if (len < errlen && bytes)
         snprintf(err + len, errlen - len, ": at least %d bytes of mirror header with its "
                  "fixed %d, past the %d bytes p4c-barefoot allows, even with every operator "
                  "it can move on the host", sum, TNA_MIRROR_FIXED, t->mirror_bytes);
+    else if (len < errlen)
+        snprintf(err + len, errlen - len, ": %d records that carry the frame, past the %d "
+                 "its egress lists in 12 stages, even with every operator it can move on "
+                 "the host", frames, t->packet_records);
     return true;
 }
 
@@ -1380,6 +1414,7 @@ struct plan *planner_run(const struct ir_program *prog,
         uint8_t *zone = xmalloc0((size_t)q->nnodes);
         dp[0] = true;
         zone[0] = PLAN_STREAM;
+        qo[i].min_frames = -1;
         cuts_rec(&c, dp, zone, 1);
         free(dp);
         free(zone);
