@@ -72,6 +72,7 @@ struct qopts {
     int min_mirror; /* the fewest mirror-header bytes of its options (fixed part
                      * included), fitting or not; 0: none counted */
     int min_frames; /* the fewest records carrying the frame of its options; -1: none */
+    int min_noframe; /* the fewest mirror bytes of its options without frames; 0: none */
 };
 
 static void *xmalloc0(size_t n)
@@ -806,6 +807,8 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
             c->opts->min_mirror = need;
         if (c->opts->min_frames < 0 || op.u.frames < c->opts->min_frames)
             c->opts->min_frames = op.u.frames;
+        if (!op.u.frames && (!c->opts->min_noframe || need < c->opts->min_noframe))
+            c->opts->min_noframe = need;
     }
     if (!op.fits || c->opts->n >= MAX_OPTIONS) {
         free(op.dp);
@@ -1332,8 +1335,34 @@ static bool mirror_refusal(const struct p4g_target *t, const struct ir_program *
     bool frm = t->packet_records && frames > t->packet_records;
     if (!bytes && !frm && only >= 0)
         return false;
-    if (!bytes && !frm)
-        bytes = true; /* the two together: say the bytes */
+    if (!bytes && !frm) { /* the two together */
+        const struct ir_query *first = prog->queries[0];
+        size_t len = 0;
+        if (first->loc.line && first->loc.file)
+            len = (size_t)snprintf(err, errlen, "%s:%d:%d: ", first->loc.file->name,
+                                   first->loc.line, first->loc.col);
+        if (len < errlen)
+            len += (size_t)snprintf(err + len, errlen - len, "error: %s cannot mirror the "
+                                    "records of ", t->name);
+        for (int i = 0; i < nq && len < errlen; i++) {
+            int nf = qo[i].min_noframe ? qo[i].min_noframe - TNA_MIRROR_FIXED : -1;
+            int fr = qo[i].min_mirror - TNA_MIRROR_FIXED;
+            if (nf >= 0 && nf > fr)
+                len += (size_t)snprintf(err + len, errlen - len, "%s'%s' (%d bytes, %d with "
+                                        "the frame)", i ? ", " : "", prog->queries[i]->name,
+                                        nf, fr);
+            else
+                len += (size_t)snprintf(err + len, errlen - len, "%s'%s' (%d bytes%s)",
+                                        i ? ", " : "", prog->queries[i]->name, fr,
+                                        qo[i].min_frames > 0 ? " with the frame" : "");
+        }
+        if (len < errlen)
+            snprintf(err + len, errlen - len, ": with at most %d records carrying the frame, "
+                     "no choice fits the %d bytes of mirror header p4c-barefoot allows (%d "
+                     "fixed), even with every operator it can move on the host",
+                     t->packet_records, t->mirror_bytes, TNA_MIRROR_FIXED);
+        return true;
+    }
     const struct ir_query *first = NULL;
     for (int i = 0; i < nq && !first; i++)
         if ((only < 0 || i == only) && (bytes ? qo[i].min_mirror > TNA_MIRROR_FIXED
