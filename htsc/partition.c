@@ -75,8 +75,8 @@ static struct plan *make_plan(const struct htsc_opts *o, struct arena *arena,
     struct plan *p = planner_run(prog, &po, err, sizeof err);
     if (trained)
         dpm_train_free(&train);
-    if (!p)
-        fprintf(stderr, "htsc: %s\n", err);
+    if (!p) /* a refusal naming a query is gcc-shaped (FILE:LINE:COL: error: ...) */
+        fprintf(stderr, strstr(err, ": error: ") ? "%s\n" : "htsc: %s\n", err);
     return p;
 }
 

@@ -480,6 +480,16 @@ static void meta_coarse(struct tna *g, int qi, const struct plan_query *pq, int 
         p4g_line(o, "bit<32> q%d_n%d_t%d_hi; /* gate constant: high word, sign bit flipped */", qi,
                  pn->gate, i);
         p4g_line(o, "bit<32> q%d_n%d_t%d_lo;", qi, pn->gate, i);
+        /* cmp_prepare's differences: the value's words against the constant's */
+        if (n->aggs[t[i].col - n->nkeys]->agg != AGG_COUNT) {
+            p4g_line(o, "bit<32> q%d_n%d_coarse_dh%d; /* non-zero: high word above */", qi, k, i);
+            p4g_line(o, "bit<32> q%d_n%d_coarse_de%d; /* zero: high words equal */", qi, k, i);
+        }
+        p4g_line(o, "bit<32> q%d_n%d_coarse_dl%d; /* the low words' saturated difference */", qi,
+                 k, i);
+        if (n->aggs[t[i].col - n->nkeys]->agg == AGG_COUNT)
+            p4g_line(o, "bit<2> q%d_n%d_coarse_tk%d; /* the constant: 1 negative, 2 past 32 "
+                     "bits, 0 in 32 bits */", qi, k, i);
     }
 }
 
@@ -1377,7 +1387,9 @@ static void assign_cols(struct tna *g, int qi, const struct ir_query *q, const s
 
 /* Key, index, claim and compare: leaves meta.NM_old (0: claimed) and,
  * when it was held, the word checks m0.. (0: equal). */
-static void key_lookup(struct tna *g, int qi, const struct ir_node *n, const struct level *l)
+/* The key of level l, its words and its slot index (hashed); the claim
+ * (key_lookup) follows. */
+static void key_hash(struct tna *g, int qi, const struct ir_node *n, const struct level *l)
 {
     struct p4g_out *o = g->o;
     const char *nm = l->nm;
@@ -1403,7 +1415,16 @@ static void key_lookup(struct tna *g, int qi, const struct ir_node *n, const str
             p4g_line(o, "meta.%s_w%d = (bit<32>)meta.%s_key[%d:%d];", nm, w, nm, hi, 32 * w);
     }
     p4g_line(o, "meta.%s_idx = %s_hash.get({ meta.%s_key });", nm, nm, nm);
-    p4g_line(o, "meta.%s_old = %s_claim.execute(meta.%s_idx);", nm, nm, nm);
+}
+
+/* The key's slot: hashed (unless `hashed`: key_hash was written before),
+ * then claimed. */
+static void key_lookup(struct tna *g, int qi, const struct ir_node *n, const struct level *l,
+                       bool hashed)
+{
+    if (!hashed)
+        key_hash(g, qi, n, l);
+    p4g_line(g->o, "meta.%s_old = %s_claim.execute(meta.%s_idx);", l->nm, l->nm, l->nm);
 }
 
 static void key_writes(struct tna *g, const struct ir_node *n, const struct level *l)
@@ -1433,10 +1454,10 @@ static void words_equal(struct tna *g, const struct ir_node *n, const struct lev
  * words written, meta.NM<held> set), else the held key's words compared;
  * leaves the else branch open at the indent of the caller's "if". */
 static void slot_lookup(struct tna *g, int qi, const struct ir_node *n, const struct level *l,
-                        const char *why, const char *held)
+                        const char *why, const char *held, bool hashed)
 {
     struct p4g_out *o = g->o;
-    key_lookup(g, qi, n, l);
+    key_lookup(g, qi, n, l, hashed);
     p4g_line(o, "if (meta.%s_old == 0) {", l->nm);
     o->indent++;
     p4g_line(o, "/* a free slot, now held by this %s for the window%s */",
@@ -1514,7 +1535,7 @@ static void claim_step(struct tna *g, int qi, const struct plan_query *pq, const
     open_active(g, qi, n, probe);
     assign_cols(g, qi, pq->q, n, n->nkeys);
     keys_valid(g, qi, pq->q, n);
-    key_lookup(g, qi, n, &l);
+    key_lookup(g, qi, n, &l, false);
     if (n->kind == IR_GROUPBY)
         sum_inputs(g, qi, pq->q, n, STEP_CLAIM);
     p4g_close(g->o, "");
@@ -1643,11 +1664,51 @@ static void gen_aggs(struct tna *g, int qi, const struct ir_query *q, const stru
 
 /* "v >= t" (or >) for 64-bit signed values compared as 32-bit halves, the
  * high words with their sign bits flipped (an unsigned compare orders them). */
-static void cmp_words(struct p4g_out *o, const char *vhi, const char *vlo, const char *thi,
-                      const char *tlo, bool strict)
+/* Tofino's gateways compare a field with a constant, not with another
+ * field ("condition too complex"), and a gate's constants are fields (set
+ * by the gate's table): a value's words (vhi, vlo; vhi NULL: a 32-bit
+ * count) are compared with the constant's (thi, tlo) in an action, by
+ * saturating subtraction and xor, into NM_dhI (non-zero: vhi > thi),
+ * NM_deI (zero: vhi == thi) and NM_dlI (strict: non-zero when vlo > tlo;
+ * else zero when vlo >= tlo); cmp_nested tests them in gateways. The
+ * caller puts the action in a step of its own (it reads what the step
+ * before wrote). */
+static void cmp_prepare(struct p4g_out *o, const char *nm, int i, const char *vhi,
+                        const char *vlo, const char *thi, const char *tlo, bool strict)
 {
-    p4g_raw(o, "(%s > %s || (%s == %s && %s %s %s))", vhi, thi, vhi, thi, vlo, strict ? ">" : ">=",
-            tlo);
+    if (vhi) {
+        p4g_line(o, "meta.%s_dh%d = %s |-| %s;", nm, i, vhi, thi);
+        p4g_line(o, "meta.%s_de%d = %s ^ %s;", nm, i, vhi, thi);
+    }
+    if (strict)
+        p4g_line(o, "meta.%s_dl%d = %s |-| %s;", nm, i, vlo, tlo);
+    else
+        p4g_line(o, "meta.%s_dl%d = %s |-| %s;", nm, i, tlo, vlo);
+}
+
+/* The value against the constant on cmp_prepare's differences, as
+ * nested gateways of one field each (a gateway reads at most 4 bytes):
+ * writes `pass` (or nothing) where the value passes, `fail` where not. */
+static void cmp_nested(struct p4g_out *o, const char *nm, int i, bool words, bool strict,
+                       const char *pass, const char *fail)
+{
+    if (words) {
+        p4g_line(o, "if (meta.%s_dh%d != 0) {", nm, i);
+        if (pass)
+            p4g_line(o, "    %s", pass);
+        p4g_line(o, "} else if (meta.%s_de%d != 0) {", nm, i);
+        if (fail)
+            p4g_line(o, "    %s", fail);
+        p4g_indent(o);
+        p4g_raw(o, "} else ");
+    } else {
+        p4g_indent(o);
+    }
+    /* the low words: one branch, the one with a statement */
+    bool p = pass != NULL;
+    p4g_raw(o, "if (meta.%s_dl%d %s 0) {\n", nm, i, (strict == p) ? "!=" : "==");
+    p4g_line(o, "    %s", p ? pass : fail);
+    p4g_line(o, "}");
 }
 
 /* A refined groupby's coarse level and gate (docs/partitioning.md,
@@ -1671,7 +1732,23 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
     level_of(&l, qi, pq, k, true);
     p4g_line(o, "/* refinement: first the coarse level, %s/%d */", n->cols[pn->refine_col].name,
              pn->refine);
-    slot_lookup(g, qi, n, &l, "", "_hit");
+    /* the gate's constants: read by the tests after the update, needed
+     * by nothing before (applied first, they take no stage of the chain) */
+    p4g_line(o, "q%d_n%d_gate.apply();", qi, gate);
+    /* a single count atom (the gate "count >= constant"): its constant's
+     * high word classified now, so that one gateway decides the gate */
+    bool one_count = nt == 1 && n->aggs[t[0].col - n->nkeys]->agg == AGG_COUNT;
+    if (one_count) {
+        snprintf(thi, sizeof thi, "meta.q%d_n%d_t0_hi", qi, gate);
+        p4g_line(o, "if (%s[31:31] == 0) {", thi);
+        p4g_line(o, "    meta.%s_tk0 = 1; /* negative: every count passes */", nm);
+        p4g_line(o, "} else if (%s != 32w0x80000000) {", thi);
+        p4g_line(o, "    meta.%s_tk0 = 2; /* past 32 bits: no count does */", nm);
+        p4g_line(o, "} else {");
+        p4g_line(o, "    meta.%s_tk0 = 0; /* the low words decide */", nm);
+        p4g_line(o, "}");
+    }
+    slot_lookup(g, qi, n, &l, "", "_hit", false);
     p4g_raw(o, "if (");
     words_equal(g, n, &l);
     p4g_raw(o, ") {\n");
@@ -1679,10 +1756,16 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
     p4g_line(o, "}");
     o->indent--;
     p4g_line(o, "}");
-    p4g_line(o, "meta.q%d_n%d_open = 1; /* a prefix whose slot holds another: no gate */", qi, k);
-    p4g_line(o, "if (meta.%s_hit == 1) {", nm);
+    if (!one_count)
+        p4g_line(o, "meta.q%d_n%d_open = 1; /* a prefix whose slot holds another: no gate */", qi,
+                 k);
+    /* the aggregates on a hit: with a one-word key tested on the claim and
+     * the check themselves (a stage before meta.hit is set) */
+    if (key_words(n) == 1)
+        p4g_line(o, "if (meta.%s_old == 0 || meta.%s_m0 == 0) {", nm, nm);
+    else
+        p4g_line(o, "if (meta.%s_hit == 1) {", nm);
     o->indent++;
-    p4g_line(o, "q%d_n%d_gate.apply(); /* the gate's constants */", qi, gate);
     for (int a = 0; a < n->naggs; a++) {
         int agg = n->aggs[a]->agg;
         if (!(aggs >> a & 1))
@@ -1715,12 +1798,12 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
                 snprintf(vlo, sizeof vlo, "meta.%s_x%d[31:0]", nm, a);
                 snprintf(thi, sizeof thi, "meta.q%d_n%d_t%d_hi", qi, gate, i);
                 snprintf(tlo, sizeof tlo, "meta.q%d_n%d_t%d_lo", qi, gate, i);
-                p4g_indent(o);
-                p4g_raw(o, "if ");
-                cmp_words(o, vhi, vlo, thi, tlo, t[i].strict);
-                p4g_raw(o, " {\n");
-                p4g_line(o, "    meta.%s_over%d = 1;", nm, i);
-                p4g_line(o, "}");
+                next_valid_block(o, &c, x);
+                cmp_prepare(o, nm, i, vhi, vlo, thi, tlo, t[i].strict);
+                next_valid_block(o, &c, x);
+                char over[96];
+                snprintf(over, sizeof over, "meta.%s_over%d = 1;", nm, i);
+                cmp_nested(o, nm, i, true, t[i].strict, over, NULL);
             }
         }
         o->indent--;
@@ -1742,28 +1825,67 @@ static void gen_coarse(struct tna *g, int qi, const struct plan_query *pq, const
                              i, nm);
         }
     }
-    /* the atoms on the new values, each parenthesised */
-    p4g_indent(o);
-    p4g_raw(o, "if (!%s", nt > 1 ? "(" : "");
+    /* the new values against the gate's constants, a step of their own */
+    o->indent--;
+    p4g_line(o, "}");
+    p4g_line(o, "if (meta.%s_hit == 1) {", nm);
+    o->indent++;
     for (int i = 0; i < nt; i++) {
         int a = t[i].col - n->nkeys, agg = n->aggs[a]->agg;
         snprintf(thi, sizeof thi, "meta.q%d_n%d_t%d_hi", qi, gate, i);
         snprintf(tlo, sizeof tlo, "meta.q%d_n%d_t%d_lo", qi, gate, i);
-        p4g_raw(o, "%s", i ? " && " : "");
-        if (agg == AGG_COUNT) { /* 32 bits: its high word is 0, 0x80000000 flipped */
-            p4g_raw(o, "(%s < 32w0x80000000 || (%s == 32w0x80000000 && meta.%s_r%d %s %s))", thi,
-                    thi, nm, a, t[i].strict ? ">" : ">=", tlo);
-        } else if (agg == AGG_SUM) { /* absent until an input is present */
-            snprintf(vhi, sizeof vhi, "meta.%s_hi%d", nm, a);
-            snprintf(vlo, sizeof vlo, "meta.%s_lo%d", nm, a);
-            p4g_raw(o, "(meta.%s_s%d != 0 && ", nm, a);
-            cmp_words(o, vhi, vlo, thi, tlo, t[i].strict);
-            p4g_raw(o, ")");
-        } else {
-            p4g_raw(o, "(meta.%s_atom%d != 0)", nm, i);
-        }
+        snprintf(vhi, sizeof vhi, "meta.%s_hi%d", nm, a);
+        snprintf(vlo, sizeof vlo, agg == AGG_COUNT ? "meta.%s_r%d" : "meta.%s_lo%d", nm, a);
+        if (agg == AGG_COUNT || agg == AGG_SUM)
+            cmp_prepare(o, nm, i, agg == AGG_COUNT ? NULL : vhi, vlo, thi, tlo, t[i].strict);
     }
-    p4g_gate_close(o, qi, k, nt);
+    o->indent--;
+    p4g_line(o, "}");
+    if (one_count) { /* one gateway: the hit, the class, the difference */
+        p4g_line(o, "if (meta.%s_hit == 1 && (meta.%s_tk0 == 2 || (meta.%s_tk0 == 0 && "
+                 "meta.%s_dl0 %s 0))) {", nm, nm, nm, nm, t[0].strict ? "==" : "!=");
+        o->indent++;
+    } else {
+        p4g_line(o, "if (meta.%s_hit == 1) {", nm);
+        o->indent++;
+        /* the atoms on the new values: one failing closes the gate, each
+         * tested in gateways of one field */
+        char shut[96];
+        snprintf(shut, sizeof shut, "meta.q%d_n%d_open = 0; /* the prefix is below the threshold "
+                 "so far */", qi, k);
+        for (int i = 0; i < nt; i++) {
+            int a = t[i].col - n->nkeys, agg = n->aggs[a]->agg;
+            snprintf(thi, sizeof thi, "meta.q%d_n%d_t%d_hi", qi, gate, i);
+            if (agg == AGG_COUNT) { /* 32 bits: its high word is 0, 0x80000000 flipped */
+                p4g_line(o, "if (%s[31:31] == 1) { /* the constant is not negative */", thi);
+                p4g_line(o, "    if (%s != 32w0x80000000) { /* past 32 bits */", thi);
+                p4g_line(o, "        %s", shut);
+                p4g_line(o, "    } else {");
+                o->indent += 2;
+                cmp_nested(o, nm, i, false, t[i].strict, NULL, shut);
+                o->indent -= 2;
+                p4g_line(o, "    }");
+                p4g_line(o, "}");
+            } else if (agg == AGG_SUM) { /* absent until an input is present */
+                p4g_line(o, "if (meta.%s_s%d == 0) {", nm, a);
+                p4g_line(o, "    %s", shut);
+                p4g_line(o, "} else {");
+                o->indent++;
+                cmp_nested(o, nm, i, true, t[i].strict, NULL, shut);
+                o->indent--;
+                p4g_line(o, "}");
+            } else {
+                p4g_line(o, "if (meta.%s_atom%d == 0) {", nm, i);
+                p4g_line(o, "    %s", shut);
+                p4g_line(o, "}");
+            }
+        }
+        o->indent--;
+        p4g_line(o, "}");
+        p4g_line(o, "if (meta.q%d_n%d_open == 0) {", qi, k);
+        o->indent++;
+    }
+    p4g_line(o, "/* gated: the host runs this tuple (it leaves as an overflow would) */");
     set_flag(g, qi, pn->overflow_at, pn->overflow_kind);
     p4g_gate_open(o);
 }
@@ -1784,8 +1906,11 @@ static void gen_groupby(struct tna *g, int qi, const struct plan_query *pq, cons
         open_active(g, qi, n, false);
         assign_cols(g, qi, pq->q, n, n->nkeys);
         keys_valid(g, qi, pq->q, n);
+        /* the fine level's key and index first: they do not depend on the
+         * gate, and the fine claim then need not wait for them */
+        key_hash(g, qi, n, &l);
         gen_coarse(g, qi, pq, n);
-        slot_lookup(g, qi, n, &l, "", "_hit");
+        slot_lookup(g, qi, n, &l, "", "_hit", true);
     } else if (step == STEP_CLAIM) {
         claim_step(g, qi, pq, n, probe);
         return;

@@ -374,11 +374,14 @@ static int add_layout(struct plan *p, struct layouts *ls, const struct plan_quer
 }
 
 /* Whether the host part after packet-level node k reads host-only fields. */
-static bool needs_host_fields(struct plan *p, const struct plan_query *pq, int k)
+static bool needs_host_fields(const struct plan *p, const struct plan_query *pq, int k)
 {
     bool need[FLD__COUNT] = {0};
-    bool *seen = arena_alloc(&p->arena, (size_t)pq->q->nnodes * sizeof *seen);
+    bool *seen = calloc((size_t)pq->q->nnodes, sizeof *seen);
+    if (!seen)
+        return true;
     fields_after(pq, k, need, seen);
+    free(seen);
     for (int f = 0; f < FLD__COUNT; f++)
         if (need[f] && (hts_fields[f].where == WHERE_HOST ||
                         (!p->frame_len && (f == FLD_META_WIRE_LEN || f == FLD_META_CAP_LEN))))
@@ -433,6 +436,99 @@ int plan_cut_check(const struct plan *p, int qi, const bool *dp, uint8_t *zone,
         }
     }
     return 0;
+}
+
+/* One (node, kind) record of a cut, for plan_mirror_bytes. */
+struct mrec {
+    int node, kind;
+};
+
+static void mrec_add(struct mrec *v, int *n, int node, int kind)
+{
+    for (int i = 0; i < *n; i++)
+        if (v[i].node == node && v[i].kind == kind)
+            return;
+    v[*n].node = node;
+    v[(*n)++].kind = kind;
+}
+
+int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_t *zone,
+                      bool frame, uint8_t *field_bytes, int *frames)
+{
+    const struct plan_query *pq = &p->queries[qi];
+    const struct ir_query *q = pq->q;
+    int nn = q->nnodes, n = 0, bytes = 0;
+    bool rows = false;
+    memset(field_bytes, 0, FLD__COUNT);
+    *frames = 0;
+    /* derive_query's layouts sent per packet (p4g_per_packet): exits of
+     * the stream zone, rows of the distinct zone, overflows */
+    struct mrec *v = calloc((size_t)(2 * nn + 1), sizeof *v);
+    if (!v)
+        return 0x7fff; /* never fits */
+    for (int k = 0; k < nn; k++) {
+        const struct ir_node *nd = q->nodes[k];
+        if (!dp[k])
+            continue;
+        int nhost = 0;
+        for (const int *c = pq->consumers[k]; *c >= 0; c++)
+            nhost += !dp[*c];
+        if (nd == q->root || nhost) {
+            if (zone[k] == PLAN_STREAM)
+                mrec_add(v, &n, k, !p->extract || (nd->packet && (frame || needs_host_fields(p, pq, k)))
+                                       ? REP_PACKET : REP_TUPLE);
+            else if (zone[k] == PLAN_DIST)
+                mrec_add(v, &n, k, REP_ROW);
+        }
+        if (nd->kind == IR_DISTINCT || nd->kind == IR_GROUPBY) {
+            int i = nd->in[0]->id;
+            mrec_add(v, &n, i, zone[i] == PLAN_STREAM ? REP_TUPLE : REP_ROW);
+        }
+    }
+    for (int r = 0; r < n; r++) {
+        const struct ir_node *nd = q->nodes[v[r].node];
+        bytes++; /* the record's flag */
+        if (v[r].kind == REP_PACKET) {
+            (*frames)++;
+            continue;
+        }
+        rows |= v[r].kind == REP_ROW;
+        if (v[r].kind == REP_TUPLE && nd->packet) {
+            bool need[FLD__COUNT] = {0};
+            bool *seen = calloc((size_t)nn, sizeof *seen);
+            if (!seen) {
+                free(v);
+                return 0x7fff;
+            }
+            fields_after(pq, v[r].node, need, seen);
+            free(seen);
+            need[FLD_META_TS] = false; /* the record's timestamp */
+            int nc = 0;
+            for (int f = 0; f < FLD__COUNT; f++)
+                if (need[f]) {
+                    nc++;
+                    field_bytes[f] = (uint8_t)((hts_fields[f].width + 7) / 8);
+                }
+            bytes += (nc + 7) / 8;
+            continue;
+        }
+        /* a column that copies a packet field (that of the node the
+         * filters and samples before it pass on: p4gen/tna.c mirror_field)
+         * shares that field's place */
+        const struct ir_node *src = nd;
+        while (src->kind == IR_FILTER || src->kind == IR_SAMPLE)
+            src = src->in[0];
+        bytes += (nd->ncols + 7) / 8;
+        for (int c = 0; c < nd->ncols; c++) {
+            int b = (col_bits(&nd->cols[c]) + 7) / 8, f = c < src->ncols ? src->cols[c].field : -1;
+            if (f < 0)
+                bytes += b;
+            else if (b > field_bytes[f])
+                field_bytes[f] = (uint8_t)b;
+        }
+    }
+    free(v);
+    return bytes + (rows ? 8 : 0);
 }
 
 static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
@@ -500,7 +596,7 @@ static int derive_query(struct plan *p, int qi, struct layouts *ls, char *err,
         if (n == q->root || nhost) {
             switch (zone[k]) {
             case PLAN_STREAM:
-                pn->exit = !p->extract || (n->packet && needs_host_fields(p, pq, k))
+                pn->exit = !p->extract || (n->packet && (pn->frame || needs_host_fields(p, pq, k)))
                                ? PLAN_EXIT_PACKET : PLAN_EXIT_TUPLE;
                 break;
             case PLAN_DIST:
@@ -685,6 +781,8 @@ static struct json *plan_dom(const struct plan *p, struct json_doc *doc,
                 set_int(doc, jn, "refine", pn->refine);
                 set_int(doc, jn, "coarse_slots", pn->coarse_slots);
             }
+            if (pn->frame)
+                json_set(doc, jn, "frame", json_new_bool(doc, true));
             set_int(doc, jn, "stage", pn->stage);
             set_int(doc, jn, "stages", pn->nstages);
             set_str(doc, jn, "exit", plan_exit_name(pn->exit));
@@ -1123,6 +1221,12 @@ static struct plan *load_text(const char *text, size_t len, const char *name,
                 goto out;
             pn->refine = (uint8_t)refine;
             pn->coarse_slots = (uint32_t)cslots;
+            const struct json *fr = json_get(jn, "frame");
+            if (fr && fr->type != JSON_BOOL) {
+                lfail(&L, "%s: \"frame\" is not a boolean", nw);
+                goto out;
+            }
+            pn->frame = fr && fr->b;
             pn->dp = dp->b;
             pn->slots = (uint32_t)slots;
             pn->stage = (int16_t)stage;

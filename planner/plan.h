@@ -66,6 +66,10 @@ struct plan_node {
     uint32_t slots;   /* DP DISTINCT/GROUPBY: hashed register slots */
     int16_t stage;    /* first pipeline stage (-1: none, host node) */
     int16_t nstages;  /* pipeline stages it occupies */
+    bool frame;       /* a packet-level exit sends the frame (a PACKET record)
+                       * instead of the fields the host reads: one flag in
+                       * TNA's mirror header instead of the values (the
+                       * planner's choice where the mirror header is full) */
     /* derived by plan_finish() from dp[] and the IR */
     uint8_t exit;        /* enum plan_exit */
     bool spill;          /* DP GROUPBY fed by a DP DISTINCT: keeps spill bits */
@@ -116,6 +120,23 @@ int plan_zone_for(const struct ir_query *q, const struct ir_node *n,
  */
 int plan_cut_check(const struct plan *p, int qi, const bool *dp, uint8_t *zone,
                    char *err, size_t errlen);
+
+/*
+ * What query qi's per-packet records add to a TNA mirror header (p4gen/
+ * tna.c's mirror_h) under cut dp (zones from plan_cut_check), in bytes as
+ * p4c-barefoot counts a mirror header: every field rounded up to whole
+ * bytes. Per record sent per packet: its flag (one byte), then, unless it
+ * carries the frame, its presence and values; 8 bytes (the window start)
+ * when a row leaves per packet. Values that are packet fields (a
+ * packet-level tuple's, a row column copying one) tna.c shares between
+ * records: field_bytes[f] gets their bytes (the caller counts each field
+ * once for the whole program); every other value counts in the return
+ * value, as if not shared (an upper bound). field_bytes has FLD__COUNT entries, zeroed here. frame: the
+ * packet-level exits send the frame (plan_node.frame). *frames: how many
+ * of the records carry the frame (PACKET records).
+ */
+int plan_mirror_bytes(const struct plan *p, int qi, const bool *dp, const uint8_t *zone,
+                      bool frame, uint8_t *field_bytes, int *frames);
 
 /*
  * Whether data-plane groupby n of q can be refined at prefix length `level`

@@ -12,20 +12,24 @@
  *  2. an integer program: a binary per (query, option, stage offset: where
  *     in the pipeline the option's first stage sits), exactly one per query,
  *     per-stage rows for tables, stateful ALUs, hash units and register
- *     memory, total rows for register memory, PHV bits and table entries;
+ *     memory, total rows for register memory, PHV bits and table entries,
+ *     and on a target with a mirror limit (Tofino) the mirror header's
+ *     bytes (a binary per packet field that records share, counted once);
  *     minimise the estimated records, then (a second program, records
  *     bounded by the first's optimum) the operators left on the host.
  *     Options another option of the same query beats (records, then host
  *     operators) while using no more of anything are dropped first (they
  *     are never needed). GLPK's branch and cut solves both and says whether
  *     it proved optimality (the plan's "optimality" line). The all-host
- *     option of every query uses nothing, so a solution exists.
+ *     option of every query uses nothing but its mirror bytes, so a
+ *     solution exists unless those pass the mirror limit (refused by name).
  *  3. the chosen options become a struct plan (plan_finish derives exits and
  *     layouts).
  */
 #include "planner.h"
 
 #include "fields.h"
+#include "packet.h"
 
 #include <glpk.h>
 #include <math.h>
@@ -44,6 +48,9 @@ struct usage {
     int stages;
     uint64_t regbits_total;
     int phv, entries;
+    int mirror; /* mirror-header bytes not shared (plan_mirror_bytes) */
+    int frames; /* its records that carry the frame */
+    uint64_t mfields[HTS_PRESENT_WORDS]; /* shared packet fields in it */
 };
 
 struct option {
@@ -52,6 +59,7 @@ struct option {
     bool *dp;
     uint32_t *slots;
     uint8_t *refine; /* per groupby: coarse prefix length, 0: not refined */
+    bool frame;      /* packet-level exits send the frame (plan_node.frame) */
     int16_t *stage, *nst;
     struct usage u;
     bool fits;
@@ -61,6 +69,10 @@ struct qopts {
     struct option *v;
     int n, cap;
     double best;
+    int min_mirror; /* the fewest mirror-header bytes of its options (fixed part
+                     * included), fitting or not; 0: none counted */
+    int min_frames; /* the fewest records carrying the frame of its options; -1: none */
+    int min_noframe; /* the fewest mirror bytes of its options without frames; 0: none */
 };
 
 static void *xmalloc0(size_t n)
@@ -262,6 +274,23 @@ static int agg_arrays(const struct ast_expr *a, int w)
  *                   and 9, each starting later)
  */
 #define TNA_DERIVED 3
+
+/* The fixed part of TNA's mirror header (p4gen/tna.c mirror_h) as
+ * p4c-barefoot counts it against the target's mirror_bytes: tag 1, ts 6,
+ * seq 4, port 2 (with packet records; counted always), the flags' pad 1,
+ * and 3 bytes the compiler adds of its own (measured: its "Learning quanta
+ * requires N bytes" is the fields' whole bytes plus 3). */
+#define TNA_MIRROR_FIXED 17
+
+/* Bytes of the mirror header a usage needs, fixed part included. */
+static int mirror_need(const struct usage *u)
+{
+    int b = TNA_MIRROR_FIXED + u->mirror;
+    for (int f = 0; f < FLD__COUNT; f++)
+        if (u->mfields[f / 64] >> (f % 64) & 1)
+            b += (hts_fields[f].width + 7) / 8;
+    return b;
+}
 
 static bool tna_model(const struct p4g_target *t)
 {
@@ -577,6 +606,10 @@ static bool fits(const struct p4g_target *t, const struct usage *u)
         return false;
     if (t->table_entries && u->entries > t->table_entries)
         return false;
+    if (t->mirror_bytes && mirror_need(u) > t->mirror_bytes)
+        return false;
+    if (t->packet_records && u->frames > t->packet_records)
+        return false;
     int ns = t->stages ? t->stages : 1;
     for (int s = 0; s < ns && s < MAXST; s++) {
         if (t->tables_per_stage && u->tables[s] > t->tables_per_stage)
@@ -639,8 +672,13 @@ static int gate_of(const struct ir_query *q, const struct ir_node *n)
     return plan_refinable(q, n, 0, &col, &gate, &why) ? gate : -1;
 }
 
+/* A frame sent instead of the fields the host reads is the same record,
+ * but larger: its option costs this much more (relative), so that frames
+ * are sent only where the mirror header needs it. */
+#define FRAME_PENALTY 1e-6
+
 static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
-                       const uint32_t *slots, const uint8_t *refine)
+                       const uint32_t *slots, const uint8_t *refine, bool frame)
 {
     const struct ir_query *q = c->q;
     const struct plan_query *pq = &c->p->queries[c->qi];
@@ -740,11 +778,36 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
     }
     if (tna && ok)
         op.u.stages = tna_stages(op.u.stages, flags, nflags);
+    if (t->mirror_bytes && ok) {
+        uint8_t fb[FLD__COUNT];
+        op.u.mirror = plan_mirror_bytes(c->p, c->qi, dp, zone, frame, fb, &op.u.frames);
+        for (int f = 0; f < FLD__COUNT; f++)
+            if (fb[f])
+                op.u.mfields[f / 64] |= 1ull << (f % 64);
+        if (frame) {
+            /* the same as without frames: no packet-level tuple leaves */
+            uint8_t fb2[FLD__COUNT];
+            int fr2;
+            ok = plan_mirror_bytes(c->p, c->qi, dp, zone, false, fb2, &fr2) != op.u.mirror ||
+                 memcmp(fb, fb2, sizeof fb) != 0;
+            op.frame = true;
+            cost *= 1 + FRAME_PENALTY;
+        }
+    }
     free(flags);
     op.cost = cost;
     op.host = host;
-    op.obj = c->o->force_dp ? host : cost + TIE * host;
+    op.obj = c->o->force_dp ? host + (op.frame ? FRAME_PENALTY : 0) : cost + TIE * host;
     op.fits = ok && fits(t, &op.u);
+    if (t->mirror_bytes && ok) {
+        int need = mirror_need(&op.u);
+        if (!c->opts->min_mirror || need < c->opts->min_mirror)
+            c->opts->min_mirror = need;
+        if (c->opts->min_frames < 0 || op.u.frames < c->opts->min_frames)
+            c->opts->min_frames = op.u.frames;
+        if (!op.u.frames && (!c->opts->min_noframe || need < c->opts->min_noframe))
+            c->opts->min_noframe = need;
+    }
     if (!op.fits || c->opts->n >= MAX_OPTIONS) {
         free(op.dp);
         free(op.slots);
@@ -788,7 +851,9 @@ static void refine_rec(struct qctx *c, const bool *dp, const uint8_t *zone,
                        int i)
 {
     if (i == ns) {
-        add_option(c, dp, zone, slots, refine);
+        add_option(c, dp, zone, slots, refine, false);
+        if (c->o->target->mirror_bytes) /* the variant that sends frames */
+            add_option(c, dp, zone, slots, refine, true);
         return;
     }
     const struct ir_query *q = c->q;
@@ -906,8 +971,11 @@ static void cuts_rec(struct qctx *c, bool *dp, uint8_t *zone, int k)
 static bool leq(const struct usage *a, const struct usage *b)
 {
     if (a->regbits_total > b->regbits_total || a->phv > b->phv || a->entries > b->entries ||
-        a->stages > b->stages)
+        a->stages > b->stages || a->mirror > b->mirror || a->frames > b->frames)
         return false;
+    for (int w = 0; w < HTS_PRESENT_WORDS; w++)
+        if (a->mfields[w] & ~b->mfields[w])
+            return false;
     for (int s = 0; s < MAXST; s++)
         if (a->tables[s] > b->tables[s] || a->salus[s] > b->salus[s] ||
             a->hash[s] > b->hash[s] || a->regbits[s] > b->regbits[s])
@@ -1053,6 +1121,26 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
     /* rows: queries, then per stage resources, then totals */
     int row_q = 1, row_st = row_q + nq, row_tot = row_st + S * R__STAGE;
     int nrows = row_tot + 3 - 1;
+    /* the mirror header (t->mirror_bytes): a row bounding its bytes; a
+     * binary per packet field that options' records carry (shared: counted
+     * once, when any chosen option carries it) and a row per (query, field)
+     * that sets it: the sum of that query's columns carrying f <= y_f */
+    bool mir = t->mirror_bytes > 0;
+    int row_mir = nrows + 1, row_frm = nrows + 2, nf = 0, fcol[FLD__COUNT];
+    int *link = xmalloc0((size_t)nq * FLD__COUNT * sizeof *link);
+    for (int f = 0; f < FLD__COUNT; f++)
+        fcol[f] = -1;
+    if (mir) {
+        nrows += 2; /* bytes, then records that carry the frame */
+        for (int i = 0; i < nq; i++)
+            for (int j = 0; j < qo[i].n; j++)
+                for (int f = 0; f < FLD__COUNT; f++)
+                    if (qo[i].v[j].u.mfields[f / 64] >> (f % 64) & 1 && !link[i * FLD__COUNT + f]) {
+                        link[i * FLD__COUNT + f] = ++nrows;
+                        if (fcol[f] < 0)
+                            fcol[f] = nf++;
+                    }
+    }
     glp_add_rows(m.lp, nrows + (lex ? 1 : 0)); /* + the records bound */
     for (int i = 0; i < nq; i++)
         glp_set_row_bnds(m.lp, row_q + i, GLP_FX, 1, 1);
@@ -1065,6 +1153,13 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
     const double tcaps[3] = {(double)t->reg_bits_total / 1024, t->phv_bits, t->table_entries};
     for (int r = 0; r < 3; r++)
         glp_set_row_bnds(m.lp, row_tot + r, tcaps[r] > 0 ? GLP_UP : GLP_FR, 0, tcaps[r]);
+    if (mir) {
+        glp_set_row_bnds(m.lp, row_mir, GLP_UP, 0, t->mirror_bytes - TNA_MIRROR_FIXED);
+        glp_set_row_bnds(m.lp, row_frm, t->packet_records ? GLP_UP : GLP_FR, 0,
+                         t->packet_records);
+    }
+    for (int r = row_frm + 1; mir && r <= nrows; r++)
+        glp_set_row_bnds(m.lp, r, GLP_UP, 0, 0);
     /* columns */
     int cap = 0;
     for (int i = 0; i < nq; i++)
@@ -1095,12 +1190,31 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
                 nz(&m, row_tot, col, (double)o->u.regbits_total / 1024);
                 nz(&m, row_tot + 1, col, o->u.phv);
                 nz(&m, row_tot + 2, col, o->u.entries);
+                if (!mir)
+                    continue;
+                nz(&m, row_mir, col, o->u.mirror);
+                nz(&m, row_frm, col, o->u.frames);
+                for (int f = 0; f < FLD__COUNT; f++)
+                    if (o->u.mfields[f / 64] >> (f % 64) & 1)
+                        nz(&m, link[i * FLD__COUNT + f], col, 1);
             }
         }
-    glp_add_cols(m.lp, m.ncols);
+    int ntot = m.ncols + nf; /* the options' columns, then the fields' */
+    for (int f = 0; f < FLD__COUNT; f++) {
+        if (fcol[f] < 0)
+            continue;
+        int col = m.ncols + 1 + fcol[f];
+        nz(&m, row_mir, col, (hts_fields[f].width + 7) / 8);
+        for (int i = 0; i < nq; i++)
+            if (link[i * FLD__COUNT + f])
+                nz(&m, link[i * FLD__COUNT + f], col, -1);
+    }
+    free(link);
+    glp_add_cols(m.lp, ntot);
+    for (int col = 1; col <= ntot; col++)
+        glp_set_col_kind(m.lp, col, GLP_BV);
     for (int col = 1; col <= m.ncols; col++) {
         const struct option *o = &qo[m.col_q[col]].v[m.col_o[col]];
-        glp_set_col_kind(m.lp, col, GLP_BV);
         glp_set_obj_coef(m.lp, col, lex ? o->cost : o->obj);
     }
     glp_load_matrix(m.lp, m.nz, m.ia, m.ja, m.ar);
@@ -1123,9 +1237,9 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
         snprintf(opt, optlen, "no solution from GLPK (status %d, code %d)", st, rc);
         ret = -1;
     }
-    double *x = xmalloc0((size_t)(m.ncols + 1) * sizeof *x);
+    double *x = xmalloc0((size_t)(ntot + 1) * sizeof *x);
     if (ret == 0)
-        for (int col = 1; col <= m.ncols; col++)
+        for (int col = 1; col <= ntot; col++)
             x[col] = glp_mip_col_val(m.lp, col) > 0.5;
     if (ret == 0 && lex) {
         /* phase 2: records at most phase 1's, fewest host operators */
@@ -1160,7 +1274,7 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
         int rc2 = glp_simplex(m.lp, &sm) == 0 ? glp_intopt(m.lp, &parm) : -1;
         int st2 = rc2 < 0 ? GLP_UNDEF : glp_mip_status(m.lp);
         if (st2 == GLP_OPT || st2 == GLP_FEAS) {
-            for (int col = 1; col <= m.ncols; col++)
+            for (int col = 1; col <= ntot; col++)
                 x[col] = glp_mip_col_val(m.lp, col) > 0.5;
             /* proven: the plan is optimal for the whole (lexicographic)
              * objective and the line says no more */
@@ -1195,6 +1309,92 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
     free(m.col_o);
     free(m.col_d);
     return ret;
+}
+
+/* The refusal when the records queries send per packet cannot fit the
+ * mirror header, or carry the frame more often than the egress can list,
+ * whatever runs on the host: gcc-shaped at the first query named, naming
+ * each query with the fewest bytes (or frames) its options need. `only`:
+ * one query (its options all failed), else all (the integer program had
+ * no solution). Returns false when neither limit is why. */
+static bool mirror_refusal(const struct p4g_target *t, const struct ir_program *prog,
+                           const struct qopts *qo, int nq, int only, char *err,
+                           size_t errlen)
+{
+    if (!t->mirror_bytes)
+        return false;
+    int sum = TNA_MIRROR_FIXED, frames = 0;
+    for (int i = 0; i < nq; i++)
+        if (only < 0 || i == only) {
+            sum += qo[i].min_mirror ? qo[i].min_mirror - TNA_MIRROR_FIXED : 0;
+            frames += qo[i].min_frames > 0 ? qo[i].min_frames : 0;
+        }
+    bool bytes = sum > t->mirror_bytes;
+    bool frm = t->packet_records && frames > t->packet_records;
+    if (!bytes && !frm && only >= 0)
+        return false;
+    if (!bytes && !frm) { /* the two together */
+        const struct ir_query *first = prog->queries[0];
+        size_t len = 0;
+        if (first->loc.line && first->loc.file)
+            len = (size_t)snprintf(err, errlen, "%s:%d:%d: ", first->loc.file->name,
+                                   first->loc.line, first->loc.col);
+        if (len < errlen)
+            len += (size_t)snprintf(err + len, errlen - len, "error: %s cannot mirror the "
+                                    "records of ", t->name);
+        for (int i = 0; i < nq && len < errlen; i++) {
+            int nf = qo[i].min_noframe ? qo[i].min_noframe - TNA_MIRROR_FIXED : -1;
+            int fr = qo[i].min_mirror - TNA_MIRROR_FIXED;
+            if (nf >= 0 && nf > fr)
+                len += (size_t)snprintf(err + len, errlen - len, "%s'%s' (%d bytes, %d with "
+                                        "the frame)", i ? ", " : "", prog->queries[i]->name,
+                                        nf, fr);
+            else
+                len += (size_t)snprintf(err + len, errlen - len, "%s'%s' (%d bytes%s)",
+                                        i ? ", " : "", prog->queries[i]->name, fr,
+                                        qo[i].min_frames > 0 ? " with the frame" : "");
+        }
+        if (len < errlen)
+            snprintf(err + len, errlen - len, ": with at most %d records carrying the frame, "
+                     "no choice fits the %d bytes of mirror header p4c-barefoot allows (%d "
+                     "fixed), even with every operator it can move on the host",
+                     t->packet_records, t->mirror_bytes, TNA_MIRROR_FIXED);
+        return true;
+    }
+    const struct ir_query *first = NULL;
+    for (int i = 0; i < nq && !first; i++)
+        if ((only < 0 || i == only) && (bytes ? qo[i].min_mirror > TNA_MIRROR_FIXED
+                                              : qo[i].min_frames > 0))
+            first = prog->queries[i];
+    first = first ? first : prog->queries[only >= 0 ? only : 0];
+    size_t len = 0;
+    if (first->loc.line && first->loc.file)
+        len = (size_t)snprintf(err, errlen, "%s:%d:%d: ", first->loc.file->name,
+                               first->loc.line, first->loc.col);
+    if (len < errlen)
+        len += (size_t)snprintf(err + len, errlen - len, "error: %s cannot mirror the "
+                                "records of ", t->name);
+    bool any = false;
+    for (int i = 0; i < nq && len < errlen; i++) {
+        if (only >= 0 && i != only)
+            continue;
+        int v = bytes ? qo[i].min_mirror - TNA_MIRROR_FIXED : qo[i].min_frames;
+        if (v <= 0)
+            continue;
+        len += (size_t)snprintf(err + len, errlen - len, "%s'%s' (%d %s)", any ? ", " : "",
+                                prog->queries[i]->name, v,
+                                bytes ? "bytes" : v == 1 ? "frame" : "frames");
+        any = true;
+    }
+    if (len < errlen && bytes)
+        snprintf(err + len, errlen - len, ": at least %d bytes of mirror header with its "
+                 "fixed %d, past the %d bytes p4c-barefoot allows, even with every operator "
+                 "it can move on the host", sum, TNA_MIRROR_FIXED, t->mirror_bytes);
+    else if (len < errlen)
+        snprintf(err + len, errlen - len, ": %d records that carry the frame, past the %d "
+                 "its egress lists in 12 stages, even with every operator it can move on "
+                 "the host", frames, t->packet_records);
+    return true;
 }
 
 static int by_obj(const void *a, const void *b)
@@ -1241,14 +1441,16 @@ struct plan *planner_run(const struct ir_program *prog,
         uint8_t *zone = xmalloc0((size_t)q->nnodes);
         dp[0] = true;
         zone[0] = PLAN_STREAM;
+        qo[i].min_frames = -1;
         cuts_rec(&c, dp, zone, 1);
         free(dp);
         free(zone);
         prune(&qo[i], !o->force_dp);
         qsort(qo[i].v, (size_t)qo[i].n, sizeof *qo[i].v, by_obj);
         if (qo[i].n == 0) {
-            snprintf(err, errlen, "query '%s': no data-plane cut fits target %s "
-                     "(not even mirroring)", q->name, t->name);
+            if (!mirror_refusal(t, prog, qo, nq, i, err, errlen))
+                snprintf(err, errlen, "query '%s': no data-plane cut fits target %s "
+                         "(not even mirroring)", q->name, t->name);
             free_opts(qo, nq);
             if (!o->train)
                 dpm_train_free(&defaults);
@@ -1260,7 +1462,8 @@ struct plan *planner_run(const struct ir_program *prog,
     int *offset = xmalloc0((size_t)(nq + 1) * sizeof *offset);
     char *opt = arena_alloc(&p->arena, 512);
     if (solve(t, qo, nq, !o->force_dp, choice, offset, opt, 512) < 0) {
-        snprintf(err, errlen, "planning for %s failed: %s", t->name, opt);
+        if (!mirror_refusal(t, prog, qo, nq, -1, err, errlen))
+            snprintf(err, errlen, "planning for %s failed: %s", t->name, opt);
         free(choice);
         free(offset);
         free_opts(qo, nq);
@@ -1285,6 +1488,10 @@ struct plan *planner_run(const struct ir_program *prog,
             pq->nodes[k].stage = (int16_t)(op->stage[k] >= 0 && k > 0 ? op->stage[k] + d
                                                                       : op->stage[k]);
             pq->nodes[k].nstages = op->nst[k];
+            bool exits = pq->q->nodes[k] == pq->q->root;
+            for (const int *cn = pq->consumers[k]; *cn >= 0; cn++)
+                exits |= !op->dp[*cn];
+            pq->nodes[k].frame = op->frame && op->dp[k] && exits && pq->q->nodes[k]->packet;
         }
         pq->est_in = tr->packets;
         pq->est_out = op->cost;

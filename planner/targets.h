@@ -36,6 +36,11 @@ struct p4g_target {
     uint32_t max_slots;   /* slots of one register array */
     uint32_t default_slots; /* slots the planner starts from */
     uint32_t max_frame;   /* largest report frame (bytes) */
+    int mirror_bytes;     /* largest mirror header, ingress to egress (bytes, as
+                           * p4c-barefoot counts it); 0: no limit */
+    int packet_records;   /* most records of one packet that carry the frame (TNA:
+                           * egress lists their targets one after another); 0: no
+                           * limit */
     int ts_bits;          /* bits of its packet timestamp */
     const char *ts_note;  /* how meta.ts is obtained */
 };

@@ -3,6 +3,7 @@
 Tofino back end (p4c-barefoot), against the planner's stage estimate.
 
     scripts/tofino_stages.py [--only Q,Q] [--jobs N] [--markdown] [--check FILE] [--planner] [--keep DIR]
+                             [--combined] [--refined] [--p4c-timeout S]
 
 For every query of queries/ (alone), `htsc compile --target tofino` writes
 the TNA program; p4c-barefoot (PATH, else $HTS_P4TOOLS/bin) compiles it
@@ -19,6 +20,11 @@ EGRESS": the programs known to be over 12, issue 21's work; a regression
 guard for the rest), or with --planner when an estimate is below the
 compiler's ingress stages or more than one above. The suite `tofino` of
 make check runs it so.
+--combined adds the program of all the queries together (row ALL),
+--refined each query's program under --force-refine --force-dp where the
+planner refines a groupby (row QUERY+refined); --check holds them to 12
+stages per gress too, or to a refusal at plan time that names what does
+not fit.
 """
 import argparse
 import glob
@@ -72,6 +78,60 @@ def one(args, qfile, tmp):
     return q, "compiled", st["ingress"], st["egress"], plan
 
 
+def compile_rows(args, name, qfiles, flags, tmp):
+    """One program of several queries or with extra htsc flags (--combined,
+    --refined): a row like one()'s, named NAME; the planner's figure from
+    `htsc explain` with the same flags."""
+    d = os.path.join(tmp, name)
+    r = subprocess.run([args.htsc, "compile"] + qfiles + ["--target", "tofino"] + flags
+                       + ["-o", d], capture_output=True, text=True)
+    e = subprocess.run([args.htsc, "explain"] + qfiles + ["--target", "tofino"] + flags,
+                       capture_output=True, text=True)
+    m = re.search(r"^\s+stages (\d+),", e.stdout, re.M)
+    plan = int(m.group(1)) if m else None
+    if r.returncode != 0:
+        return name, "refused by htsc: " + r.stderr.strip().splitlines()[0][:100], None, None, plan
+    prog = sorted(glob.glob(os.path.join(d, "*.p4")))[0]
+    try:
+        r = subprocess.run([args.p4c, "--target", "tofino", "--arch", "tna", "-o",
+                            os.path.join(d, "out"), prog],
+                           capture_output=True, text=True, timeout=args.p4c_timeout)
+    except subprocess.TimeoutExpired:
+        return name, "error: p4c-barefoot ran past %d s" % args.p4c_timeout, None, None, plan
+    if r.returncode != 0:
+        err = next((l for l in (r.stderr + r.stdout).splitlines() if "error" in l), "failed")
+        err = re.sub(r"^.*?error: ", "", err).strip()
+        return name, "error: " + err[:110], None, None, plan
+    st = {"ingress": 0, "egress": 0}
+    for bfa in glob.glob(os.path.join(d, "out", "pipe", "*.bfa")):
+        for m in re.finditer(r"^\s*stage (\d+) (ingress|egress):", open(bfa).read(), re.M):
+            st[m.group(2)] = max(st[m.group(2)], int(m.group(1)) + 1)
+    return name, "compiled", st["ingress"], st["egress"], plan
+
+
+def extra_programs(args, qs):
+    """The programs besides each query alone: with --combined all of qs in
+    one program (row ALL), with --refined each query the planner refines
+    under --force-refine --force-dp (row QUERY+refined; a query whose plan
+    refines nothing is left out: it is its plain program)."""
+    progs = []
+    if args.combined:
+        progs.append(("ALL", qs, []))
+    for q in qs if args.refined else []:
+        flags = ["--force-refine", "--force-dp"]
+        r = subprocess.run([args.htsc, "explain", q, "--target", "tofino"] + flags,
+                           capture_output=True, text=True)
+        if "refined:" in r.stdout:
+            progs.append((os.path.basename(q)[:-4] + "+refined", [q], flags))
+    return progs
+
+
+def refused_by_planner(what):
+    """A refusal at plan time naming what does not fit (gcc-shaped: FILE:LINE:COL:
+    error: ...), which --check accepts for the --combined and --refined rows."""
+    return what.startswith("refused by htsc: ") and ": error: " in what
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--htsc", default=os.path.join(ROOT, "bin", "htsc"))
@@ -84,6 +144,12 @@ def main():
                     "compiler's ingress stages or more than 1 above (issue 21; the tofino suite "
                     "runs it so)")
     ap.add_argument("--keep", help="keep each program and the compiler's output under DIR/QUERY")
+    ap.add_argument("--combined", action="store_true",
+                    help="also the program of all the queries together (row ALL)")
+    ap.add_argument("--refined", action="store_true",
+                    help="also each query that --force-refine --force-dp refines (QUERY+refined)")
+    ap.add_argument("--p4c-timeout", type=int, default=600,
+                    help="seconds p4c-barefoot may take on a --combined/--refined program")
     ap.add_argument("--p4c", help="the p4c-barefoot to run (default: PATH, then $HTS_P4TOOLS/bin)")
     args = ap.parse_args()
     args.p4c = args.p4c or tool()
@@ -97,6 +163,8 @@ def main():
         if args.keep:
             os.makedirs(args.keep, exist_ok=True)
         res = list(ex.map(lambda q: one(args, q, args.keep or tmp), qs))
+        res += list(ex.map(lambda x: compile_rows(args, x[0], x[1], x[2], args.keep or tmp),
+                           extra_programs(args, qs)))
     ok = sum(1 for r in res if r[1] == "compiled")
     fit = sum(1 for r in res if r[1] == "compiled" and r[2] <= 12 and r[3] <= 12)
     if args.markdown:
@@ -124,6 +192,9 @@ def main():
             known[f[0]] = (int(f[1]), int(f[2]))
     bad = []
     for q, what, ig, eg, plan in res:
+        if what != "compiled" and (q == "ALL" or q.endswith("+refined")) and \
+                refused_by_planner(what):
+            continue
         if what != "compiled":
             bad.append("%s does not compile: %s" % (q, what))
         elif q in known and (ig > known[q][0] or eg > known[q][1]):

@@ -35,7 +35,12 @@ expect fingerprint "another plan" "$HTSC" host "$tmp/b/new_tcp_conns.plan.json" 
     { echo "refusals: non-report frames made host fail" >&2; fail=1; }
 grep -q "not a report frame" "$tmp/st" || { echo "refusals: non-report frames not counted" >&2; fail=1; }
 # explain --target: the cut, the stage table, a proven optimum; --dot renders
-"$HTSC" explain --target tofino queries/*.htq >"$tmp/explain" 2>&1 || { echo "refusals: explain failed" >&2; fail=1; }
+# (six queries: all 22 together do not fit Tofino's mirror header, refused by
+# name: p4.sh checks that)
+six="completed_flow new_tcp_conns packet_size_histogram syn_flood tcp_out_of_order tcp_retransmissions"
+# shellcheck disable=SC2046 # the six files: words
+"$HTSC" explain --target tofino $(for q in $six; do echo queries/$q.htq; done) >"$tmp/explain" 2>&1 ||
+    { echo "refusals: explain failed" >&2; fail=1; }
 grep -q "^plan: optimal: integer program" "$tmp/explain" || { echo "refusals: explain: no proven optimum" >&2; fail=1; }
 grep -q "stage 11:" "$tmp/explain" || { echo "refusals: explain: no per-stage resources" >&2; fail=1; }
 "$HTSC" explain --target tofino --dot queries/syn_flood.htq | dot -Tsvg >/dev/null ||

@@ -54,6 +54,16 @@ for t in v1model smartnic tofino; do
         "$HTSC" compile "$q" --target $t -o "$tmp/lib-$t" 2>>"$tmp/lib.err" || {
             echo "p4: $q --target $t: $(tail -1 "$tmp/lib.err")" >&2; fail=1; }
     done
+    if [ $t = tofino ]; then
+        # all 22 together do not fit Tofino: the planner refuses the program,
+        # naming the queries (docs/targets.md, "Combined and refined programs")
+        if "$HTSC" compile queries/*.htq --target $t -o "$tmp/all-$t" 2>"$tmp/all.err" ||
+                ! grep -q "^queries/.*: error: tofino cannot mirror the records of '" "$tmp/all.err"; then
+            echo "p4: all queries --target tofino: not refused by name: $(cat "$tmp/all.err")" >&2
+            fail=1
+        fi
+        continue
+    fi
     "$HTSC" compile queries/*.htq --target $t -o "$tmp/all-$t" 2>>"$tmp/lib.err" || {
         echo "p4: all queries --target $t: $(tail -1 "$tmp/lib.err")" >&2; fail=1; }
 done

@@ -1,7 +1,10 @@
 #!/bin/sh
 # tofino.sh - the open-source Tofino back end (p4c-barefoot) compiles every
 # library query's TNA program through PHV allocation and table placement,
-# within Tofino-1's 12 stages per gress: scripts/tofino_stages.py --check.
+# within Tofino-1's 12 stages per gress: scripts/tofino_stages.py --check;
+# with --combined and --refined also the program of all of them together
+# and the refined variants (--force-refine --force-dp), each within 12
+# stages per gress or refused at plan time by name.
 # The programs still over 12 are listed, with their stages, in
 # tests/p4/tofino_over12.txt (issue 21): they may not grow, and no other may
 # pass 12. --planner: the planner's stage estimate (htsc explain) is the
@@ -20,6 +23,6 @@ keep=$(mktemp -d)
 trap 'rm -rf "$keep"' EXIT
 rc=0
 python3 scripts/tofino_stages.py --htsc "$HTSC" --p4c "$P4T_p4c_barefoot" --jobs 2 \
-    --check tests/p4/tofino_over12.txt --planner --keep "$keep" || rc=1
+    --combined --refined --check tests/p4/tofino_over12.txt --planner --keep "$keep" || rc=1
 python3 scripts/tofino_resources.py --htsc "$HTSC" --from "$keep" --check || rc=1
 exit $rc
