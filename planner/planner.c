@@ -503,6 +503,11 @@ static int add_foot_refined(const struct p4g_target *t, const struct ir_node *n,
         }
         if (level == 0 && nst < MAXST)
             s[nst++].tables = 1; /* the gate's test */
+        /* TNA: the gate compares by a saturating difference in an action,
+         * then tests it in a gateway a stage later (p4gen/tna.c
+         * gen_coarse; gateways compare a field with constants only) */
+        if (level == 0 && tna_model(t) && nst < MAXST)
+            s[nst++].tables = 1;
     }
     if (nst >= MAXST)
         return -1;
@@ -846,6 +851,21 @@ static int slot_choices(const struct planner_opts *o, int nstateful, uint32_t *o
  * that can be refined in this cut (its threshold on the host) is tried
  * unrefined (not with --force-refine) and at each coarser level of the
  * query's hint. */
+/* Whether TNA can run a refined groupby's gate: a count's, yes; a sum's,
+ * min's or max's not yet (their 64-bit comparisons in words fail PHV
+ * allocation in p4c-barefoot, and the coarse sum's carry would compare two
+ * fields in a gateway: docs/targets.md, "Combined and refined programs"),
+ * so such a groupby is not refined on TNA, and stays whole. */
+static bool tna_gate_ok(const struct p4g_target *t, const struct ir_node *n,
+                        const struct ast_expr *gate)
+{
+    unsigned ga = gate_aggs(n, gate);
+    for (int i = 0; tna_model(t) && i < n->naggs; i++)
+        if ((ga >> i & 1) && n->aggs[i]->agg != AGG_COUNT)
+            return false;
+    return true;
+}
+
 static void refine_rec(struct qctx *c, const bool *dp, const uint8_t *zone,
                        const uint32_t *slots, uint8_t *refine, const int *st, int ns,
                        int i)
@@ -864,7 +884,8 @@ static void refine_rec(struct qctx *c, const bool *dp, const uint8_t *zone,
      * prefixes, which decides whether the gate pays: refined only when
      * forced */
     bool can = plan_refinable(q, n, 0, &col, &gate, &why) && !dp[gate] &&
-               (c->o->train || c->o->force_refine);
+               (c->o->train || c->o->force_refine) &&
+               tna_gate_ok(c->o->target, n, q->nodes[gate]->expr);
     refine[st[i]] = 0;
     if (!can || !c->o->force_refine)
         refine_rec(c, dp, zone, slots, refine, st, ns, i + 1);
