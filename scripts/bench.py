@@ -296,6 +296,11 @@ def bench_netwide(caps):
 
 # ---------------------------------------------------------------- exec, jit
 
+# the eleven queries of Sonata's figure (scripts/sonata_figure.py)
+SONATA_QUERIES = ("new_tcp_conns", "ssh_brute", "superspreader", "port_scan", "ddos", "syn_flood",
+                  "completed_flow", "slowloris", "dns_tunneling", "zorro", "dns_reflection")
+
+
 def library():
     return sorted(glob.glob("queries/*.htq"))
 
@@ -642,10 +647,14 @@ def bench_compile():
     p = run([HTSC])
     if "compile" in (p.stdout + p.stderr):
         d = tempfile.mkdtemp(prefix="hts-bench-compile-")
-        cases += [("htsc explain --target tofino queries/*.htq",
-                   [HTSC, "explain", "--target", "tofino"] + lib),
-                  ("htsc compile --target tofino queries/*.htq",
-                   [HTSC, "compile"] + lib + ["--target", "tofino", "-o", d]),
+        # all 22 on one Tofino pipeline are refused at plan time (8 records
+        # that carry the frame, past the 4 its egress lists: docs/targets.md);
+        # Sonata's eleven share one, as in Sonata
+        son = [q for q in lib if os.path.basename(q)[:-4] in SONATA_QUERIES]
+        cases += [("htsc explain --target tofino (Sonata's %d queries)" % len(son),
+                   [HTSC, "explain", "--target", "tofino"] + son),
+                  ("htsc compile --target tofino (Sonata's %d queries)" % len(son),
+                   [HTSC, "compile"] + son + ["--target", "tofino", "-o", d]),
                   ("htsc compile --target v1model queries/*.htq",
                    [HTSC, "compile"] + lib + ["--target", "v1model", "-o", d])]
     else:
@@ -656,8 +665,8 @@ def bench_compile():
             na("compile", what, "failed: %s" % err[0].split(": ", 2)[-1][:80])
             continue
         m = med([t * 1000 for t in ts])
-        add("compile", what, *m, runs=n, unit="ms",
-            note="%.2f ms/query" % (m[0] / len(lib)))
+        nq = sum(1 for a in cmd if a.endswith(".htq"))
+        add("compile", what, *m, runs=n, unit="ms", note="%.2f ms/query" % (m[0] / nq))
     if "compile" in (p.stdout + p.stderr):
         shutil.rmtree(d, ignore_errors=True)
 
