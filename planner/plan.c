@@ -1057,8 +1057,11 @@ static struct plan *load_text(const char *text, size_t len, const char *name,
             if (!need_int(&L, res, keys[i], 0, i == 1 ? INT64_MAX : INT32_MAX, &v[i],
                           "resources"))
                 goto out;
-        p->used = (struct plan_resources){(int)v[0], (uint64_t)v[1], (int)v[2],
-                                          (int)v[3], (int)v[4], (int)v[5], (int)v[6]};
+        /* the mirror header's use is not in the plan file: explain's */
+        p->used = (struct plan_resources){.stages = (int)v[0], .register_bits = (uint64_t)v[1],
+                                          .salus = (int)v[2], .hash_units = (int)v[3],
+                                          .tables = (int)v[4], .table_entries = (int)v[5],
+                                          .phv_bits = (int)v[6]};
     }
     /* rebuild the program from the sources */
     p->prog_arena = calloc(1, sizeof *p->prog_arena);

@@ -196,6 +196,9 @@ struct plan_resources { /* what the plan uses of the target */
     int stages;
     uint64_t register_bits;
     int salus, hash_units, tables, table_entries, phv_bits;
+    int mirror_bytes, frames; /* targets with a mirror limit: the mirror
+                               * header's bytes as p4c-barefoot counts them,
+                               * and the records in it that carry the frame */
 };
 
 struct plan {

@@ -1524,6 +1524,10 @@ struct plan *planner_run(const struct ir_program *prog,
         all.regbits_total += op->u.regbits_total;
         all.phv += op->u.phv;
         all.entries += op->u.entries;
+        all.mirror += op->u.mirror;
+        all.frames += op->u.frames;
+        for (int w = 0; w < HTS_PRESENT_WORDS; w++)
+            all.mfields[w] |= op->u.mfields[w];
         if (op->u.stages + d > all.stages)
             all.stages = op->u.stages + d;
     }
@@ -1531,6 +1535,10 @@ struct plan *planner_run(const struct ir_program *prog,
     p->used.register_bits = all.regbits_total;
     p->used.phv_bits = all.phv;
     p->used.table_entries = all.entries;
+    if (t->mirror_bytes) {
+        p->used.mirror_bytes = mirror_need(&all);
+        p->used.frames = all.frames;
+    }
     for (int st = 0; st < MAXST; st++) {
         p->used.tables += all.tables[st];
         p->used.salus += all.salus[st];
@@ -1656,6 +1664,10 @@ void planner_explain(const struct plan *p, const struct p4g_target *t,
             t->reg_bits_total ? "" : " (no limit)", p->used.phv_bits,
             t->phv_bits ? "" : " (no limit)", p->used.table_entries,
             t->table_entries ? "" : " (no limit)");
+    if (t->mirror_bytes)
+        fprintf(out, "  mirror header %d of %d bytes (%d fixed), %d of %d records that carry "
+                "the frame\n", p->used.mirror_bytes, t->mirror_bytes, TNA_MIRROR_FIXED,
+                p->used.frames, t->packet_records);
     fprintf(out, "estimated records to the host: %.0f for %.0f packets in (%.4f per "
             "packet, all queries)\n", recs, in, in > 0 ? recs / in : 0);
 }

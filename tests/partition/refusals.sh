@@ -43,6 +43,13 @@ six="completed_flow new_tcp_conns packet_size_histogram syn_flood tcp_out_of_ord
     { echo "refusals: explain failed" >&2; fail=1; }
 grep -q "^plan: optimal: integer program" "$tmp/explain" || { echo "refusals: explain: no proven optimum" >&2; fail=1; }
 grep -q "stage 11:" "$tmp/explain" || { echo "refusals: explain: no per-stage resources" >&2; fail=1; }
+# the mirror header as the planner fills it (Tofino: 48 bytes, 4 frames),
+# within the limits; none for v1model
+m=$(sed -n 's/^  mirror header \([0-9]*\) of 48 bytes (17 fixed), \([0-9]*\) of 4 records.*/\1 \2/p' "$tmp/explain")
+[ -n "$m" ] && [ "${m% *}" -ge 17 ] && [ "${m% *}" -le 48 ] && [ "${m#* }" -le 4 ] ||
+    { echo "refusals: explain: no mirror header line within 48 bytes and 4 frames: '$m'" >&2; fail=1; }
+"$HTSC" explain --target v1model queries/syn_flood.htq | grep -q "mirror header" &&
+    { echo "refusals: explain: a mirror header line for v1model" >&2; fail=1; }
 "$HTSC" explain --target tofino --dot queries/syn_flood.htq | dot -Tsvg >/dev/null ||
     { echo "refusals: explain --dot does not render" >&2; fail=1; }
 # a filter mixing data-plane and host-only tests (planner/split.c): split for
