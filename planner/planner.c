@@ -50,6 +50,7 @@ struct usage {
     int phv, entries;
     int mirror; /* mirror-header bytes not shared (plan_mirror_bytes) */
     int frames; /* its records that carry the frame */
+    int keyed;  /* its distincts and groupbys in the data plane (TNA_CHAIN_LAG) */
     uint64_t mfields[HTS_PRESENT_WORDS]; /* shared packet fields in it */
 };
 
@@ -281,6 +282,23 @@ static int agg_arrays(const struct ast_expr *a, int w)
  * and 3 bytes the compiler adds of its own (measured: its "Learning quanta
  * requires N bytes" is the fields' whole bytes plus 3). */
 #define TNA_MIRROR_FIXED 17
+
+/*
+ * Several queries in one TNA program: p4c-barefoot places tables greedily,
+ * the longest dependency chain first, and closes a stage once its pick
+ * needs the next; the keyed operators of different queries (each a chain:
+ * key columns, claim, check, update, flags) so start staggered, each about
+ * two stages after the one before, in the order the program writes them
+ * (p4gen/tna.c gen_queries: query order within a level). Measured on six
+ * library queries together (docs/targets.md, "Why a combined program that
+ * plans may need more stages"): the six keyed operators' first tables in
+ * stages 1, 2, 4, 6, 8, 10, the program 16 ingress stages where each
+ * query alone fits 12. So in a program of several queries, a query with
+ * keyed operators in the data plane ends TNA_CHAIN_LAG stages later for
+ * every keyed operator of the queries before it (a row per query in the
+ * integer program, tna_program_stages for explain).
+ */
+#define TNA_CHAIN_LAG 2
 
 /* Bytes of the mirror header a usage needs, fixed part included. */
 static int mirror_need(const struct usage *u)
@@ -712,6 +730,8 @@ static void add_option(struct qctx *c, const bool *dp, const uint8_t *zone,
             host++;
             continue;
         }
+        if (n->kind == IR_DISTINCT || n->kind == IR_GROUPBY)
+            op.u.keyed++;
         int start = 0;
         for (int j = 0; j < n->nin; j++) {
             int e = op.stage[n->in[j]->id] + op.nst[n->in[j]->id];
@@ -992,7 +1012,8 @@ static void cuts_rec(struct qctx *c, bool *dp, uint8_t *zone, int k)
 static bool leq(const struct usage *a, const struct usage *b)
 {
     if (a->regbits_total > b->regbits_total || a->phv > b->phv || a->entries > b->entries ||
-        a->stages > b->stages || a->mirror > b->mirror || a->frames > b->frames)
+        a->stages > b->stages || a->mirror > b->mirror || a->frames > b->frames ||
+        a->keyed > b->keyed)
         return false;
     for (int w = 0; w < HTS_PRESENT_WORDS; w++)
         if (a->mfields[w] & ~b->mfields[w])
@@ -1162,7 +1183,23 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
                             fcol[f] = nf++;
                     }
     }
+    /* several queries on TNA: a row per query for the stagger of keyed
+     * operators across queries (TNA_CHAIN_LAG): the query's last stage,
+     * plus TNA_CHAIN_LAG per keyed operator of the queries before it, within
+     * S when it has keyed operators (else loose by big_m) */
+    bool lag = tna_model(t) && nq > 1 && S;
+    int row_lag = nrows + 1, big_m = S;
+    for (int i = 0; lag && i < nq; i++) {
+        int most = 0;
+        for (int j = 0; j < qo[i].n; j++)
+            most = qo[i].v[j].u.keyed > most ? qo[i].v[j].u.keyed : most;
+        big_m += TNA_CHAIN_LAG * most;
+    }
+    if (lag)
+        nrows += nq;
     glp_add_rows(m.lp, nrows + (lex ? 1 : 0)); /* + the records bound */
+    for (int i = 0; lag && i < nq; i++)
+        glp_set_row_bnds(m.lp, row_lag + i, GLP_UP, 0, S + big_m);
     for (int i = 0; i < nq; i++)
         glp_set_row_bnds(m.lp, row_q + i, GLP_FX, 1, 1);
     const double caps[R__STAGE] = {t->tables_per_stage, t->salus_per_stage, t->hash_per_stage,
@@ -1179,7 +1216,7 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
         glp_set_row_bnds(m.lp, row_frm, t->packet_records ? GLP_UP : GLP_FR, 0,
                          t->packet_records);
     }
-    for (int r = row_frm + 1; mir && r <= nrows; r++)
+    for (int r = row_frm + 1; mir && r <= nrows && r < (lag ? row_lag : nrows + 1); r++)
         glp_set_row_bnds(m.lp, r, GLP_UP, 0, 0);
     /* columns */
     int cap = 0;
@@ -1211,6 +1248,12 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
                 nz(&m, row_tot, col, (double)o->u.regbits_total / 1024);
                 nz(&m, row_tot + 1, col, o->u.phv);
                 nz(&m, row_tot + 2, col, o->u.entries);
+                if (lag) {
+                    nz(&m, row_lag + i, col,
+                       (o->u.stages ? d + o->u.stages : 0) + (o->u.keyed ? big_m : 0));
+                    for (int i2 = i + 1; i2 < nq; i2++)
+                        nz(&m, row_lag + i2, col, TNA_CHAIN_LAG * o->u.keyed);
+                }
                 if (!mir)
                     continue;
                 nz(&m, row_mir, col, o->u.mirror);
@@ -1236,7 +1279,10 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
         glp_set_col_kind(m.lp, col, GLP_BV);
     for (int col = 1; col <= m.ncols; col++) {
         const struct option *o = &qo[m.col_q[col]].v[m.col_o[col]];
-        glp_set_obj_coef(m.lp, col, lex ? o->cost : o->obj);
+        /* + a stage offset's worth of nothing: among equal plans the one
+         * that starts each query earliest, so that the program's stage
+         * estimate is its own, not the solver's whim (several queries) */
+        glp_set_obj_coef(m.lp, col, (lex ? o->cost : o->obj) + (nq > 1 ? 1e-5 * m.col_d[col] : 0));
     }
     glp_load_matrix(m.lp, m.nz, m.ia, m.ja, m.ar);
     glp_iocp parm;
@@ -1274,7 +1320,9 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
         int n = 0;
         for (int col = 1; col <= m.ncols; col++) {
             const struct option *o = &qo[m.col_q[col]].v[m.col_o[col]];
-            glp_set_obj_coef(m.lp, col, o->host);
+            /* the offsets' sum below 1: fewest host operators first */
+            glp_set_obj_coef(m.lp, col, o->host + (nq > 1 ? (double)m.col_d[col] /
+                                                                 (nq * (S + 1) + 1) : 0));
             if (o->cost != 0) {
                 ind[++n] = col;
                 val[n] = o->cost;
@@ -1497,6 +1545,7 @@ struct plan *planner_run(const struct ir_program *prog,
     memset(&p->used, 0, sizeof p->used);
     struct usage all;
     memset(&all, 0, sizeof all);
+    int lagged = 0; /* TNA_CHAIN_LAG per keyed operator of the queries so far */
     for (int i = 0; i < nq; i++) {
         const struct option *op = &qo[i].v[choice[i]];
         struct plan_query *pq = &p->queries[i];
@@ -1530,6 +1579,10 @@ struct plan *planner_run(const struct ir_program *prog,
             all.mfields[w] |= op->u.mfields[w];
         if (op->u.stages + d > all.stages)
             all.stages = op->u.stages + d;
+        /* several queries on TNA: later keyed operators start staggered */
+        if (tna_model(t) && nq > 1 && op->u.keyed && op->u.stages + d + lagged > all.stages)
+            all.stages = op->u.stages + d + lagged;
+        lagged += TNA_CHAIN_LAG * op->u.keyed;
     }
     p->used.stages = all.stages;
     p->used.register_bits = all.regbits_total;
