@@ -3,7 +3,7 @@
 Tofino back end (p4c-barefoot), against the planner's stage estimate.
 
     scripts/tofino_stages.py [--only Q,Q] [--jobs N] [--markdown] [--check FILE] [--planner] [--keep DIR]
-                             [--combined] [--refined] [--p4c-timeout S]
+                             [--combined] [--group NAME=Q,Q] [--refined] [--p4c-timeout S]
 
 For every query of queries/ (alone), `htsc compile --target tofino` writes
 the TNA program; p4c-barefoot (PATH, else $HTS_P4TOOLS/bin) compiles it
@@ -21,6 +21,7 @@ guard for the rest), or with --planner when an estimate is below the
 compiler's ingress stages or more than one above. The suite `tofino` of
 make check runs it so.
 --combined adds the program of all the queries together (row ALL),
+--group NAME=Q,Q,... the program of those queries together (row NAME),
 --refined each query's program under --force-refine --force-dp where the
 planner refines a groupby (row QUERY+refined); --check holds them to 12
 stages per gress too, or to a refusal at plan time that names what does
@@ -117,6 +118,10 @@ def extra_programs(args, qs):
     progs = []
     if args.combined:
         progs.append(("ALL", qs, []))
+    for g in args.group or []:
+        name, _, members = g.partition("=")
+        files = [os.path.join(ROOT, "queries", m + ".htq") for m in members.split(",") if m]
+        progs.append((name.upper(), files, []))
     for q in qs if args.refined else []:
         flags = ["--force-refine", "--force-dp"]
         r = subprocess.run([args.htsc, "explain", q, "--target", "tofino"] + flags,
@@ -146,6 +151,8 @@ def main():
     ap.add_argument("--keep", help="keep each program and the compiler's output under DIR/QUERY")
     ap.add_argument("--combined", action="store_true",
                     help="also the program of all the queries together (row ALL)")
+    ap.add_argument("--group", action="append", metavar="NAME=Q,Q,...",
+                    help="also the program of these library queries together (row NAME)")
     ap.add_argument("--refined", action="store_true",
                     help="also each query that --force-refine --force-dp refines (QUERY+refined)")
     ap.add_argument("--p4c-timeout", type=int, default=600,
@@ -186,13 +193,14 @@ def main():
     if not args.check:
         return 0
     known = {}
+    extra = {"ALL"} | {g.partition("=")[0].upper() for g in args.group or []}
     for line in open(args.check):
         f = line.split("#")[0].split()
         if f:
             known[f[0]] = (int(f[1]), int(f[2]))
     bad = []
     for q, what, ig, eg, plan in res:
-        if what != "compiled" and (q == "ALL" or q.endswith("+refined")) and \
+        if what != "compiled" and (q in extra or q.endswith("+refined")) and \
                 refused_by_planner(what):
             continue
         if what != "compiled":
