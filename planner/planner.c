@@ -296,7 +296,7 @@ static int agg_arrays(const struct ast_expr *a, int w)
  * query alone fits 12. So in a program of several queries, a query with
  * keyed operators in the data plane ends TNA_CHAIN_LAG stages later for
  * every keyed operator of the queries before it (a row per query in the
- * integer program, tna_program_stages for explain).
+ * integer program; planner_run's program estimate, which explain prints).
  */
 #define TNA_CHAIN_LAG 2
 
