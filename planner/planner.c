@@ -1380,6 +1380,21 @@ static int solve(const struct p4g_target *t, struct qopts *qo, int nq, bool lex,
     return ret;
 }
 
+/* The start of a mirror refusal, gcc-shaped at query q's source: "FILE:L:C:
+ * error: T cannot mirror the records of "; its length (snprintf's). */
+static size_t refusal_head(char *err, size_t errlen, const struct ir_query *q,
+                           const struct p4g_target *t)
+{
+    size_t len = 0;
+    if (q->loc.line && q->loc.file)
+        len = (size_t)snprintf(err, errlen, "%s:%d:%d: ", q->loc.file->name, q->loc.line,
+                               q->loc.col);
+    if (len < errlen)
+        len += (size_t)snprintf(err + len, errlen - len, "error: %s cannot mirror the "
+                                "records of ", t->name);
+    return len;
+}
+
 /* The refusal when the records queries send per packet cannot fit the
  * mirror header, or carry the frame more often than the egress can list,
  * whatever runs on the host: gcc-shaped at the first query named, naming
@@ -1403,14 +1418,7 @@ static bool mirror_refusal(const struct p4g_target *t, const struct ir_program *
     if (!bytes && !frm && only >= 0)
         return false;
     if (!bytes && !frm) { /* the two together */
-        const struct ir_query *first = prog->queries[0];
-        size_t len = 0;
-        if (first->loc.line && first->loc.file)
-            len = (size_t)snprintf(err, errlen, "%s:%d:%d: ", first->loc.file->name,
-                                   first->loc.line, first->loc.col);
-        if (len < errlen)
-            len += (size_t)snprintf(err + len, errlen - len, "error: %s cannot mirror the "
-                                    "records of ", t->name);
+        size_t len = refusal_head(err, errlen, prog->queries[0], t);
         for (int i = 0; i < nq && len < errlen; i++) {
             int nf = qo[i].min_noframe ? qo[i].min_noframe - TNA_MIRROR_FIXED : -1;
             int fr = qo[i].min_mirror - TNA_MIRROR_FIXED;
@@ -1436,13 +1444,7 @@ static bool mirror_refusal(const struct p4g_target *t, const struct ir_program *
                                               : qo[i].min_frames > 0))
             first = prog->queries[i];
     first = first ? first : prog->queries[only >= 0 ? only : 0];
-    size_t len = 0;
-    if (first->loc.line && first->loc.file)
-        len = (size_t)snprintf(err, errlen, "%s:%d:%d: ", first->loc.file->name,
-                               first->loc.line, first->loc.col);
-    if (len < errlen)
-        len += (size_t)snprintf(err + len, errlen - len, "error: %s cannot mirror the "
-                                "records of ", t->name);
+    size_t len = refusal_head(err, errlen, first, t);
     bool any = false;
     for (int i = 0; i < nq && len < errlen; i++) {
         if (only >= 0 && i != only)

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import tofino_stages  # noqa: E402  (tool(): where p4c-barefoot is)
+import tofino_stages  # noqa: E402  (its compile step, options, and where p4c-barefoot is)
 
 CONTAINER_BITS = {"B": 8, "H": 16, "W": 32}
 # SALUs every program has beside its operators' (p4gen/tna.c's report_seq,
@@ -141,15 +141,8 @@ def compiler(bfa_path):
 def one(args, qfile, tmp):
     q = os.path.basename(qfile)[:-4]
     d = os.path.join(args.from_dir or tmp, q)
-    if not args.from_dir:
-        r = subprocess.run([args.htsc, "compile", qfile, "--target", "tofino", "-o", d],
-                           capture_output=True, text=True)
-        if r.returncode == 0:
-            r = subprocess.run([args.p4c, "--target", "tofino", "--arch", "tna", "-o",
-                                os.path.join(d, "out"), os.path.join(d, q + ".p4")],
-                               capture_output=True, text=True, timeout=600)
-        if r.returncode != 0:
-            return q, None, None
+    if not args.from_dir and tofino_stages.one(args, qfile, tmp)[1] != "compiled":
+        return q, None, None
     bfa = glob.glob(os.path.join(d, "out", "pipe", "*.bfa"))
     if not bfa:
         return q, None, None
@@ -158,10 +151,7 @@ def one(args, qfile, tmp):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--htsc", default=os.path.join(ROOT, "bin", "htsc"))
-    ap.add_argument("--only")
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--markdown", action="store_true")
+    tofino_stages.common_args(ap)
     ap.add_argument("--from", dest="from_dir",
                     help="read the compiler's output kept by tofino_stages.py --keep DIR")
     ap.add_argument("--check", action="store_true",
@@ -173,9 +163,7 @@ def main():
     if not args.p4c and not args.from_dir:
         print("tofino_resources: p4c-barefoot not found (PATH, or HTS_P4TOOLS=../shared/p4tools)")
         return 1
-    qs = sorted(glob.glob(os.path.join(ROOT, "queries", "*.htq")))
-    if args.only:
-        qs = [q for q in qs if os.path.basename(q)[:-4] in args.only.split(",")]
+    qs = tofino_stages.library(args.only)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as ex:
         res = list(ex.map(lambda q: one(args, q, tmp), qs))
     head = ("query", "SALUs plan/p4c", "register Kbit plan/p4c", "hash plan/p4c (stage max)",

@@ -137,12 +137,23 @@ def refused_by_planner(what):
     return what.startswith("refused by htsc: ") and ": error: " in what
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def common_args(ap):
+    """The options tofino_stages.py and tofino_resources.py share."""
     ap.add_argument("--htsc", default=os.path.join(ROOT, "bin", "htsc"))
     ap.add_argument("--only")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--markdown", action="store_true")
+
+
+def library(only):
+    """The library's query files, or those --only names (Q,Q)."""
+    qs = sorted(glob.glob(os.path.join(ROOT, "queries", "*.htq")))
+    return [q for q in qs if os.path.basename(q)[:-4] in only.split(",")] if only else qs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    common_args(ap)
     ap.add_argument("--check", help="fail on what FILE does not allow (see above)")
     ap.add_argument("--planner", action="store_true",
                     help="with --check, also fail when the planner's estimate is below the "
@@ -163,9 +174,7 @@ def main():
     if not args.p4c:
         print("tofino_stages: p4c-barefoot not found (PATH, or HTS_P4TOOLS=../shared/p4tools)")
         return 1
-    qs = sorted(glob.glob(os.path.join(ROOT, "queries", "*.htq")))
-    if args.only:
-        qs = [q for q in qs if os.path.basename(q)[:-4] in args.only.split(",")]
+    qs = library(args.only)
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(args.jobs) as ex:
         if args.keep:
             os.makedirs(args.keep, exist_ok=True)
